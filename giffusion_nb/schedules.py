@@ -1,0 +1,165 @@
+"""Interpolation schedules: how far (t in [0, 1]) each frame is between two key frames."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from giffusion_nb.curves import check_range, curve_values, parse_curve
+from giffusion_nb.errors import SettingsError
+
+INTERPOLATION_TYPES = ("linear", "sine", "curve", "audio")
+AudioSchedule = Callable[[int, int], np.ndarray]
+
+_ARGS_FIELD = "interpolation_args"
+_TYPE_FIELD = "interpolation_type"
+_NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
+
+
+@dataclass(frozen=True)
+class FrameStep:
+    """Which key-frame pair an output frame sits between, and how far along."""
+
+    frame: int  # output frame index
+    segment: int  # i of the pair (key_frames[i], key_frames[i + 1]); the last index past the end
+    t: float  # 0 = key_frames[segment]'s prompt/latent, 1 = key_frames[segment + 1]'s
+
+
+def _check_length(length: int) -> None:
+    if length < 1:
+        raise ValueError(f"a schedule needs at least one frame, got length {length}")
+
+
+def linear_schedule(length: int) -> np.ndarray:
+    """Evenly spaced t from exactly 0 to exactly 1."""
+    _check_length(length)
+    return np.linspace(0.0, 1.0, length)
+
+
+def sine_schedule(length: int, frequencies: Sequence[float]) -> np.ndarray:
+    """Sum of sin(pi * f * x)**2 over the frequencies, scaled so its maximum is 1."""
+    _check_length(length)
+    x = np.linspace(0.0, 1.0, length)
+    y = sum((np.sin(np.pi * f * x) ** 2 for f in frequencies), np.zeros(length))
+    peak = float(y.max())
+    if peak < 1e-12:
+        return np.zeros(length)
+    return y / peak
+
+
+def parse_frequencies(text: str, *, field: str = _ARGS_FIELD) -> list[float]:
+    """Parse comma-separated positive frequencies like ``"1.0, 2.0"``; blank means ``[1.0]``."""
+    if not text.strip():
+        return [1.0]
+    frequencies = []
+    offset = 0
+    items = text.split(",")
+    if not items[-1].strip():  # allow a trailing comma
+        items.pop()
+    for item in items:
+        position = offset + len(item) - len(item.lstrip())
+        frequencies.append(_parse_frequency(item.strip(), position, field))
+        offset += len(item) + 1
+    return frequencies
+
+
+def _quote(item: str) -> str:
+    if not item:
+        return "nothing"
+    return repr(item if len(item) <= 20 else item[:20] + "...")
+
+
+def _parse_frequency(item: str, position: int, field: str) -> float:
+    found = _quote(item)
+    if not _NUMBER.fullmatch(item):
+        raise SettingsError(
+            field, f"expected a frequency (a positive number), found {found}", position=position
+        )
+    value = float(item)
+    if not (math.isfinite(value) and value > 0):
+        raise SettingsError(
+            field, f"expected a positive finite frequency, found {found}", position=position
+        )
+    return value
+
+
+def _check_kind(kind: str, audio_available: bool) -> None:
+    if kind not in INTERPOLATION_TYPES:
+        expected = ", ".join(INTERPOLATION_TYPES)
+        raise SettingsError(
+            _TYPE_FIELD, f"unknown interpolation type {kind!r}, expected one of {expected}"
+        )
+    if kind == "audio" and not audio_available:
+        raise SettingsError(
+            _TYPE_FIELD, "the audio schedule needs an audio input, but none was given"
+        )
+
+
+def check_schedule(kind: str, args: str, audio_available: bool = False) -> None:
+    """Validate the interpolation type and its arguments without computing anything.
+
+    A curve's [0, 1] range depends on the segment length, so it is checked per segment later.
+    """
+    _check_kind(kind, audio_available)
+    if kind == "sine":
+        parse_frequencies(args, field=_ARGS_FIELD)
+    elif kind == "curve":
+        parse_curve(args, field=_ARGS_FIELD)
+
+
+def segment_schedule(
+    kind: str, start: int, end: int, args: str = "", audio: AudioSchedule | None = None
+) -> np.ndarray:
+    """t for frames start..end (inclusive) of one segment: 0 at ``start``."""
+    _check_kind(kind, audio is not None)
+    if end < start:
+        raise ValueError(f"segment end {end} is before its start {start}")
+    length = end - start + 1
+    if kind == "linear":
+        return linear_schedule(length)
+    if kind == "sine":
+        return sine_schedule(length, parse_frequencies(args, field=_ARGS_FIELD))
+    if kind == "curve":
+        values = curve_values(args, length, field=_ARGS_FIELD)
+        check_range(values, 0.0, 1.0, field=_ARGS_FIELD)
+        return values
+    return _audio_schedule(audio, start, end)
+
+
+def _audio_schedule(audio: AudioSchedule, start: int, end: int) -> np.ndarray:
+    values = np.asarray(audio(start, end), dtype=np.float64)
+    expected = end - start + 1
+    if values.shape != (expected,):
+        raise ValueError(
+            f"the audio schedule gave shape {values.shape} for frames {start}..{end}, "
+            f"expected ({expected},)"
+        )
+    return values
+
+
+def frame_steps(
+    key_frames: Sequence[int],
+    num_frames: int,
+    kind: str = "linear",
+    args: str = "",
+    audio: AudioSchedule | None = None,
+) -> list[FrameStep]:
+    """One FrameStep per output frame; key frames are sorted, unique and non-negative."""
+    if not key_frames:
+        raise ValueError("frame_steps needs at least one key frame")
+    check_schedule(kind, args, audio_available=audio is not None)
+    last = len(key_frames) - 1
+    steps = [FrameStep(frame, 0, 0.0) for frame in range(min(key_frames[0], num_frames))]
+    for segment in range(last):
+        start, end = key_frames[segment], key_frames[segment + 1]
+        if start >= num_frames:
+            break
+        schedule = segment_schedule(kind, start, end, args, audio)
+        for frame in range(start, min(end, num_frames)):
+            steps.append(FrameStep(frame, segment, float(schedule[frame - start])))
+    steps.extend(FrameStep(frame, last, 0.0) for frame in range(key_frames[last], num_frames))
+    return steps
