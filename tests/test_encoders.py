@@ -1,0 +1,226 @@
+"""Tests for giffusion_nb.encoders: output settings and the streaming GIF/MP4 encoders."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import wave
+from pathlib import Path
+
+import imageio_ffmpeg
+import numpy as np
+import pytest
+from PIL import Image, ImageFilter, ImageSequence
+
+from giffusion_nb.encoders import GifEncoder, check_output_settings, gif_frame_duration, open_output
+from giffusion_nb.errors import SettingsError
+from giffusion_nb.readers import count_frames, read_frame
+
+COLORS = [
+    (230, 30, 30),
+    (30, 200, 40),
+    (40, 60, 220),
+    (240, 220, 40),
+    (40, 210, 220),
+    (200, 40, 200),
+    (128, 128, 128),
+]
+SIZE = (32, 32)
+
+
+def solid(color: tuple[int, int, int], size: tuple[int, int] = SIZE) -> Image.Image:
+    return Image.new("RGB", size, color)
+
+
+def gradient(shift: int, size: int = 64) -> Image.Image:
+    """A smooth colour gradient with far more than 256 colours."""
+    y, x = np.mgrid[0:size, 0:size] / (size - 1)
+    rgb = np.dstack([x, y, (x + y + shift / 10) % 1.0]) * 255
+    return Image.fromarray(rgb.round().astype(np.uint8))
+
+
+def pixels(image: Image.Image) -> np.ndarray:
+    return np.asarray(image.convert("RGB")).astype(int)
+
+
+def gif_frames(path: Path) -> list[Image.Image]:
+    with Image.open(path) as gif:
+        return [frame.convert("RGB") for frame in ImageSequence.Iterator(gif)]
+
+
+def gif_colors(path: Path) -> list[tuple[int, int, int]]:
+    return [frame.getpixel((0, 0)) for frame in gif_frames(path)]
+
+
+def encode(path: Path, fmt: str, fps: float, images: list[Image.Image], audio=None) -> Path:
+    encoder = open_output(path, fmt, fps, audio)
+    for image in images:
+        encoder.append(image)
+    return encoder.close()
+
+
+def mp4_frames(path: Path) -> tuple[dict, list[np.ndarray]]:
+    reader = imageio_ffmpeg.read_frames(str(path))
+    meta = next(reader)
+    width, height = meta["size"]
+    frames = [
+        np.frombuffer(data, np.uint8).reshape(height, width, 3).astype(int) for data in reader
+    ]
+    return meta, frames
+
+
+def write_sine_wav(path: Path, seconds: float, rate: int = 22050) -> Path:
+    t = np.arange(int(seconds * rate)) / rate
+    samples = (np.sin(2 * math.pi * 440 * t) * 12000).astype("<i2")
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        wav.writeframes(samples.tobytes())
+    return path
+
+
+def audio_seconds(video: Path, tmp_path: Path) -> float:
+    """Decode the video's audio stream to a WAV and measure it."""
+    wav_path = tmp_path / "extracted.wav"
+    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y", "-i", str(video)]
+    command += ["-map", "0:a:0", "-c:a", "pcm_s16le", str(wav_path)]
+    subprocess.run(command, check=True, capture_output=True)
+    with wave.open(str(wav_path)) as wav:
+        return wav.getnframes() / wav.getframerate()
+
+
+def no_temp_files(folder: Path) -> bool:
+    return not [path for path in folder.rglob("*") if path.suffix == ".tmp"]
+
+
+# --- settings
+
+
+@pytest.mark.parametrize(
+    ("fmt", "fps", "field"),
+    [
+        ("avi", 10, "output_format"),
+        (None, 10, "output_format"),
+        ("gif", 0, "fps"),
+        ("mp4", 121, "fps"),
+        ("gif", float("nan"), "fps"),
+        ("gif", True, "fps"),
+        ("gif", "10", "fps"),
+    ],
+)
+def test_bad_output_settings_name_the_field(tmp_path, fmt, fps, field):
+    with pytest.raises(SettingsError) as caught:
+        open_output(tmp_path / "out", fmt, fps)
+    assert caught.value.field == field
+
+
+def test_missing_audio_file_is_a_settings_error(tmp_path):
+    with pytest.raises(SettingsError) as caught:
+        open_output(tmp_path / "out.mp4", "mp4", 10, tmp_path / "nope.wav")
+    assert caught.value.field == "audio_path"
+
+
+def test_format_is_case_insensitive(tmp_path):
+    assert check_output_settings(" MP4 ", 10) == "mp4"
+    assert isinstance(open_output(tmp_path / "a.gif", " GIF ", 10), GifEncoder)
+
+
+# --- GIF
+
+
+@pytest.mark.parametrize(("fps", "duration"), [(10, 100), (12.5, 80), (1, 1000)])
+def test_gif_frame_count_duration_and_loop(tmp_path, fps, duration):
+    path = encode(tmp_path / "out.gif", "gif", fps, [solid(color) for color in COLORS])
+    with Image.open(path) as gif:
+        assert gif.n_frames == len(COLORS)
+        for frame in ImageSequence.Iterator(gif):
+            assert frame.info["duration"] == duration
+            assert frame.info["loop"] == 0
+    assert gif_colors(path) == COLORS
+    assert no_temp_files(tmp_path)
+
+
+def test_gif_duration_is_rounded_to_ten_ms_and_at_least_twenty():
+    assert gif_frame_duration(30) == 30
+    assert gif_frame_duration(24) == 40
+    assert gif_frame_duration(15) == 70
+    assert gif_frame_duration(120) == 20
+
+
+@pytest.mark.parametrize("size", [64, 300])  # 300: the palette comes from a reduced copy
+def test_gif_palette_keeps_gradients_close_and_dithered(tmp_path, size):
+    sources = [gradient(shift, size) for shift in range(2)]
+    path = encode(tmp_path / "out.gif", "gif", 10, sources)
+    blur = ImageFilter.BoxBlur(3)
+    for source, frame in zip(sources, gif_frames(path), strict=True):
+        assert np.abs(pixels(frame) - pixels(source)).mean() < 6
+        # dithering: the local average matches the source (no banding)
+        assert np.abs(pixels(frame.filter(blur)) - pixels(source.filter(blur))).mean() < 1.5
+
+
+def test_gif_keeps_identical_consecutive_frames(tmp_path):
+    a, b = solid(COLORS[0]), gradient(1, size=32)
+    sources = [a, a, b, b, b, a, gradient(1, size=32), solid(COLORS[1])]
+    path = encode(tmp_path / "out.gif", "gif", 10, sources)
+    with Image.open(path) as gif:
+        assert gif.n_frames == len(sources)
+        assert [frame.info["duration"] for frame in ImageSequence.Iterator(gif)] == [100] * 8
+    for index, source in enumerate(sources):
+        assert np.abs(pixels(read_frame(path, index)) - pixels(source)).mean() < 6
+
+
+def test_gif_of_one_repeated_frame_keeps_its_length(tmp_path):
+    path = encode(tmp_path / "out.gif", "gif", 10, [solid(COLORS[2])] * 3)
+    assert count_frames(path) == (3, 10.0)
+    assert gif_colors(path) == [COLORS[2]] * 3
+
+
+def test_encoder_rejects_frames_of_another_size(tmp_path):
+    encoder = open_output(tmp_path / "out.gif", "gif", 10)
+    encoder.append(solid(COLORS[0]))
+    with pytest.raises(ValueError, match="differs"):
+        encoder.append(solid(COLORS[0], (16, 16)))
+
+
+def test_closing_an_empty_encoder_fails_without_leftovers(tmp_path):
+    with pytest.raises(ValueError, match="no frames"):
+        open_output(tmp_path / "out.mp4", "mp4", 10).close()
+    assert list(tmp_path.iterdir()) == []
+
+
+# --- MP4
+
+
+def test_mp4_frame_count_fps_and_colors(tmp_path):
+    path = encode(tmp_path / "out.mp4", "mp4", 12.5, [solid(color) for color in COLORS])
+    assert imageio_ffmpeg.count_frames_and_secs(str(path))[0] == len(COLORS)
+    meta, frames = mp4_frames(path)
+    assert meta["fps"] == 12.5
+    assert meta["size"] == SIZE
+    for color, frame in zip(COLORS, frames, strict=True):
+        assert np.abs(frame - np.array(color)).max() <= 10
+    assert no_temp_files(tmp_path)
+
+
+def test_mp4_pads_odd_sizes_to_even(tmp_path):
+    images = [solid(color, (63, 65)) for color in COLORS[:3]]
+    path = encode(tmp_path / "out.mp4", "mp4", 10, images)
+    meta, frames = mp4_frames(path)
+    assert meta["size"] == (64, 66)
+    for color, frame in zip(COLORS, frames, strict=False):
+        assert np.abs(frame - np.array(color)).max() <= 10  # the padding too
+
+
+def test_mp4_audio_is_cut_to_the_video(tmp_path):
+    audio = write_sine_wav(tmp_path / "tone.wav", seconds=3.0)
+    path = encode(tmp_path / "out.mp4", "mp4", 10, [solid(c) for c in COLORS[:6]], audio)
+    assert (
+        "Audio: aac"
+        in subprocess.run(
+            [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(path)],
+            capture_output=True,
+            text=True,
+        ).stderr
+    )
+    assert audio_seconds(path, tmp_path) == pytest.approx(0.6, abs=0.15)

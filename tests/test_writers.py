@@ -1,0 +1,276 @@
+"""Tests for giffusion_nb.writers: frame PNGs and the background writer."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import imageio_ffmpeg
+import numpy as np
+import pytest
+from PIL import Image, ImageSequence
+
+from giffusion_nb.encoders import GifEncoder
+from giffusion_nb.errors import SettingsError
+from giffusion_nb.writers import BackgroundWriter, existing_frames, frame_path, save_png_atomic
+
+COLORS = [
+    (230, 30, 30),
+    (30, 200, 40),
+    (40, 60, 220),
+    (240, 220, 40),
+    (40, 210, 220),
+    (200, 40, 200),
+    (128, 128, 128),
+]
+SIZE = (32, 32)
+
+
+def solid(color: tuple[int, int, int], size: tuple[int, int] = SIZE) -> Image.Image:
+    return Image.new("RGB", size, color)
+
+
+def gradient(shift: int, size: int = 64) -> Image.Image:
+    """A smooth colour gradient with far more than 256 colours."""
+    y, x = np.mgrid[0:size, 0:size] / (size - 1)
+    rgb = np.dstack([x, y, (x + y + shift / 10) % 1.0]) * 255
+    return Image.fromarray(rgb.round().astype(np.uint8))
+
+
+def pixels(image: Image.Image) -> np.ndarray:
+    return np.asarray(image.convert("RGB")).astype(int)
+
+
+def gif_frames(path: Path) -> list[Image.Image]:
+    with Image.open(path) as gif:
+        return [frame.convert("RGB") for frame in ImageSequence.Iterator(gif)]
+
+
+def gif_colors(path: Path) -> list[tuple[int, int, int]]:
+    return [frame.getpixel((0, 0)) for frame in gif_frames(path)]
+
+
+def mp4_frames(path: Path) -> tuple[dict, list[np.ndarray]]:
+    reader = imageio_ffmpeg.read_frames(str(path))
+    meta = next(reader)
+    width, height = meta["size"]
+    frames = [
+        np.frombuffer(data, np.uint8).reshape(height, width, 3).astype(int) for data in reader
+    ]
+    return meta, frames
+
+
+def finishes_within(seconds: float, action):
+    """Run ``action`` on a thread; fail instead of hanging, re-raise what it raised."""
+    outcome: dict = {}
+
+    def target():
+        try:
+            outcome["value"] = action()
+        except BaseException as error:  # handed back to the test
+            outcome["error"] = error
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), "the writer hung"
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+def no_temp_files(folder: Path) -> bool:
+    return not [path for path in folder.rglob("*") if path.suffix == ".tmp"]
+
+
+# --- frame files
+
+
+def test_frame_path_pads_to_four_digits_and_grows(tmp_path):
+    assert frame_path(tmp_path, 7) == tmp_path / "frames" / "0007.png"
+    assert frame_path(tmp_path, 12345).name == "12345.png"
+
+
+def test_save_png_atomic_writes_the_frame_and_no_temp_files(tmp_path):
+    path = tmp_path / "0000.png"
+    save_png_atomic(gradient(0), path)
+    save_png_atomic(solid(COLORS[0]), path)  # replacing an existing frame
+    assert (pixels(Image.open(path)) == pixels(solid(COLORS[0]))).all()
+    assert [p.name for p in tmp_path.iterdir()] == ["0000.png"]
+
+
+def test_save_png_atomic_failure_leaves_nothing(tmp_path):
+    with pytest.raises(OSError):
+        save_png_atomic(Image.new("CMYK", SIZE), tmp_path / "0000.png")  # PNG has no CMYK
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_existing_frames_ignores_temp_files_and_other_names(tmp_path):
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    for name in ["0000.png", "0002.png", "10000.png", ".0001.png.x1y2.tmp", "0003.png.tmp"]:
+        (frames / name).write_bytes(b"x")
+    for name in ["12.png", "00005.png", "last.png", "0004.jpg"]:
+        (frames / name).write_bytes(b"x")
+    assert existing_frames(tmp_path) == {0, 2, 10000}
+    assert existing_frames(tmp_path / "missing") == set()
+
+
+@pytest.mark.parametrize(
+    ("fmt", "fps", "audio", "field"),
+    [
+        ("avi", 10, None, "output_format"),
+        ("gif", 0, None, "fps"),
+        ("mp4", 10, "nope.wav", "audio_path"),
+    ],
+)
+def test_writer_rejects_bad_output_settings(tmp_path, fmt, fps, audio, field):
+    audio_path = None if audio is None else tmp_path / audio
+    with pytest.raises(SettingsError) as caught:
+        BackgroundWriter(tmp_path, 3, tmp_path / "out", fmt, fps, audio_path)
+    assert caught.value.field == field
+
+
+# --- background writer
+
+
+def test_writer_orders_frames_submitted_out_of_order(tmp_path):
+    output = tmp_path / "out.gif"
+    with BackgroundWriter(tmp_path, 6, output, "gif", 10, max_pending=2) as writer:
+        for index in [2, 0, 3, 1, 5, 4]:
+            writer.submit(index, solid(COLORS[index]))
+    assert writer.close() == output
+    assert writer.frames_written == 6
+    assert existing_frames(tmp_path) == set(range(6))
+    assert gif_colors(output) == COLORS[:6]
+    assert no_temp_files(tmp_path)
+
+
+def test_writer_reads_back_frames_it_could_not_keep(tmp_path):
+    writer = BackgroundWriter(tmp_path, 6, tmp_path / "out.mp4", "mp4", 10, max_pending=1)
+    for index in reversed(range(6)):  # only one frame may wait in memory
+        writer.submit(index, solid(COLORS[index]))
+    _meta, frames = mp4_frames(writer.close())
+    assert len(frames) == 6
+    for color, frame in zip(COLORS, frames, strict=False):
+        assert np.abs(frame - np.array(color)).max() <= 10
+
+
+def test_writer_resumes_with_frames_already_on_disk(tmp_path):
+    (tmp_path / "frames").mkdir()
+    for index in range(3):
+        save_png_atomic(solid(COLORS[index]), frame_path(tmp_path, index))
+    writer = BackgroundWriter(tmp_path, 6, tmp_path / "out.gif", "gif", 10)
+    for index in range(3, 6):
+        writer.submit(index, solid(COLORS[index]))
+    output = writer.close()
+    assert writer.frames_written == 3
+    assert gif_colors(output) == COLORS[:6]
+
+
+def test_writer_with_everything_on_disk_still_encodes(tmp_path):
+    (tmp_path / "frames").mkdir()
+    for index in range(4):
+        save_png_atomic(solid(COLORS[index]), frame_path(tmp_path, index))
+    output = BackgroundWriter(tmp_path, 4, tmp_path / "out.gif", "gif", 10).close()
+    assert gif_colors(output) == COLORS[:4]
+
+
+def test_writer_partial_render_encodes_the_frames_before_the_first_gap(tmp_path):
+    writer = BackgroundWriter(tmp_path, 6, tmp_path / "out.gif", "gif", 10)
+    for index in [0, 1, 2, 4]:
+        writer.submit(index, solid(COLORS[index]))
+    output = writer.close()
+    assert gif_colors(output) == COLORS[:3]
+    assert existing_frames(tmp_path) == {0, 1, 2, 4}
+
+
+def test_writer_without_frame_zero_writes_no_output(tmp_path):
+    writer = BackgroundWriter(tmp_path, 3, tmp_path / "out.mp4", "mp4", 10)
+    writer.submit(1, solid(COLORS[1]))
+    assert writer.close() is None
+    assert existing_frames(tmp_path) == {1}
+    assert not (tmp_path / "out.mp4").exists()
+    assert no_temp_files(tmp_path)
+
+
+def test_writer_without_output_path_only_saves_pngs(tmp_path):
+    writer = BackgroundWriter(tmp_path, 2, None, "gif", 10)
+    writer.submit(0, solid(COLORS[0]))
+    writer.submit(1, solid(COLORS[1]))
+    assert writer.close() is None
+    assert existing_frames(tmp_path) == {0, 1}
+
+
+def test_writer_error_is_raised_and_nothing_hangs(tmp_path, monkeypatch):
+    def broken_append(self, image):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(GifEncoder, "append", broken_append)
+    writer = BackgroundWriter(tmp_path, 20, tmp_path / "out.gif", "gif", 10, max_pending=1)
+
+    def render():
+        for index in range(20):
+            writer.submit(index, solid(COLORS[index % 7]))
+        writer.close()
+
+    with pytest.raises(OSError, match="disk full"):
+        finishes_within(20, render)
+    with pytest.raises(OSError, match="disk full"):
+        finishes_within(20, writer.close)
+    assert isinstance(writer.error, OSError)
+    assert 0 in existing_frames(tmp_path)  # the frames themselves were kept
+    assert not (tmp_path / "out.gif").exists()
+    assert no_temp_files(tmp_path)
+
+
+def test_writer_error_when_frames_cannot_be_saved(tmp_path):
+    writer = BackgroundWriter(tmp_path, 3, tmp_path / "out.gif", "gif", 10)
+    (tmp_path / "frames").rmdir()
+    (tmp_path / "frames").write_bytes(b"not a folder")
+    writer.submit(0, solid(COLORS[0]))
+    with pytest.raises(OSError):
+        finishes_within(20, writer.close)
+    assert writer.error is not None
+    with pytest.raises(RuntimeError):
+        writer.submit(1, solid(COLORS[1]))
+
+
+def test_writer_context_keeps_partial_output_when_the_render_fails(tmp_path):
+    output = tmp_path / "out.gif"
+    with pytest.raises(KeyError), BackgroundWriter(tmp_path, 5, output, "gif", 10) as writer:
+        writer.submit(0, solid(COLORS[0]))
+        writer.submit(1, solid(COLORS[1]))
+        raise KeyError("render failed")
+    assert gif_colors(output) == COLORS[:2]
+
+
+def test_writer_context_raises_the_render_error_when_both_fail(tmp_path, monkeypatch):
+    def broken_append(self, image):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(GifEncoder, "append", broken_append)
+    with (
+        pytest.raises(KeyError, match="render failed"),
+        BackgroundWriter(tmp_path, 5, tmp_path / "out.gif", "gif", 10) as writer,
+    ):
+        writer.submit(0, solid(COLORS[0]))
+        raise KeyError("render failed")
+    assert isinstance(writer.error, OSError)
+
+
+def test_writer_abort_keeps_pngs_but_writes_no_output(tmp_path):
+    writer = BackgroundWriter(tmp_path, 3, tmp_path / "out.mp4", "mp4", 10)
+    writer.submit(0, solid(COLORS[0]))
+    writer.submit(1, solid(COLORS[1]))
+    writer.abort()
+    assert existing_frames(tmp_path) == {0, 1}
+    assert not (tmp_path / "out.mp4").exists()
+    assert no_temp_files(tmp_path)
+
+
+def test_writer_rejects_indices_outside_the_render(tmp_path):
+    writer = BackgroundWriter(tmp_path, 3, None, "gif", 10)
+    with pytest.raises(IndexError):
+        writer.submit(3, solid(COLORS[0]))
+    writer.close()
