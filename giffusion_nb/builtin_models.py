@@ -1,0 +1,162 @@
+"""Built-in offline models: a tiny Stable Diffusion pipeline built from small configs and cached."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import torch
+
+BUILTIN_PREFIX = "builtin:"
+TINY_SD = "tiny-sd"
+_TINY_SD_VERSION = "v1"
+_SEED = 0
+
+
+def is_builtin(model_id: str) -> bool:
+    """True for ids like ``builtin:tiny-sd``."""
+    return model_id.startswith(BUILTIN_PREFIX)
+
+
+def cache_dir() -> Path:
+    """Where built-in models are saved: ``$GIFFUSION_NB_CACHE`` or ``~/.cache/giffusion_nb``."""
+    default = Path.home() / ".cache" / "giffusion_nb"
+    return Path(os.environ.get("GIFFUSION_NB_CACHE", default))
+
+
+def builtin_model_path(model_id: str) -> Path:
+    """The local folder of a built-in model, building and saving it on first use.
+
+    The folder is a regular ``save_pretrained`` checkpoint, loaded with ``from_pretrained``
+    like any model from the Hub.
+    """
+    name = model_id.removeprefix(BUILTIN_PREFIX)
+    builders = {TINY_SD: (_TINY_SD_VERSION, build_tiny_sd)}
+    if name not in builders:
+        from giffusion_nb.errors import SettingsError
+
+        raise SettingsError(
+            "model_id",
+            f"unknown built-in model {model_id!r}; built-in models are "
+            + ", ".join(BUILTIN_PREFIX + known for known in builders),
+        )
+    version, build = builders[name]
+    target = cache_dir() / f"{name}-{version}"
+    if (target / "model_index.json").exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=target.parent))
+    try:
+        build().save_pretrained(staging)
+        try:
+            staging.rename(target)  # atomic: a concurrent builder either wins or finds it done
+        except OSError:
+            if not (target / "model_index.json").exists():
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def build_tiny_sd():
+    """A Stable Diffusion pipeline with random weights from small configs (64 px native size).
+
+    UNet and VAE are small but keep Stable Diffusion's structure: 4 latent channels and a VAE
+    scale factor of 8, so latent shapes, img2img and ControlNet work as on the real model.
+    """
+    from diffusers import (
+        AutoencoderKL,
+        PNDMScheduler,
+        StableDiffusionPipeline,
+        UNet2DConditionModel,
+    )
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    torch.manual_seed(_SEED)
+    unet = UNet2DConditionModel(
+        sample_size=8,
+        in_channels=4,
+        out_channels=4,
+        block_out_channels=(32, 64),
+        layers_per_block=1,
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+        cross_attention_dim=32,
+        attention_head_dim=8,
+        norm_num_groups=16,
+    )
+    vae = AutoencoderKL(
+        in_channels=3,
+        out_channels=3,
+        latent_channels=4,
+        block_out_channels=(16, 16, 32, 32),
+        down_block_types=("DownEncoderBlock2D",) * 4,
+        up_block_types=("UpDecoderBlock2D",) * 4,
+        layers_per_block=1,
+        norm_num_groups=16,
+        sample_size=64,
+    )
+    tokenizer = byte_level_clip_tokenizer()
+    text_encoder = CLIPTextModel(
+        CLIPTextConfig(
+            vocab_size=len(tokenizer),
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            max_position_embeddings=77,
+            projection_dim=32,
+            bos_token_id=tokenizer.bos_token_id,
+            eos_token_id=tokenizer.eos_token_id,
+            pad_token_id=tokenizer.pad_token_id,
+        )
+    )
+    scheduler = PNDMScheduler(
+        beta_start=0.00085,
+        beta_end=0.012,
+        beta_schedule="scaled_linear",
+        skip_prk_steps=True,
+        steps_offset=1,
+    )
+    return StableDiffusionPipeline(
+        unet=unet,
+        vae=vae,
+        text_encoder=text_encoder,
+        tokenizer=tokenizer,
+        scheduler=scheduler,
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
+    )
+
+
+def byte_level_clip_tokenizer():
+    """A CLIP tokenizer whose vocabulary is every byte, alone and word-final (no merges)."""
+    from transformers import CLIPTokenizer
+
+    specials = ["<|startoftext|>", "<|endoftext|>"]
+    symbols = _byte_symbols()
+    vocab = {token: i for i, token in enumerate(specials)}
+    for symbol in symbols:
+        vocab[symbol] = len(vocab)
+        vocab[symbol + "</w>"] = len(vocab)
+    return CLIPTokenizer(vocab=vocab, merges=[], model_max_length=77)
+
+
+def _byte_symbols() -> list[str]:
+    """The byte-level BPE alphabet: printable bytes stand for themselves, the rest are shifted."""
+    printable = [
+        *range(ord("!"), ord("~") + 1),
+        *range(ord("¡"), ord("¬") + 1),
+        *range(ord("®"), ord("ÿ") + 1),
+    ]
+    symbols, shift = {}, 0
+    for byte in range(256):
+        if byte in printable:
+            symbols[byte] = chr(byte)
+        else:
+            symbols[byte] = chr(256 + shift)
+            shift += 1
+    return [symbols[byte] for byte in range(256)]

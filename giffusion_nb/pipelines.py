@@ -1,0 +1,164 @@
+"""Resolve and load diffusers pipelines (Hub ids, folders, built-in models), with ControlNets."""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+import re
+from collections.abc import Sequence
+
+import torch
+
+from giffusion_nb.builtin_models import builtin_model_path, is_builtin
+from giffusion_nb.errors import SettingsError
+
+AUTO_PIPELINES = (
+    "AutoPipelineForText2Image",
+    "AutoPipelineForImage2Image",
+    "AutoPipelineForInpainting",
+)
+_CLASS_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,99}")
+
+
+def default_device() -> torch.device:
+    """The kernel's GPU when there is one, else the CPU."""
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def default_dtype(device: torch.device) -> torch.dtype:
+    """fp16 on CUDA, fp32 elsewhere."""
+    return torch.float16 if device.type == "cuda" else torch.float32
+
+
+def diffusers_pipeline_names() -> list[str]:
+    """Every class name the ``pipeline_class`` setting accepts."""
+    import diffusers
+
+    names = [name for name in dir(diffusers) if name.endswith("Pipeline")]
+    return sorted({*filter(_is_pipeline_name, names), *AUTO_PIPELINES})
+
+
+def _is_pipeline_name(name: str) -> bool:
+    import diffusers
+
+    try:
+        candidate = getattr(diffusers, name)
+    except (ImportError, AttributeError, RuntimeError):  # optional backends missing
+        return False
+    return inspect.isclass(candidate) and issubclass(candidate, diffusers.DiffusionPipeline)
+
+
+def resolve_pipeline_class(name: str, *, field: str = "pipeline_class") -> type:
+    """The diffusers pipeline class called ``name``; only ``DiffusionPipeline`` subclasses
+    and the Auto pipelines are accepted."""
+    import diffusers
+
+    if not isinstance(name, str) or not _CLASS_NAME.fullmatch(name):
+        raise SettingsError(field, f"expected a diffusers pipeline class name, got {name!r}")
+    if name in AUTO_PIPELINES:
+        return getattr(diffusers, name)
+    if not name.endswith("Pipeline") or not _is_pipeline_name(name):
+        close = difflib.get_close_matches(name, diffusers_pipeline_names(), n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise SettingsError(
+            field, f"{name!r} is not a diffusers pipeline class (a DiffusionPipeline){hint}"
+        )
+    return getattr(diffusers, name)
+
+
+def model_location(model_id: str, *, field: str = "model_id") -> str:
+    """A Hub id or local folder for ``model_id``, building built-in models on first use."""
+    if not isinstance(model_id, str) or not model_id.strip():
+        raise SettingsError(field, "expected a Hub model id, a local folder or builtin:tiny-sd")
+    model_id = model_id.strip()
+    return str(builtin_model_path(model_id)) if is_builtin(model_id) else model_id
+
+
+def load_pipeline(
+    model_id: str,
+    pipeline_class: str = "DiffusionPipeline",
+    controlnet_ids: Sequence[str] = (),
+    *,
+    device: torch.device | str | None = None,
+    dtype: torch.dtype | None = None,
+):
+    """Load ``model_id`` with ``pipeline_class`` onto ``device`` (default: the GPU if any).
+
+    With ControlNet checkpoints the pipeline becomes its ControlNet sibling; several
+    ControlNets work together. A failed load raises ``SettingsError`` naming the field and
+    carrying the real reason.
+    """
+    device = torch.device(device) if device is not None else default_device()
+    dtype = dtype or default_dtype(device)
+    cls = resolve_pipeline_class(pipeline_class)
+    location = model_location(model_id)
+    controlnet = _load_controlnets(controlnet_ids, dtype)
+    kwargs = {"dtype": dtype}
+    if _accepts(cls, "safety_checker") or cls.__name__ in ("DiffusionPipeline", *AUTO_PIPELINES):
+        kwargs.update(safety_checker=None, requires_safety_checker=False)
+    if controlnet is not None and _accepts(cls, "controlnet"):
+        kwargs["controlnet"] = controlnet
+        controlnet = None
+    try:
+        pipe = cls.from_pretrained(location, **kwargs)
+    except Exception as exc:
+        raise SettingsError(
+            "model_id",
+            f"could not load {model_id!r} with {cls.__name__}: {type(exc).__name__}: {exc}",
+        ) from exc
+    if controlnet is not None:
+        pipe = _with_controlnet(pipe, controlnet)
+    pipe.set_progress_bar_config(disable=True)
+    return pipe.to(device)
+
+
+def _load_controlnets(controlnet_ids: Sequence[str], dtype: torch.dtype):
+    from diffusers import ControlNetModel
+
+    if isinstance(controlnet_ids, str):
+        controlnet_ids = controlnet_ids.split(",")
+    ids = [cid.strip() for cid in controlnet_ids if cid and cid.strip()]
+    models = []
+    for cid in ids:
+        try:
+            models.append(ControlNetModel.from_pretrained(model_location(cid), dtype=dtype))
+        except SettingsError as exc:
+            raise SettingsError("controlnet_ids", exc.message) from exc
+        except Exception as exc:
+            raise SettingsError(
+                "controlnet_ids",
+                f"could not load ControlNet {cid!r}: {type(exc).__name__}: {exc}",
+            ) from exc
+    if not models:
+        return None
+    return models[0] if len(models) == 1 else models
+
+
+def _with_controlnet(pipe, controlnet):
+    from diffusers import AutoPipelineForText2Image
+
+    try:
+        return AutoPipelineForText2Image.from_pipe(pipe, controlnet=controlnet)
+    except Exception as exc:
+        raise SettingsError(
+            "controlnet_ids",
+            f"{type(pipe).__name__} has no ControlNet variant: {type(exc).__name__}: {exc}",
+        ) from exc
+
+
+def _accepts(cls: type, name: str) -> bool:
+    return name in inspect.signature(cls.__init__).parameters
+
+
+def call_parameters(pipe) -> set[str]:
+    """The named arguments of ``pipe.__call__`` (``**kwargs`` catch-alls excluded)."""
+    signature = inspect.signature(pipe.__call__)
+    return {
+        name
+        for name, parameter in signature.parameters.items()
+        if parameter.kind not in (parameter.VAR_KEYWORD, parameter.VAR_POSITIONAL)
+    }

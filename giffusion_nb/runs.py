@@ -1,0 +1,42 @@
+"""Run folders: one per render under the output directory, with a safe, unique name."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+from giffusion_nb.errors import SettingsError
+
+_UNSAFE = re.compile(r"[^a-z0-9]+")
+
+
+def slug(text: str, limit: int = 40) -> str:
+    """``text`` as a lowercase file-name fragment of letters, digits and dashes."""
+    return _UNSAFE.sub("-", text.lower()).strip("-")[:limit].rstrip("-") or "run"
+
+
+def create_run_dir(output_dir: str | Path, title: str, name: str | None = None) -> Path:
+    """Create and return a new folder ``output_dir/<time>-<slug of title>`` (or ``name``).
+
+    The folder always lies inside ``output_dir``; an explicit ``name`` may not contain path
+    separators or dots that would leave it.
+    """
+    root = Path(output_dir).expanduser().resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    if name is not None:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}", name) or ".." in name:
+            raise SettingsError(
+                "run_name", f"expected letters, digits, '.', '_' or '-' only, got {name!r}"
+            )
+        base = name
+    else:
+        base = f"{time.strftime('%Y%m%d-%H%M%S')}-{slug(title)}"
+    for attempt in range(1000):
+        candidate = root / (base if attempt == 0 else f"{base}-{attempt + 1}")
+        try:
+            candidate.mkdir()
+        except FileExistsError:
+            continue
+        return candidate
+    raise FileExistsError(f"no free run folder name for {base!r} in {root}")

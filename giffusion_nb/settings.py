@@ -1,0 +1,375 @@
+"""Typed render settings: defaults, help texts, coercion and validation (errors name the field),
+and the JSON round trip."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from traitlets import Bool, Dict, Float, HasTraits, Int, List, TraitType, Unicode, Union
+
+from giffusion_nb.curves import check_range, curve_values
+from giffusion_nb.encoders import check_output_settings
+from giffusion_nb.errors import SettingsError
+from giffusion_nb.prompts import parse_prompts
+from giffusion_nb.schedules import check_schedule
+
+SCHEMA_VERSION = 1
+SCHEDULERS = {
+    "DDIM": "DDIMScheduler",
+    "DDPM": "DDPMScheduler",
+    "PNDM": "PNDMScheduler",
+    "LMS": "LMSDiscreteScheduler",
+    "Euler": "EulerDiscreteScheduler",
+    "Euler ancestral": "EulerAncestralDiscreteScheduler",
+    "DPM++ multistep": "DPMSolverMultistepScheduler",
+    "DPM++ singlestep": "DPMSolverSinglestepScheduler",
+    "KDPM2 ancestral": "KDPM2AncestralDiscreteScheduler",
+    "DEIS": "DEISMultistepScheduler",
+    "UniPC": "UniPCMultistepScheduler",
+    "LCM": "LCMScheduler",
+}
+MAX_SEED = 2**63 - 1
+# Arguments the session computes itself; `pipeline_kwargs` may not override them.
+MANAGED_ARGUMENTS = frozenset(
+    {
+        "prompt",
+        "negative_prompt",
+        "prompt_embeds",
+        "negative_prompt_embeds",
+        "pooled_prompt_embeds",
+        "negative_pooled_prompt_embeds",
+        "latents",
+        "generator",
+        "num_inference_steps",
+        "guidance_scale",
+        "height",
+        "width",
+        "output_type",
+        "return_dict",
+        "callback_on_step_end",
+        "callback_on_step_end_tensor_inputs",
+        "num_images_per_prompt",
+    }
+)
+
+
+class Settings(HasTraits):
+    """Every setting of a render. Traits, so a panel can link widgets to them.
+
+    >>> settings = Settings(prompts="0: a red circle\\n12: a blue square", fps=12)
+    >>> settings.validate()
+    """
+
+    model_id = Unicode(
+        "builtin:tiny-sd",
+        help="Hub model id (runwayml/stable-diffusion-v1-5), a local folder, or builtin:tiny-sd.",
+    )
+    pipeline_class = Unicode(
+        "DiffusionPipeline",
+        help="diffusers pipeline class to load the model with; DiffusionPipeline picks the "
+        "checkpoint's own.",
+    )
+    controlnet_ids = List(
+        Unicode(),
+        help="ControlNet checkpoints (Hub ids or folders), comma-separated; the pipeline "
+        "switches to its ControlNet variant.",
+    )
+    prompts = Unicode(
+        "0: a picture of a corgi\n60: a picture of a lion",
+        help="One key frame per line, `frame: prompt`; frames in between travel from one "
+        "prompt to the next.",
+    )
+    negative_prompt = Unicode("", help="What no frame should show; encoded once, used by all.")
+    seed = Int(42, help="Seed of the key frames' noise; each key frame gets seed + its frame.")
+    num_inference_steps = Int(50, help="Denoising steps per frame: more is slower and finer.")
+    guidance_scale = Float(7.5, help="How strongly frames follow the prompt (1 turns it off).")
+    strength = Union(
+        [Float(), Unicode()],
+        default_value=0.5,
+        help="How much an init image is changed, 0-1, or a key-frame string like "
+        "`0: (0.4), 30: (0.7)`.",
+    )
+    use_fixed_latent = Bool(False, help="Use one noise latent for every key frame.")
+    use_prompt_embeds = Bool(
+        True,
+        help="Travel between prompt embeddings (slerp); off, each frame takes the text of its "
+        "last key frame.",
+    )
+    scheduler = Unicode(
+        "default", help="Noise scheduler; `default` keeps the one the model came with."
+    )
+    scheduler_kwargs = Dict(help='Scheduler options as JSON, e.g. {"use_karras_sigmas": true}.')
+    pipeline_kwargs = Dict(
+        help='Extra arguments for the pipeline call as JSON, e.g. {"guidance_rescale": 0.7}.'
+    )
+    batch_size = Int(1, help="Frames rendered together; frames are the same at any batch size.")
+    height = Int(None, allow_none=True, help="Frame height in pixels (empty: the model's size).")
+    width = Int(None, allow_none=True, help="Frame width in pixels (empty: the model's size).")
+    num_latent_channels = Int(4, help="Channels of the noise latent (4 for Stable Diffusion).")
+    interpolation_type = Unicode(
+        "linear", help="How frames move between key frames: linear, sine or curve."
+    )
+    interpolation_args = Unicode(
+        "",
+        help="sine: frequencies like `1.0, 2.0`; curve: a key-frame string with values in "
+        "[0, 1], like `0: (0.0), 50: (1.0)`.",
+    )
+    output_format = Unicode("gif", help="gif or mp4.")
+    fps = Float(10.0, help="Frames per second of the output.")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every setting by name, JSON-ready, with the schema version."""
+        data: dict[str, Any] = {"schema_version": SCHEMA_VERSION}
+        for name in setting_names():
+            value = getattr(self, name)
+            data[name] = list(value) if isinstance(value, list) else value
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Settings:
+        """Settings from a dict like the one ``to_dict`` writes; unknown names are errors."""
+        if not isinstance(data, dict):
+            raise SettingsError("settings", f"expected a JSON object, got {type(data).__name__}")
+        data = dict(data)
+        version = data.pop("schema_version", SCHEMA_VERSION)
+        if version != SCHEMA_VERSION:
+            raise SettingsError(
+                "schema_version", f"expected {SCHEMA_VERSION}, got {version!r} (a newer file?)"
+            )
+        settings = cls()
+        settings.update(**data)
+        return settings
+
+    def update(self, **values: Any) -> None:
+        """Set several settings, coercing each to its type (errors name the setting)."""
+        coerced = {name: coerce_value(name, value) for name, value in values.items()}
+        for name, value in coerced.items():
+            setattr(self, name, value)
+
+    def save(self, path: str | Path) -> Path:
+        """Write ``settings.json``."""
+        path = Path(path)
+        path.write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> Settings:
+        """Read a ``settings.json`` written by ``save``."""
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SettingsError("settings", f"cannot read {str(path)!r}: {exc}") from exc
+        except json.JSONDecodeError as exc:
+            raise SettingsError(
+                "settings", f"{path.name} is not valid JSON: {exc.msg}", line=exc.lineno
+            ) from exc
+        return cls.from_dict(data)
+
+    def validate(self) -> None:
+        """Check every setting; raise ``SettingsError`` naming the first wrong one."""
+        for name in setting_names():
+            check_setting(self, name)
+
+
+def setting_names() -> list[str]:
+    """The settings' names, in the order they are declared (and shown in ``settings.json``)."""
+    return [name for name, value in vars(Settings).items() if isinstance(value, TraitType)]
+
+
+def setting_help(name: str) -> str:
+    """The one-sentence explanation of a setting (the panel's tooltip)."""
+    return Settings.class_traits()[name].help
+
+
+def coerce_value(name: str, value: Any) -> Any:
+    """``value`` converted to setting ``name``'s type, or ``SettingsError``."""
+    traits = Settings.class_traits()
+    if name not in traits:
+        raise SettingsError(name, f"unknown setting; known settings: {', '.join(traits)}")
+    return _coerce(name, traits[name], value)
+
+
+def is_text_setting(name: str) -> bool:
+    """True for settings whose values are free text (never parsed as JSON on the CLI)."""
+    trait = Settings.class_traits().get(name)
+    return isinstance(trait, Unicode) or (
+        isinstance(trait, List) and isinstance(trait._trait, Unicode)
+    )
+
+
+def _coerce(name: str, trait: TraitType, value: Any) -> Any:
+    if isinstance(trait, Bool):
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+            return value.strip().lower() == "true"
+        raise SettingsError(name, f"expected true or false, got {value!r}")
+    if isinstance(trait, Int):
+        if value is None and trait.allow_none:
+            return None
+        if isinstance(value, str) and value.strip() == "" and trait.allow_none:
+            return None
+        return _as_int(name, value)
+    if isinstance(trait, Float):
+        return _as_float(name, value)
+    if isinstance(trait, Union):  # strength: a number or a key-frame string
+        if isinstance(value, str):
+            return value
+        return _as_float(name, value)
+    if isinstance(trait, Unicode):
+        if not isinstance(value, str):
+            raise SettingsError(name, f"expected text, got {value!r}")
+        return value
+    if isinstance(trait, List):
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise SettingsError(name, f"expected a list of names, got {value!r}")
+        return value
+    if isinstance(trait, Dict):
+        return parse_json_object(name, value)
+    raise TypeError(f"no coercion for setting {name}")
+
+
+def _as_int(name: str, value: Any) -> int:
+    if isinstance(value, bool):
+        raise SettingsError(name, f"expected an integer, got {value!r}")
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            pass
+    if isinstance(value, int):
+        return value
+    raise SettingsError(name, f"expected an integer, got {value!r}")
+
+
+def _as_float(name: str, value: Any) -> float:
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            raise SettingsError(name, f"expected a number, got {value!r}") from None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise SettingsError(name, f"expected a number, got {value!r}")
+    if not math.isfinite(value):
+        raise SettingsError(name, f"expected a finite number, got {value!r}")
+    return float(value)
+
+
+def parse_json_object(name: str, value: Any) -> dict[str, Any]:
+    """A dict from a dict or from JSON text (``{"key": value}``); errors name the position."""
+    if isinstance(value, dict):
+        return dict(value)
+    if not isinstance(value, str):
+        raise SettingsError(name, f'expected a JSON object like {{"key": 1}}, got {value!r}')
+    if not value.strip():
+        return {}
+    if len(value) > 100_000:
+        raise SettingsError(name, "the JSON text is too long (at most 100000 characters)")
+    try:
+        parsed = json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise SettingsError(name, f"invalid JSON: {exc.msg}", position=exc.pos) from None
+    except RecursionError:
+        raise SettingsError(name, "the JSON text is nested too deeply") from None
+    if not isinstance(parsed, dict):
+        raise SettingsError(
+            name, f'expected a JSON object like {{"key": 1}}, got {type(parsed).__name__}'
+        )
+    return parsed
+
+
+def check_setting(settings: Settings, name: str) -> None:
+    """Validate one setting (the panel shows the error next to that field)."""
+    value = getattr(settings, name)
+    checks = {
+        "model_id": lambda: _check_text(name, value, allow_empty=False),
+        "pipeline_class": lambda: _check_text(name, value, allow_empty=False),
+        "prompts": lambda: parse_prompts(value, field=name),
+        "negative_prompt": lambda: _check_text(name, value, allow_empty=True),
+        "seed": lambda: _check_range(name, value, 0, MAX_SEED),
+        "num_inference_steps": lambda: _check_range(name, value, 1, 1000),
+        "guidance_scale": lambda: _check_range(name, value, 0.0, 100.0),
+        "strength": lambda: _check_strength(value, _num_frames_or_one(settings)),
+        "scheduler": lambda: _check_scheduler(value),
+        "pipeline_kwargs": lambda: _check_pipeline_kwargs(value),
+        "batch_size": lambda: _check_range(name, value, 1, 64),
+        "height": lambda: _check_size(name, value),
+        "width": lambda: _check_size(name, value),
+        "num_latent_channels": lambda: _check_range(name, value, 1, 64),
+        "interpolation_type": lambda: check_schedule(
+            value, settings.interpolation_args, audio_available=False
+        ),
+        "output_format": lambda: check_output_settings(value, settings.fps),
+        "fps": lambda: check_output_settings(settings.output_format, value),
+    }
+    if name in checks:
+        checks[name]()
+
+
+def _check_text(name: str, value: str, *, allow_empty: bool, limit: int = 10_000) -> None:
+    if not allow_empty and not value.strip():
+        raise SettingsError(name, "must not be empty")
+    if len(value) > limit:
+        raise SettingsError(name, f"is too long ({len(value)} characters, at most {limit})")
+
+
+def _check_range(name: str, value: float, low: float, high: float) -> None:
+    if not low <= value <= high:
+        raise SettingsError(name, f"expected a value between {low} and {high}, got {value}")
+
+
+def _check_size(name: str, value: int | None) -> None:
+    if value is None:
+        return
+    _check_range(name, value, 16, 4096)
+    if value % 8:
+        raise SettingsError(name, f"has to be divisible by 8 but is {value}")
+
+
+def _num_frames_or_one(settings: Settings) -> int:
+    try:
+        return parse_prompts(settings.prompts)[-1].frame + 1
+    except SettingsError:
+        return 1  # the prompts' own check reports that
+
+
+def _check_strength(value: float | str, num_frames: int) -> None:
+    if isinstance(value, str):
+        values = curve_values(value, num_frames, field="strength")
+        check_range(values, 0.0, 1.0, field="strength")
+    else:
+        _check_range("strength", value, 0.0, 1.0)
+
+
+def _check_scheduler(value: str) -> None:
+    if value != "default":
+        scheduler_class_name(value)
+
+
+def scheduler_class_name(name: str) -> str:
+    """The diffusers class for a scheduler's display name (``Euler ancestral``) or class name."""
+    if name in SCHEDULERS:
+        return SCHEDULERS[name]
+    if name in SCHEDULERS.values():
+        return name
+    raise SettingsError(
+        "scheduler", f"unknown scheduler {name!r}; expected default, {', '.join(SCHEDULERS)}"
+    )
+
+
+def _check_pipeline_kwargs(value: dict[str, Any]) -> None:
+    managed = sorted(MANAGED_ARGUMENTS.intersection(value))
+    if managed:
+        raise SettingsError(
+            "pipeline_kwargs",
+            f"{', '.join(managed)} {'is' if len(managed) == 1 else 'are'} set by giffusion_nb "
+            "itself; use the matching setting instead",
+        )

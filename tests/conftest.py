@@ -1,0 +1,45 @@
+"""Shared fixtures: the built-in tiny pipeline, built once per test session."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+# Built-in models go to a per-run cache, so the suite always builds them from code (once).
+os.environ.setdefault(
+    "GIFFUSION_NB_CACHE", str(Path(tempfile.gettempdir()) / f"giffusion-nb-tests-{os.getpid()}")
+)
+
+
+@pytest.fixture(scope="session")
+def tiny_pipe():
+    """``builtin:tiny-sd`` loaded on the CPU through the regular ``from_pretrained`` path."""
+    from giffusion_nb.pipelines import load_pipeline
+
+    return load_pipeline("builtin:tiny-sd", device="cpu")
+
+
+@pytest.fixture
+def make_session(tiny_pipe, tmp_path):
+    """A factory of sessions on the tiny pipeline at 64 px, 2 steps, writing under tmp_path."""
+    from giffusion_nb import RenderSession
+
+    def make(**values):
+        defaults = {
+            "model_id": "builtin:tiny-sd",
+            "num_inference_steps": 2,
+            "height": 64,
+            "width": 64,
+            "guidance_scale": 3.0,
+        }
+        return RenderSession(
+            output_dir=tmp_path / "outputs",
+            device="cpu",
+            pipeline=tiny_pipe,
+            **{**defaults, **values},
+        )
+
+    return make
