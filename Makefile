@@ -1,0 +1,37 @@
+# Set-up and the README's commands. Every target creates .venv and installs what it needs.
+VENV ?= .venv
+PYTHON ?= python3
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+PORT ?= 8866
+
+.PHONY: install test lint dashboard demo clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+# torch first: 2.13.0 is the CPU build; any other spec may pull gigabytes of CUDA packages.
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+test: install
+	$(PY) -m ruff check giffusion_nb tests
+	$(PY) -m pytest
+
+lint: install
+	$(PY) -m ruff check giffusion_nb tests
+	$(PY) -m ruff format --check giffusion_nb tests
+
+dashboard: install
+	$(VENV)/bin/voila notebooks/giffusion.ipynb --no-browser --Voila.ip=127.0.0.1 --port=$(PORT)
+
+demo: install
+	$(VENV)/bin/giffusion-nb demo
+
+clean:
+	rm -rf $(VENV) outputs .pytest_cache

@@ -1,0 +1,145 @@
+"""The `giffusion-nb` console script: render settings to a GIF/MP4, or a quick demo."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+from giffusion_nb.errors import SettingsError
+
+EXIT_OK, EXIT_FAILURE, EXIT_USER_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
+DEMO_SETTINGS = {
+    "model_id": "builtin:tiny-sd",
+    "prompts": "0: a red circle\n8: a blue square\n16: a green triangle",
+    "num_inference_steps": 4,
+    "guidance_scale": 5.0,
+    "height": 64,
+    "width": 64,
+    "batch_size": 4,
+    "fps": 8,
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="giffusion-nb", description="Key-framed prompts to GIFs and videos."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    render = commands.add_parser("render", help="render settings to a GIF or MP4")
+    render.add_argument("settings", nargs="?", type=Path, help="a settings.json file")
+    render.add_argument("--prompts", help="a file of `frame: prompt` lines (- for stdin)")
+    render.add_argument(
+        "--set",
+        dest="values",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="set a setting (VALUE is read as JSON when it parses, else as text); repeatable",
+    )
+    _add_common(render)
+
+    demo = commands.add_parser("demo", help="render a short GIF on the built-in model")
+    _add_common(demo)
+    return parser
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--output-dir", type=Path, default=Path("outputs"), help="runs go here")
+    parser.add_argument("--device", help="cpu, cuda, cuda:1, mps (default: the GPU if any)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def parse_assignment(text: str) -> tuple[str, Any]:
+    """``NAME=VALUE`` -> (name, value); VALUE is JSON when it parses (text settings stay text)."""
+    from giffusion_nb.settings import is_text_setting
+
+    name, sep, raw = text.partition("=")
+    name = name.strip()
+    if not sep or not name:
+        raise SettingsError("--set", f"expected NAME=VALUE, got {text!r}")
+    if is_text_setting(name):
+        return name, raw
+    try:
+        return name, json.loads(raw)
+    except json.JSONDecodeError:
+        return name, raw
+
+
+def settings_from_args(args: argparse.Namespace):
+    """Settings from the file, then the ``--set`` values, then the prompts file."""
+    from giffusion_nb.settings import Settings
+
+    settings = Settings.load(args.settings) if args.settings else Settings()
+    values = dict(parse_assignment(item) for item in args.values)
+    settings.update(**values)
+    if args.prompts:
+        settings.update(prompts=_read_prompts(args.prompts))
+    return settings
+
+
+def _read_prompts(source: str) -> str:
+    if source == "-":
+        return sys.stdin.read()
+    try:
+        return Path(source).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SettingsError("--prompts", f"cannot read {source!r}: {exc}") from exc
+
+
+def _render(settings, args: argparse.Namespace) -> int:
+    from giffusion_nb.session import RenderSession
+
+    session = RenderSession(settings, output_dir=args.output_dir, device=args.device)
+    try:
+        output = session.render(progress=not args.quiet)
+    except SettingsError:
+        raise
+    except Exception:
+        if session.run_dir:
+            log = Path(session.run_dir) / "error.log"
+            log.write_text(traceback.format_exc(), encoding="utf-8")
+            print(f"full traceback: {log}", file=sys.stderr)
+        raise
+    print(session.message, file=sys.stderr)
+    if output is None:
+        return EXIT_INTERRUPTED if session.status == "stopped" else EXIT_FAILURE
+    print(output)
+    return EXIT_INTERRUPTED if session.status == "stopped" else EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns the exit code (0 ok, 2 user error, 1 other failure)."""
+    args = build_parser().parse_args(argv)
+    _quiet_libraries()
+    try:
+        if args.command == "demo":
+            from giffusion_nb.settings import Settings
+
+            return _render(Settings.from_dict(DEMO_SETTINGS), args)
+        return _render(settings_from_args(args), args)
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:
+        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+
+
+def _quiet_libraries() -> None:
+    import diffusers
+    import transformers
+
+    diffusers.utils.logging.set_verbosity_error()
+    transformers.utils.logging.set_verbosity_error()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,98 @@
+"""The `giffusion-nb` console script, run as users run it (a subprocess)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from giffusion_nb.cli import parse_assignment
+
+FAST = [
+    "--set", "num_inference_steps=2",
+    "--set", "height=64",
+    "--set", "width=64",
+]  # fmt: skip
+
+
+def run_cli(*args: str, cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "giffusion_nb.cli", *args],
+        cwd=cwd,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env={**os.environ},
+        timeout=300,
+    )
+
+
+def test_parse_assignment_reads_json_and_keeps_text_settings_as_text():
+    assert parse_assignment("fps=12.5") == ("fps", 12.5)
+    assert parse_assignment('scheduler_kwargs={"a": 1}') == ("scheduler_kwargs", {"a": 1})
+    assert parse_assignment("negative_prompt=123") == ("negative_prompt", "123")
+    assert parse_assignment("prompts=0: a=b") == ("prompts", "0: a=b")
+    assert parse_assignment("use_fixed_latent=true") == ("use_fixed_latent", True)
+
+
+def test_render_from_settings_file_prompts_stdin_and_set(tmp_path):
+    settings = tmp_path / "settings.json"
+    settings.write_text(json.dumps({"fps": 4, "output_format": "gif", "seed": 5}))
+    result = run_cli(
+        "render", str(settings), "--prompts", "-", *FAST, "--set", "batch_size=2",
+        "--output-dir", str(tmp_path / "out"),
+        cwd=tmp_path, stdin="0: a red circle\n3: a blue square",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    output = Path(result.stdout.strip().splitlines()[-1])
+    assert output.exists() and output.suffix == ".gif"
+    assert output.parent.parent == tmp_path / "out"
+    with Image.open(output) as gif:
+        assert gif.n_frames == 4
+        assert gif.info["duration"] == 250
+    saved = json.loads((output.parent / "settings.json").read_text())
+    assert saved["seed"] == 5 and saved["batch_size"] == 2
+    assert saved["prompts"] == "0: a red circle\n3: a blue square"
+    assert "frame" in result.stderr  # the tqdm progress bar
+
+
+def test_user_errors_exit_2_and_name_the_field(tmp_path):
+    result = run_cli("render", "--set", "interpolation_type=cubic", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "`interpolation_type`" in result.stderr
+    assert "Traceback" not in result.stderr
+    result = run_cli("render", "--set", "colour=red", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "`colour`: unknown setting" in result.stderr
+    result = run_cli("render", "--set", "prompts=0: a\n0: b", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "`prompts`, line 2" in result.stderr
+
+
+def test_missing_model_says_why(tmp_path):
+    result = run_cli(
+        "render", "--set", f"model_id={tmp_path / 'no-such-model'}", *FAST, cwd=tmp_path
+    )
+    assert result.returncode == 2
+    assert "`model_id`: could not load" in result.stderr
+    assert "no-such-model" in result.stderr
+
+
+def test_demo_prints_the_path_of_a_gif(tmp_path):
+    result = run_cli("demo", "--output-dir", str(tmp_path), "--quiet", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    output = Path(result.stdout.strip().splitlines()[-1])
+    with Image.open(output) as gif:
+        assert gif.n_frames == 17
+
+
+@pytest.mark.parametrize("flag", ["--help"])
+def test_help(tmp_path, flag):
+    result = run_cli(flag, cwd=tmp_path)
+    assert result.returncode == 0
+    assert "render" in result.stdout and "demo" in result.stdout
