@@ -1,0 +1,1 @@
+"""Media inputs: image, video, audio and 2D motion."""

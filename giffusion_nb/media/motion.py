@@ -1,0 +1,161 @@
+"""Deforum-style 2D animation: per-frame zoom, rotation and translation as one affine warp."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from giffusion_nb.curves import curve_values
+from giffusion_nb.errors import SettingsError
+
+PADDING_MODES = ("border", "reflection", "zeros")
+
+
+@dataclass(frozen=True)
+class MotionStep:
+    """One frame's motion.
+
+    ``zoom`` multiplies the scale (> 1 moves forward), ``angle`` is in degrees
+    (positive = counter-clockwise on screen), ``translate_x`` / ``translate_y`` are
+    pixels (positive = content moves right / down).
+    """
+
+    zoom: float = 1.0
+    angle: float = 0.0
+    translate_x: float = 0.0
+    translate_y: float = 0.0
+
+    def is_still(self) -> bool:
+        """True when the step leaves the image unchanged."""
+        return (
+            self.zoom == 1.0
+            and self.angle == 0.0
+            and self.translate_x == 0.0
+            and self.translate_y == 0.0
+        )
+
+
+def check_padding_mode(mode: str) -> None:
+    """Raise SettingsError unless ``mode`` is one of PADDING_MODES."""
+    if mode not in PADDING_MODES:
+        expected = ", ".join(repr(name) for name in PADDING_MODES)
+        raise SettingsError("padding_mode", f"expected one of {expected}, found {mode!r}")
+
+
+def warp(image: Image.Image, step: MotionStep, padding_mode: str = "border") -> Image.Image:
+    """``image`` moved by ``step`` about its centre, as an RGB image of the same size."""
+    check_padding_mode(padding_mode)
+    image = image.convert("RGB")
+    if step.is_still():
+        return image.copy()
+    pixels = torch.from_numpy(np.asarray(image, dtype=np.float32)).permute(2, 0, 1)
+    warped = warp_tensor(pixels.unsqueeze(0), step, padding_mode)[0]
+    out = warped.round().clamp(0, 255).to(torch.uint8).permute(1, 2, 0).numpy()
+    return Image.fromarray(out, mode="RGB")
+
+
+def warp_tensor(
+    images: torch.Tensor, step: MotionStep, padding_mode: str = "border"
+) -> torch.Tensor:
+    """A batch of images ``(B, C, H, W)`` (floats in any range) moved by ``step``."""
+    check_padding_mode(padding_mode)
+    if images.ndim != 4 or not images.is_floating_point():
+        shape = tuple(images.shape)
+        raise ValueError(
+            f"expected a float tensor of shape (B, C, H, W), found {images.dtype} {shape}"
+        )
+    if step.is_still():
+        return images.clone()
+    batch, _channels, height, width = images.shape
+    theta = torch.tensor(_inverse_affine(step, width, height), dtype=images.dtype)
+    theta = theta.to(images.device).expand(batch, 2, 3)
+    grid = F.affine_grid(theta, list(images.shape), align_corners=False)
+    return F.grid_sample(
+        images, grid, mode="bilinear", padding_mode=padding_mode, align_corners=False
+    )
+
+
+def _inverse_affine(step: MotionStep, width: int, height: int) -> list[list[float]]:
+    """The 2x3 matrix mapping output to input positions in grid_sample's [-1, 1] coordinates.
+
+    In pixels about the centre (y down) the step maps a point q to ``zoom * R q + t``,
+    where R turns counter-clockwise on screen. Normalised coordinates are pixels
+    divided by (width / 2, height / 2), so rotation is conjugated by that scaling.
+    """
+    radians = math.radians(step.angle)
+    cos, sin = math.cos(radians) / step.zoom, math.sin(radians) / step.zoom
+    # inverse in pixels: q = R^-1 (q' - t) / zoom, with R^-1 = [[cos, -sin], [sin, cos]]
+    shift_x = -(cos * step.translate_x - sin * step.translate_y)
+    shift_y = -(sin * step.translate_x + cos * step.translate_y)
+    half_w, half_h = width / 2, height / 2
+    return [
+        [cos, -sin * half_h / half_w, shift_x / half_w],
+        [sin * half_w / half_h, cos, shift_y / half_h],
+    ]
+
+
+@dataclass(frozen=True, eq=False)
+class MotionSchedule:
+    """Per-frame motion values (read-only arrays, one value per frame)."""
+
+    zoom: np.ndarray
+    angle: np.ndarray
+    translate_x: np.ndarray
+    translate_y: np.ndarray
+
+    def step(self, frame: int) -> MotionStep:
+        """The motion applied to make frame ``frame``."""
+        if not 0 <= frame < len(self.zoom):
+            raise IndexError(f"the schedule has {len(self.zoom)} frames, no frame {frame}")
+        return MotionStep(
+            zoom=float(self.zoom[frame]),
+            angle=float(self.angle[frame]),
+            translate_x=float(self.translate_x[frame]),
+            translate_y=float(self.translate_y[frame]),
+        )
+
+    def is_active(self) -> bool:
+        """True when some frame moves."""
+        return bool(
+            np.any(self.zoom != 1.0)
+            or np.any(self.angle != 0.0)
+            or np.any(self.translate_x != 0.0)
+            or np.any(self.translate_y != 0.0)
+        )
+
+
+def motion_schedule(
+    num_frames: int,
+    zoom: str = "",
+    angle: str = "",
+    translate_x: str = "",
+    translate_y: str = "",
+) -> MotionSchedule:
+    """Parse key-frame strings into per-frame motion; an empty string means no motion."""
+    zooms = _values(zoom, num_frames, "zoom", still=1.0)
+    bad = np.flatnonzero(~(zooms > 0))
+    if bad.size:
+        frame = int(bad[0])
+        raise SettingsError(
+            "zoom", f"frame {frame} has zoom {float(zooms[frame])!r}, expected a value > 0"
+        )
+    return MotionSchedule(
+        zoom=zooms,
+        angle=_values(angle, num_frames, "angle", still=0.0),
+        translate_x=_values(translate_x, num_frames, "translate_x", still=0.0),
+        translate_y=_values(translate_y, num_frames, "translate_y", still=0.0),
+    )
+
+
+def _values(text: str, num_frames: int, field: str, *, still: float) -> np.ndarray:
+    if isinstance(text, str) and not text.strip():
+        values = np.full(num_frames, still, dtype=np.float64)
+    else:
+        values = curve_values(text, num_frames, field=field)
+    values.setflags(write=False)
+    return values
