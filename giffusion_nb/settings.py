@@ -10,11 +10,7 @@ from typing import Any
 
 from traitlets import Bool, Dict, Float, HasTraits, Int, List, TraitType, Unicode, Union
 
-from giffusion_nb.curves import check_range, curve_values
-from giffusion_nb.encoders import check_output_settings
 from giffusion_nb.errors import SettingsError
-from giffusion_nb.prompts import parse_prompts
-from giffusion_nb.schedules import check_schedule
 
 SCHEMA_VERSION = 1
 SCHEDULERS = {
@@ -119,6 +115,36 @@ class Settings(HasTraits):
     )
     output_format = Unicode("gif", help="gif or mp4.")
     fps = Float(10.0, help="Frames per second of the output.")
+    image_input = Unicode(
+        "",
+        help="An init image for every frame (image-to-image), or the conditioning image of a "
+        "ControlNet; frames take its size.",
+    )
+    video_input = Unicode(
+        "",
+        help="A video whose frame i is the init (or ControlNet) image of output frame i; frames "
+        "take its size.",
+    )
+    audio_input = Unicode(
+        "",
+        help="Audio whose onsets give key frames and whose energy drives the `audio` "
+        "interpolation; muxed into MP4 output.",
+    )
+    audio_component = Unicode(
+        "percussive", help="Part of the audio to follow: percussive, harmonic or both."
+    )
+    mel_reduce = Unicode(
+        "max", help="How a frame's mel-spectrogram energy is summarised: max, mean or median."
+    )
+    zoom = Unicode("", help="2D motion: scale per frame as a key-frame string, e.g. `0: (1.02)`.")
+    angle = Unicode(
+        "", help="2D motion: degrees per frame, counter-clockwise, e.g. `0: (0), 30: (2)`."
+    )
+    translate_x = Unicode("", help="2D motion: pixels per frame to the right, e.g. `0: (3)`.")
+    translate_y = Unicode("", help="2D motion: pixels per frame downwards, e.g. `0: (-2)`.")
+    padding_mode = Unicode(
+        "border", help="How 2D motion fills uncovered borders: border, reflection or zeros."
+    )
 
     def to_dict(self) -> dict[str, Any]:
         """Every setting by name, JSON-ready, with the schema version."""
@@ -171,6 +197,8 @@ class Settings(HasTraits):
 
     def validate(self) -> None:
         """Check every setting; raise ``SettingsError`` naming the first wrong one."""
+        from giffusion_nb.validation import check_setting
+
         for name in setting_names():
             check_setting(self, name)
 
@@ -286,74 +314,6 @@ def parse_json_object(name: str, value: Any) -> dict[str, Any]:
     return parsed
 
 
-def check_setting(settings: Settings, name: str) -> None:
-    """Validate one setting (the panel shows the error next to that field)."""
-    value = getattr(settings, name)
-    checks = {
-        "model_id": lambda: _check_text(name, value, allow_empty=False),
-        "pipeline_class": lambda: _check_text(name, value, allow_empty=False),
-        "prompts": lambda: parse_prompts(value, field=name),
-        "negative_prompt": lambda: _check_text(name, value, allow_empty=True),
-        "seed": lambda: _check_range(name, value, 0, MAX_SEED),
-        "num_inference_steps": lambda: _check_range(name, value, 1, 1000),
-        "guidance_scale": lambda: _check_range(name, value, 0.0, 100.0),
-        "strength": lambda: _check_strength(value, _num_frames_or_one(settings)),
-        "scheduler": lambda: _check_scheduler(value),
-        "pipeline_kwargs": lambda: _check_pipeline_kwargs(value),
-        "batch_size": lambda: _check_range(name, value, 1, 64),
-        "height": lambda: _check_size(name, value),
-        "width": lambda: _check_size(name, value),
-        "num_latent_channels": lambda: _check_range(name, value, 1, 64),
-        "interpolation_type": lambda: check_schedule(
-            value, settings.interpolation_args, audio_available=False
-        ),
-        "output_format": lambda: check_output_settings(value, settings.fps),
-        "fps": lambda: check_output_settings(settings.output_format, value),
-    }
-    if name in checks:
-        checks[name]()
-
-
-def _check_text(name: str, value: str, *, allow_empty: bool, limit: int = 10_000) -> None:
-    if not allow_empty and not value.strip():
-        raise SettingsError(name, "must not be empty")
-    if len(value) > limit:
-        raise SettingsError(name, f"is too long ({len(value)} characters, at most {limit})")
-
-
-def _check_range(name: str, value: float, low: float, high: float) -> None:
-    if not low <= value <= high:
-        raise SettingsError(name, f"expected a value between {low} and {high}, got {value}")
-
-
-def _check_size(name: str, value: int | None) -> None:
-    if value is None:
-        return
-    _check_range(name, value, 16, 4096)
-    if value % 8:
-        raise SettingsError(name, f"has to be divisible by 8 but is {value}")
-
-
-def _num_frames_or_one(settings: Settings) -> int:
-    try:
-        return parse_prompts(settings.prompts)[-1].frame + 1
-    except SettingsError:
-        return 1  # the prompts' own check reports that
-
-
-def _check_strength(value: float | str, num_frames: int) -> None:
-    if isinstance(value, str):
-        values = curve_values(value, num_frames, field="strength")
-        check_range(values, 0.0, 1.0, field="strength")
-    else:
-        _check_range("strength", value, 0.0, 1.0)
-
-
-def _check_scheduler(value: str) -> None:
-    if value != "default":
-        scheduler_class_name(value)
-
-
 def scheduler_class_name(name: str) -> str:
     """The diffusers class for a scheduler's display name (``Euler ancestral``) or class name."""
     if name in SCHEDULERS:
@@ -363,13 +323,3 @@ def scheduler_class_name(name: str) -> str:
     raise SettingsError(
         "scheduler", f"unknown scheduler {name!r}; expected default, {', '.join(SCHEDULERS)}"
     )
-
-
-def _check_pipeline_kwargs(value: dict[str, Any]) -> None:
-    managed = sorted(MANAGED_ARGUMENTS.intersection(value))
-    if managed:
-        raise SettingsError(
-            "pipeline_kwargs",
-            f"{', '.join(managed)} {'is' if len(managed) == 1 else 'are'} set by giffusion_nb "
-            "itself; use the matching setting instead",
-        )

@@ -21,6 +21,8 @@ ISSUE_NAMES = [
     "num_inference_steps", "guidance_scale", "strength", "use_fixed_latent", "use_prompt_embeds",
     "scheduler", "scheduler_kwargs", "pipeline_kwargs", "batch_size", "height", "width",
     "num_latent_channels", "interpolation_type", "interpolation_args", "output_format", "fps",
+    "image_input", "video_input", "audio_input", "audio_component", "mel_reduce", "zoom", "angle",
+    "translate_x", "translate_y", "padding_mode",
 ]  # fmt: skip
 
 
@@ -121,6 +123,17 @@ def test_bad_json_names_the_position():
         ({"model_id": "  "}, "model_id", "must not be empty"),
         ({"pipeline_kwargs": {"latents": 1}}, "pipeline_kwargs", "set by giffusion_nb"),
         ({"negative_prompt": "x" * 10_001}, "negative_prompt", "too long"),
+        ({"image_input": "/no/such/image.png"}, "image_input", "no such file"),
+        ({"video_input": "/no/such/video.mp4"}, "video_input", "no such file"),
+        ({"audio_input": "/no/such/audio.wav"}, "audio_input", "no such file"),
+        ({"audio_component": "drums"}, "audio_component", "percussive, harmonic, both"),
+        ({"mel_reduce": "sum"}, "mel_reduce", "max, mean, median"),
+        ({"interpolation_type": "audio"}, "interpolation_type", "audio"),
+        ({"zoom": "0: (1.0), 5: (0)", "prompts": "0: a\n9: b"}, "zoom", "expected a value > 0"),
+        ({"angle": "0: (sin(t)"}, "angle", ""),
+        ({"translate_x": "0 (3)"}, "translate_x", ""),
+        ({"translate_y": "abc"}, "translate_y", ""),
+        ({"padding_mode": "wrap"}, "padding_mode", ""),
     ],
 )
 def test_validation_names_the_field(values, field, words):
@@ -148,3 +161,12 @@ def test_unknown_key_and_newer_schema_in_a_file(tmp_path):
 
 def test_defaults_are_valid():
     Settings().validate()
+
+
+def test_image_and_video_together_is_an_error(tmp_path):
+    for name in ("a.png", "b.mp4"):
+        (tmp_path / name).write_bytes(b"x")
+    settings = Settings(image_input=str(tmp_path / "a.png"), video_input=str(tmp_path / "b.mp4"))
+    with pytest.raises(SettingsError, match="not both") as info:
+        settings.validate()
+    assert info.value.field == "video_input"
