@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import imageio_ffmpeg
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageSequence
 
 
 def _is_gif(path: Path) -> bool:
@@ -50,3 +51,19 @@ def read_frame(path: Path, index: int) -> Image.Image:
     finally:
         reader.close()
     raise IndexError(f"{path} has {frames} frames, no frame {index}")
+
+
+def iter_frames(path: Path) -> Iterator[Image.Image]:
+    """Every frame of a GIF or MP4 in order, as RGB images, decoded as a stream."""
+    if _is_gif(path):
+        with Image.open(path) as gif:
+            for frame in ImageSequence.Iterator(gif):
+                yield frame.convert("RGB")
+        return
+    reader = imageio_ffmpeg.read_frames(str(path))
+    try:
+        width, height = next(reader)["size"]
+        for data in reader:
+            yield Image.fromarray(np.frombuffer(data, np.uint8).reshape(height, width, 3))
+    finally:
+        reader.close()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -34,13 +34,15 @@ def build_scheduler(base: Any, name: str, options: dict[str, Any]) -> Any:
 
 
 @contextmanager
-def use_scheduler(pipe: Any, scheduler: Any | None) -> Iterator[None]:
-    """Render with ``scheduler`` (``None`` keeps the pipeline's); the pipeline's own scheduler
-    is put back afterwards."""
-    original = pipe.scheduler
+def use_scheduler(pipes: Sequence[Any], scheduler: Any | None) -> Iterator[None]:
+    """Render with ``scheduler`` (``None`` keeps each pipeline's); each pipeline gets its own
+    scheduler back afterwards."""
+    originals = [pipe.scheduler for pipe in pipes]
     if scheduler is not None:
-        pipe.scheduler = scheduler
+        for pipe in pipes:
+            pipe.scheduler = scheduler
     try:
         yield
     finally:
-        pipe.scheduler = original
+        for pipe, original in zip(pipes, originals, strict=True):
+            pipe.scheduler = original

@@ -12,8 +12,7 @@ from __future__ import annotations
 import sys
 import threading
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +22,23 @@ from tqdm.auto import tqdm
 from traitlets import Any as AnyTrait
 from traitlets import HasTraits, Instance, Int, Unicode
 
-from giffusion_nb.conditioning import encode_key_frame_prompts, key_frame_latents, travel
+from giffusion_nb.conditioning import encode_key_frame_prompts, key_frame_latents
 from giffusion_nb.errors import SettingsError
-from giffusion_nb.pipelines import call_parameters, default_device, load_pipeline
+from giffusion_nb.frame_inputs import FrameImages
+from giffusion_nb.media.audio import AudioSchedule, audio_key_frames, format_key_frames
+from giffusion_nb.media.motion import motion_schedule, warp
+from giffusion_nb.media.video import VideoInfo, video_info
+from giffusion_nb.pipelines import default_device, load_pipeline
 from giffusion_nb.plan import FramePlan, plan_frames
+from giffusion_nb.render_job import (
+    RenderJob,
+    check_pipeline_accepts,
+    equal_strength_runs,
+    frame_size,
+    frame_strengths,
+)
+from giffusion_nb.resample import as_video, extract_frame
 from giffusion_nb.runs import create_run_dir
-from giffusion_nb.schedules import FrameStep
 from giffusion_nb.scheduling import build_scheduler, use_scheduler
 from giffusion_nb.settings import Settings
 from giffusion_nb.writers import BackgroundWriter
@@ -40,21 +50,6 @@ class RenderedFrame:
 
     index: int
     image: Image.Image
-
-
-@dataclass
-class _Job:
-    """Everything a render needs, prepared once before the first batch."""
-
-    pipe: Any
-    plan: FramePlan
-    height: int
-    width: int
-    arguments: dict[str, Any]
-    latents: torch.Tensor
-    scheduler: Any = None
-    embeds: dict[str, torch.Tensor] = field(default_factory=dict)
-    negative: dict[str, torch.Tensor] = field(default_factory=dict)
 
 
 class RenderSession(HasTraits):
@@ -90,6 +85,9 @@ class RenderSession(HasTraits):
         self._pipe = pipeline
         self._pipe_key = self._pipeline_key() if pipeline is not None else None
         self._stop = threading.Event()
+        self._image_pipe: Any = None
+        self._image_pipe_of: Any = None
+        self._audio: tuple[tuple, AudioSchedule] | None = None
 
     # --- pipeline ---------------------------------------------------------------------------
 
@@ -124,7 +122,52 @@ class RenderSession(HasTraits):
     def plan(self) -> FramePlan:
         """Validate the settings and return the frame plan (no model needed)."""
         self.settings.validate()
-        return plan_frames(self.settings)
+        return plan_frames(self.settings, audio=self._audio_schedule())
+
+    def _audio_schedule(self) -> AudioSchedule | None:
+        """The audio-driven schedule (analysed once per file, fps, component and reducer)."""
+        s = self.settings
+        if s.interpolation_type != "audio":
+            return None
+        key = (s.audio_input, s.fps, s.audio_component, s.mel_reduce)
+        if self._audio is None or self._audio[0] != key:
+            self._audio = (key, AudioSchedule(*key))
+        return self._audio[1]
+
+    # --- media helpers: what the panel's buttons call ---------------------------------------
+
+    def audio_key_frame_text(self) -> str:
+        """``N: timestamp: S.SS`` lines at the audio's onsets, at the session's fps."""
+        s = self.settings
+        if not s.audio_input:
+            raise SettingsError("audio_input", "choose an audio file first")
+        return format_key_frames(audio_key_frames(s.audio_input, s.fps, s.audio_component))
+
+    def video_key_frame_info(self) -> VideoInfo:
+        """Frame count and rate of the video input; the session's fps becomes the video's."""
+        s = self.settings
+        if not s.video_input:
+            raise SettingsError("video_input", "choose a video file first")
+        info = video_info(s.video_input)
+        s.fps = min(max(info.fps, 1.0), 120.0)
+        return info
+
+    def use_output_frame(self, index: int, output: str | Path | None = None) -> Path:
+        """Frame ``index`` of a rendered GIF/MP4 (default: the last render) becomes the image
+        input; returns the PNG written under ``output_dir/inputs``."""
+        output = Path(output or self.output_path)
+        target = self.output_dir / "inputs" / f"{output.stem}-frame-{index:04d}.png"
+        path = extract_frame(output, index, target)
+        self.settings.video_input = ""
+        self.settings.image_input = str(path)
+        return path
+
+    def use_output_as_video(self, output: str | Path | None = None) -> Path:
+        """A rendered GIF/MP4 (default: the last render) becomes the video input."""
+        path = as_video(output or self.output_path, self.output_dir / "inputs")
+        self.settings.image_input = ""
+        self.settings.video_input = str(path)
+        return path
 
     # --- rendering --------------------------------------------------------------------------
 
@@ -156,7 +199,10 @@ class RenderSession(HasTraits):
         run_dir = create_run_dir(self.output_dir, job.plan.key_frames[0].prompt, run_name)
         s.save(run_dir / "settings.json")
         output_path = run_dir / f"{run_dir.name}.{s.output_format}"
-        writer = BackgroundWriter(run_dir, job.plan.num_frames, output_path, s.output_format, s.fps)
+        audio = Path(s.audio_input) if s.audio_input and s.output_format == "mp4" else None
+        writer = BackgroundWriter(
+            run_dir, job.plan.num_frames, output_path, s.output_format, s.fps, audio_path=audio
+        )
         self.run_dir, self.output_path = str(run_dir), ""
         self.frames_total, self.frames_done = job.plan.num_frames, 0
         self.status, self.message = "rendering", f"Rendering {job.plan.num_frames} frames…"
@@ -188,21 +234,31 @@ class RenderSession(HasTraits):
 
     # --- steps of a render ------------------------------------------------------------------
 
-    def _prepare(self) -> _Job:
-        # 1. Check inputs
+    def _prepare(self) -> RenderJob:
+        # 1. Check inputs and plan the frames
         plan = self.plan()
         s = self.settings
-        # 2. Load the pipeline
+        # 2. Load the pipeline, and its image-to-image form when frames start from an image
         pipe = self.load_pipeline()
-        parameters = call_parameters(pipe)
-        height, width = self._frame_size(pipe)
-        # 3. Arguments shared by every batch
-        arguments = self._static_arguments(pipe, parameters, height, width)
-        # 4. Key-frame noise latents
         scale = getattr(pipe, "vae_scale_factor", 8)
+        inputs = self._frame_inputs(plan.num_frames, scale)
+        motion = motion_schedule(plan.num_frames, s.zoom, s.angle, s.translate_x, s.translate_y)
+        controlnet = getattr(pipe, "controlnet", None) is not None
+        needs_init = motion.is_active() or (inputs is not None and not controlnet)
+        image_pipe = self._image_to_image(pipe) if needs_init else None
+        for used in (pipe, image_pipe):
+            if used is not None:
+                check_pipeline_accepts(used, s)
+        # 3. Frame size and key-frame noise latents
+        height, width = frame_size(pipe, s, inputs)
         shape = (s.num_latent_channels, height // scale, width // scale)
         latents = key_frame_latents(plan.key_frame_seeds(), shape, self.device, pipe.dtype)
-        job = _Job(pipe, plan, height, width, arguments, latents)
+        job = RenderJob(s, pipe, plan, height, width, latents, image_pipe=image_pipe)
+        job.inputs, job.controlnet = inputs, controlnet
+        job.motion = motion if motion.is_active() else None
+        job.strengths = frame_strengths(s.strength, plan.num_frames)
+        job.callback = self._on_step_end
+        # 4. The settings' scheduler
         if s.scheduler != "default" or s.scheduler_kwargs:
             job.scheduler = build_scheduler(pipe.scheduler, s.scheduler, s.scheduler_kwargs)
         # 5. Encode the key-frame prompts once each
@@ -213,114 +269,78 @@ class RenderSession(HasTraits):
             )
         return job
 
-    def _render(self, job: _Job, frames: Iterable[int] | None) -> Iterator[RenderedFrame]:
-        s = self.settings
+    def _render(self, job: RenderJob, frames: Iterable[int] | None) -> Iterator[RenderedFrame]:
         # 6. Denoising, batch by batch, with the settings' scheduler
-        with use_scheduler(job.pipe, job.scheduler), self._interruptible(job):
-            for batch in job.plan.batches(s.batch_size, frames):
-                if self._stop.is_set():
-                    return
-                with torch.no_grad():
-                    images = job.pipe(**self._batch_arguments(job, batch)).images
-                if self._stop.is_set():
-                    return  # the pipeline was interrupted mid-batch: drop the partial frames
-                for step, image in zip(batch, images, strict=True):
-                    yield RenderedFrame(step.frame, image)
+        with use_scheduler(job.pipes, job.scheduler), job.closing():
+            if job.motion is not None:
+                yield from self._render_in_order(job, frames)
+                return
+            for batch in job.plan.batches(self.settings.batch_size, frames):
+                for part in equal_strength_runs(batch, job.strengths):
+                    if self._stop.is_set():
+                        return
+                    inits = [job.inputs[step.frame] for step in part] if job.inputs else None
+                    images = job.denoise(part, inits)
+                    if self._stop.is_set():
+                        return  # interrupted mid-batch: drop the partial frames
+                    for step, image in zip(part, images, strict=True):
+                        yield RenderedFrame(step.frame, image)
 
-    @contextmanager
-    def _interruptible(self, job: _Job) -> Iterator[None]:
-        if "callback_on_step_end" in call_parameters(job.pipe):
-            job.arguments["callback_on_step_end"] = self._on_step_end
-        try:
-            yield
-        finally:
-            job.arguments.pop("callback_on_step_end", None)
+    def _render_in_order(
+        self, job: RenderJob, frames: Iterable[int] | None
+    ) -> Iterator[RenderedFrame]:
+        """2D motion: each frame starts from the previous one, warped; one frame at a time."""
+        wanted = list(range(job.plan.num_frames)) if frames is None else sorted(set(frames))
+        if wanted and wanted != list(range(wanted[0], wanted[0] + len(wanted))):
+            raise ValueError("2D motion renders consecutive frames")
+        if wanted and wanted[0] > 0:
+            raise ValueError("2D motion renders from frame 0")
+        previous = None
+        for frame in wanted:
+            if previous is not None:
+                init = warp(previous, job.motion.step(frame), self.settings.padding_mode)
+            elif job.inputs is not None and not job.controlnet:
+                init = job.inputs[frame]
+            else:
+                init = None
+            if self._stop.is_set():
+                return
+            (image,) = job.denoise([job.plan.steps[frame]], None if init is None else [init])
+            if self._stop.is_set():
+                return
+            previous = image
+            yield RenderedFrame(frame, image)
 
     def _on_step_end(self, pipe: Any, step: int, timestep: Any, tensors: dict) -> dict:
         if self._stop.is_set():
             pipe._interrupt = True
         return tensors
 
-    def _frame_size(self, pipe: Any) -> tuple[int, int]:
+    def _frame_inputs(self, num_frames: int, scale: int) -> FrameImages | None:
         s = self.settings
-        scale = getattr(pipe, "vae_scale_factor", 8)
-        native = native_size(pipe)
-        height, width = s.height or native, s.width or native
-        for name, value in (("height", height), ("width", width)):
-            if value % scale:
+        if not (s.image_input or s.video_input):
+            return None
+        return FrameImages(
+            image_input=s.image_input,
+            video_input=s.video_input,
+            num_frames=num_frames,
+            multiple=scale,
+            size=(s.width, s.height),
+        )
+
+    def _image_to_image(self, pipe: Any) -> Any:
+        """The loaded pipeline's image-to-image form, sharing its weights (made once)."""
+        if self._image_pipe is None or self._image_pipe_of is not pipe:
+            from diffusers import AutoPipelineForImage2Image
+
+            try:
+                self._image_pipe = AutoPipelineForImage2Image.from_pipe(pipe)
+            except Exception as exc:
                 raise SettingsError(
-                    name, f"has to be divisible by {scale} (the VAE scale factor) but is {value}"
-                )
-        unet = getattr(pipe, "unet", None)
-        channels = getattr(getattr(unet, "config", None), "in_channels", None)
-        if channels is not None and channels != s.num_latent_channels:
-            raise SettingsError(
-                "num_latent_channels",
-                f"the model's UNet takes {channels} latent channels, got {s.num_latent_channels}",
-            )
-        return height, width
-
-    def _static_arguments(
-        self, pipe: Any, parameters: set[str], height: int, width: int
-    ) -> dict[str, Any]:
-        s = self.settings
-        name = type(pipe).__name__
-        unknown = sorted(set(s.pipeline_kwargs) - parameters)
-        if unknown:
-            raise SettingsError(
-                "pipeline_kwargs",
-                f"{name} does not take {', '.join(map(repr, unknown))}; it takes "
-                + ", ".join(sorted(parameters)),
-            )
-        if s.use_prompt_embeds and "prompt_embeds" not in parameters:
-            raise SettingsError(
-                "use_prompt_embeds", f"{name} does not take prompt_embeds; turn it off"
-            )
-        if s.negative_prompt.strip():
-            if "negative_prompt" not in parameters:
-                raise SettingsError("negative_prompt", f"{name} does not take a negative prompt")
-            if s.guidance_scale <= 1:
-                raise SettingsError(
-                    "negative_prompt",
-                    "has no effect with guidance_scale <= 1; raise guidance_scale or clear it",
-                )
-        arguments = {
-            "num_inference_steps": s.num_inference_steps,
-            "guidance_scale": s.guidance_scale,
-            "height": height,
-            "width": width,
-            "output_type": "pil",
-        }
-        if "strength" in parameters and not isinstance(s.strength, str):
-            arguments["strength"] = s.strength
-        arguments = {key: value for key, value in arguments.items() if key in parameters}
-        arguments.update(s.pipeline_kwargs)
-        return arguments
-
-    def _batch_arguments(self, job: _Job, batch: list[FrameStep]) -> dict[str, Any]:
-        s = self.settings
-        size = len(batch)
-        arguments = dict(job.arguments)
-        arguments["latents"] = travel(job.latents, batch)
-        # One generator per frame, all from the seed: identical scheduler noise at any batch size.
-        arguments["generator"] = [torch.Generator("cpu").manual_seed(s.seed) for _ in batch]
-        if s.use_prompt_embeds:
-            for name, tensors in job.embeds.items():
-                arguments[name] = travel(tensors, batch)
-            for name, tensor in job.negative.items():
-                arguments[name] = tensor.expand(size, *tensor.shape[1:])
-        else:
-            arguments["prompt"] = [job.plan.key_frames[step.segment].prompt for step in batch]
-            if s.negative_prompt.strip():
-                arguments["negative_prompt"] = [s.negative_prompt] * size
-        return arguments
-
-
-def native_size(pipe: Any) -> int:
-    """The frame size the model was trained at, in pixels (512 when unknown)."""
-    scale = getattr(pipe, "vae_scale_factor", 8)
-    sample = getattr(pipe, "default_sample_size", None)
-    if sample is None:
-        unet = getattr(pipe, "unet", None)
-        sample = getattr(getattr(unet, "config", None), "sample_size", None)
-    return sample * scale if isinstance(sample, int) else 512
+                    "pipeline_class",
+                    f"{type(pipe).__name__} has no image-to-image form for image, video or "
+                    f"motion input: {type(exc).__name__}: {exc}",
+                ) from exc
+            self._image_pipe.set_progress_bar_config(disable=True)
+            self._image_pipe_of = pipe
+        return self._image_pipe

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import functools
 import json
 
 import numpy as np
 import pytest
 import torch
+from helpers import pixels, spy_calls
 from PIL import Image
 
 from giffusion_nb.conditioning import encode_key_frame_prompts, key_frame_latents
@@ -15,24 +15,6 @@ from giffusion_nb.errors import SettingsError
 from giffusion_nb.interpolation import slerp
 
 PROMPTS = "0: a red circle\n4: a blue square\n6: a green star"
-
-
-def _pixels(image: Image.Image) -> np.ndarray:
-    return np.asarray(image, dtype=np.float32)
-
-
-def spy_calls(monkeypatch, pipe) -> list[dict]:
-    """Record the keyword arguments of every call of ``pipe`` (its signature is kept)."""
-    calls: list[dict] = []
-    original = type(pipe).__call__
-
-    @functools.wraps(original)
-    def spy(self, **kwargs):
-        calls.append(kwargs)
-        return original(self, **kwargs)
-
-    monkeypatch.setattr(type(pipe), "__call__", spy)
-    return calls
 
 
 def test_key_frame_equals_the_pipeline_rendering_its_prompt(make_session, tiny_pipe):
@@ -49,7 +31,7 @@ def test_key_frame_equals_the_pipeline_rendering_its_prompt(make_session, tiny_p
             width=64,
             generator=torch.Generator().manual_seed(7),
         ).images[0]
-        np.testing.assert_allclose(_pixels(frames[key_frame]), _pixels(reference), atol=1.0)
+        np.testing.assert_allclose(pixels(frames[key_frame]), pixels(reference), atol=1.0)
 
 
 def test_in_between_frame_is_the_slerp_of_its_key_frames(make_session, tiny_pipe, monkeypatch):
@@ -75,15 +57,15 @@ def test_batch_size_does_not_change_frames(make_session):
     three = [f.image for f in make_session(prompts=PROMPTS, batch_size=3).render_frames()]
     assert len(one) == len(three) == 7  # last key frame + 1, last partial batch included
     for a, b in zip(one, three, strict=True):
-        np.testing.assert_allclose(_pixels(a), _pixels(b), atol=2.0)
+        np.testing.assert_allclose(pixels(a), pixels(b), atol=2.0)
 
 
 def test_same_settings_same_frames_and_other_seed_differs(make_session):
     a = [f.image for f in make_session(prompts=PROMPTS, seed=1).render_frames([2])]
     b = [f.image for f in make_session(prompts=PROMPTS, seed=1).render_frames([2])]
     c = [f.image for f in make_session(prompts=PROMPTS, seed=2).render_frames([2])]
-    assert np.array_equal(_pixels(a[0]), _pixels(b[0]))
-    assert not np.array_equal(_pixels(a[0]), _pixels(c[0]))
+    assert np.array_equal(pixels(a[0]), pixels(b[0]))
+    assert not np.array_equal(pixels(a[0]), pixels(c[0]))
 
 
 def test_fixed_latent_uses_one_latent_for_every_key_frame(make_session, monkeypatch):

@@ -1,0 +1,64 @@
+"""Helpers shared by tests: spies on pipeline calls and media files the tests write."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import imageio_ffmpeg
+import numpy as np
+import soundfile
+from PIL import Image
+
+
+def spy_calls(monkeypatch, pipe) -> list[dict]:
+    """Record the keyword arguments of every call of ``pipe``'s class (signature kept)."""
+    calls: list[dict] = []
+    original = type(pipe).__call__
+
+    @functools.wraps(original)
+    def spy(self, **kwargs):
+        calls.append(kwargs)
+        return original(self, **kwargs)
+
+    monkeypatch.setattr(type(pipe), "__call__", spy)
+    return calls
+
+
+def pixels(image: Image.Image) -> np.ndarray:
+    return np.asarray(image.convert("RGB"), dtype=np.float32)
+
+
+def solid(color: tuple[int, int, int], size: tuple[int, int] = (64, 64)) -> Image.Image:
+    return Image.new("RGB", size, color)
+
+
+def colour_of(index: int) -> tuple[int, int, int]:
+    """A distinct colour per frame index, easy to tell apart after compression."""
+    return (40 * (index % 6) + 20, 200 - 30 * (index % 7), 60 + 25 * (index % 5))
+
+
+def write_video(path: Path, num_frames: int, size: tuple[int, int] = (64, 64), fps: float = 8):
+    """An MP4 whose frame i is a solid ``colour_of(i)``."""
+    writer = imageio_ffmpeg.write_frames(
+        str(path), size, fps=fps, codec="libx264", pix_fmt_out="yuv420p", macro_block_size=1,
+        quality=9,
+    )  # fmt: skip
+    writer.send(None)
+    for index in range(num_frames):
+        writer.send(np.asarray(solid(colour_of(index), size)).tobytes())
+    writer.close()
+    return path
+
+
+def write_clicks(path: Path, times: list[float], duration: float, rate: int = 22050) -> Path:
+    """A WAV of silence with a short decaying noise click at each time."""
+    rng = np.random.default_rng(0)
+    samples = np.zeros(int(duration * rate), dtype=np.float32)
+    click = np.arange(int(0.01 * rate))
+    for time in times:
+        start = round(time * rate)
+        burst = rng.uniform(-1, 1, click.size) * np.exp(-click / (0.003 * rate))
+        samples[start : start + click.size] += 0.8 * burst
+    soundfile.write(path, samples, rate)
+    return path
