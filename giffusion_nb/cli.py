@@ -1,4 +1,4 @@
-"""The `giffusion-nb` console script: render settings to a GIF/MP4, or a quick demo."""
+"""The `giffusion-nb` console script: render, demo, key-frame information, frame extraction."""
 
 from __future__ import annotations
 
@@ -45,6 +45,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="render a short GIF on the built-in model")
     _add_common(demo)
+
+    keyframes = commands.add_parser(
+        "keyframes", help="key-frame information of an audio or video file"
+    )
+    media = keyframes.add_mutually_exclusive_group(required=True)
+    media.add_argument("--audio", type=Path, help="print `N: timestamp: S.SS` lines at onsets")
+    media.add_argument(
+        "--video", type=Path, help="print the frame count, fps and a prompts skeleton"
+    )
+    keyframes.add_argument("--fps", type=float, default=10.0, help="frame rate (audio)")
+    keyframes.add_argument(
+        "--component", default="percussive", help="percussive, harmonic or both (audio)"
+    )
+
+    frame = commands.add_parser("frame", help="extract one frame of a rendered GIF/MP4")
+    frame.add_argument("output", type=Path, help="a rendered GIF or MP4")
+    frame.add_argument("index", type=int, help="frame number, from 0")
+    frame.add_argument("-o", "--out", type=Path, required=True, help="PNG to write")
     return parser
 
 
@@ -112,15 +130,39 @@ def _render(settings, args: argparse.Namespace) -> int:
     return EXIT_INTERRUPTED if session.status == "stopped" else EXIT_OK
 
 
+def _keyframes(args: argparse.Namespace) -> int:
+    if args.audio is not None:
+        from giffusion_nb.media.audio import audio_key_frames, format_key_frames
+
+        print(format_key_frames(audio_key_frames(args.audio, args.fps, args.component)))
+        return EXIT_OK
+    from giffusion_nb.media.video import key_frame_text, video_info
+
+    info = video_info(args.video)
+    print(f"frames: {info.num_frames}")
+    print(f"fps: {info.fps:g}")
+    print(f"size: {info.width}x{info.height}")
+    print(key_frame_text(info))
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit code (0 ok, 2 user error, 1 other failure)."""
     args = build_parser().parse_args(argv)
-    _quiet_libraries()
+    if args.command in ("render", "demo"):
+        _quiet_libraries()
     try:
         if args.command == "demo":
             from giffusion_nb.settings import Settings
 
             return _render(Settings.from_dict(DEMO_SETTINGS), args)
+        if args.command == "keyframes":
+            return _keyframes(args)
+        if args.command == "frame":
+            from giffusion_nb.resample import extract_frame
+
+            print(extract_frame(args.output, args.index, args.out))
+            return EXIT_OK
         return _render(settings_from_args(args), args)
     except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -96,3 +97,44 @@ def test_help(tmp_path, flag):
     result = run_cli(flag, cwd=tmp_path)
     assert result.returncode == 0
     assert "render" in result.stdout and "demo" in result.stdout
+
+
+def test_keyframes_for_audio_and_video_and_frame_extraction(tmp_path):
+    from helpers import write_clicks, write_video
+
+    wav = write_clicks(tmp_path / "clicks.wav", [0.55, 1.3], duration=2.0)
+    result = run_cli("keyframes", "--audio", str(wav), "--fps", "10", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert lines[0] == "0: timestamp: 0.00" and lines[-1].startswith("19: timestamp: 2.00")
+    assert all(re.fullmatch(r"\d+: timestamp: \d+\.\d\d", line) for line in lines)
+
+    video = write_video(tmp_path / "clip.mp4", num_frames=9, fps=6)
+    result = run_cli("keyframes", "--video", str(video), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "frames: 9" in result.stdout and "fps: 6" in result.stdout
+    assert "0: \n8: " in result.stdout
+
+    target = tmp_path / "frame.png"
+    result = run_cli("frame", str(video), "4", "-o", str(target), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert Path(result.stdout.strip()) == target
+    with Image.open(target) as frame:
+        assert frame.size == (64, 64)
+
+    result = run_cli("keyframes", "--audio", str(tmp_path / "missing.wav"), cwd=tmp_path)
+    assert result.returncode == 2 and "`audio_input`" in result.stderr
+
+
+def test_media_settings_work_with_set(tmp_path):
+    from helpers import write_video
+
+    video = write_video(tmp_path / "clip.mp4", num_frames=4, fps=6)
+    result = run_cli(
+        "render", "--set", f"video_input={video}", "--set", "prompts=0: a corgi\n3: a lion",
+        "--set", "translate_x=0: (2)", "--set", "strength=0.3", *FAST,
+        "--output-dir", str(tmp_path / "out"), "--quiet", cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    saved = json.loads((Path(result.stdout.strip()).parent / "settings.json").read_text())
+    assert saved["video_input"] == str(video) and saved["translate_x"] == "0: (2)"
