@@ -61,7 +61,8 @@ class Settings(HasTraits):
 
     model_id = Unicode(
         "builtin:tiny-sd",
-        help="Hub model id (runwayml/stable-diffusion-v1-5), a local folder, or builtin:tiny-sd.",
+        help="Hub model id (stable-diffusion-v1-5/stable-diffusion-v1-5), a local folder, or "
+        "builtin:tiny-sd.",
     )
     pipeline_class = Unicode(
         "DiffusionPipeline",
@@ -246,7 +247,10 @@ def _coerce(name: str, trait: TraitType, value: Any) -> Any:
         return _as_float(name, value)
     if isinstance(trait, Union):  # strength: a number or a key-frame string
         if isinstance(value, str):
-            return value
+            try:
+                return _as_float(name, value)
+            except SettingsError:
+                return value  # a key-frame string, checked by validation
         return _as_float(name, value)
     if isinstance(trait, Unicode):
         if not isinstance(value, str):

@@ -1,0 +1,1 @@
+"""The dashboard: ipywidgets panel, ipympl previews, the Voilà app."""

@@ -1,0 +1,40 @@
+"""build_app: the dashboard for a notebook cell or Voilà, on a model from GIFFUSION_MODEL."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from giffusion_nb.session import RenderSession
+from giffusion_nb.ui.panel import Panel
+
+# Quick, small settings for the built-in offline model; real checkpoints keep the defaults.
+BUILTIN_DEFAULTS = {
+    "prompts": "0: a red circle\n12: a blue square\n24: a green star",
+    "num_inference_steps": 8,
+    "guidance_scale": 5.0,
+    "batch_size": 4,
+    "fps": 8.0,
+}
+
+
+def build_app(
+    model_id: str | None = None,
+    *,
+    output_dir: str | Path = "outputs",
+    session: RenderSession | None = None,
+    **settings: Any,
+) -> Panel:
+    """The dashboard panel on a new session (or ``session``); display it as the cell's value.
+
+    ``model_id`` defaults to ``$GIFFUSION_MODEL`` or ``builtin:tiny-sd``; ``settings`` override
+    any setting by name.
+    """
+    if session is None:
+        model_id = model_id or os.environ.get("GIFFUSION_MODEL", "builtin:tiny-sd")
+        defaults = BUILTIN_DEFAULTS if model_id.startswith("builtin:") else {}
+        session = RenderSession(
+            output_dir=output_dir, model_id=model_id, **{**defaults, **settings}
+        )
+    return Panel(session)
