@@ -5,7 +5,9 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PORT ?= 8866
 
-.PHONY: install test lint dashboard demo clean
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: install browser test lint dashboard demo clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +21,12 @@ $(STAMP): pyproject.toml | $(PY)
 
 install: $(STAMP)
 
-test: install
+# The browser test drives Debian's Chromium (never a downloaded one).
+browser:
+	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver; }
+
+test: install browser
 	$(PY) -m ruff check giffusion_nb tests
 	$(PY) -m pytest
 

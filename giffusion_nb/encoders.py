@@ -26,9 +26,23 @@ GIF_MIN_DELAY_MS = 20
 GIF_PALETTE_SAMPLE = 128
 
 
+def _file_mode() -> int:
+    """The mode ``open()`` gives new files under the process's umask (mkstemp uses 0600)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+_FILE_MODE = _file_mode()
+
+
 def temp_path_beside(path: Path) -> Path:
-    """Create an empty, uniquely named ``.tmp`` file in ``path``'s folder and return its path."""
+    """Create an empty, uniquely named ``.tmp`` file in ``path``'s folder and return its path.
+
+    It gets the usual file mode, so the final file (renamed from it) is readable as any other.
+    """
     fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.fchmod(fd, _FILE_MODE)
     os.close(fd)
     return Path(name)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 import threading
 from pathlib import Path
 
@@ -274,3 +276,11 @@ def test_writer_rejects_indices_outside_the_render(tmp_path):
     with pytest.raises(IndexError):
         writer.submit(3, solid(COLORS[0]))
     writer.close()
+
+
+def test_written_files_get_the_usual_mode(tmp_path):
+    umask = os.umask(0o022)
+    os.umask(umask)
+    path = tmp_path / "frame.png"
+    save_png_atomic(Image.new("RGB", (8, 8)), path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask

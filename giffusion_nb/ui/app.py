@@ -22,16 +22,17 @@ BUILTIN_DEFAULTS = {
 def build_app(
     model_id: str | None = None,
     *,
-    output_dir: str | Path = "outputs",
+    output_dir: str | Path | None = None,
     session: RenderSession | None = None,
     **settings: Any,
 ) -> Panel:
     """The dashboard panel on a new session (or ``session``); display it as the cell's value.
 
-    ``model_id`` defaults to ``$GIFFUSION_MODEL`` or ``builtin:tiny-sd``; ``settings`` override
-    any setting by name.
+    ``model_id`` defaults to ``$GIFFUSION_MODEL`` or ``builtin:tiny-sd``, ``output_dir`` to
+    ``$GIFFUSION_OUTPUT_DIR`` or ``outputs``; ``settings`` override any setting by name.
     """
     if session is None:
+        output_dir = output_dir or os.environ.get("GIFFUSION_OUTPUT_DIR", "outputs")
         model_id = model_id or os.environ.get("GIFFUSION_MODEL", "builtin:tiny-sd")
         defaults = BUILTIN_DEFAULTS if model_id.startswith("builtin:") else {}
         session = RenderSession(
