@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
 import pytest
 
 # Built-in models go to a per-run cache, so the suite always builds them from code (once).
+_OWN_CACHE = "GIFFUSION_NB_CACHE" not in os.environ
 os.environ.setdefault(
     "GIFFUSION_NB_CACHE", str(Path(tempfile.gettempdir()) / f"giffusion-nb-tests-{os.getpid()}")
 )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _remove_own_cache():
+    """Delete the per-run model cache at the end, when this suite made it."""
+    yield
+    if _OWN_CACHE:
+        shutil.rmtree(os.environ["GIFFUSION_NB_CACHE"], ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
