@@ -32,6 +32,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     render = commands.add_parser("render", help="render settings to a GIF or MP4")
     render.add_argument("settings", nargs="?", type=Path, help="a settings.json file")
+    runs = render.add_mutually_exclusive_group()
+    runs.add_argument(
+        "--resume", type=Path, metavar="RUN_DIR", help="render the missing frames of a run"
+    )
+    runs.add_argument(
+        "--from-run", type=Path, metavar="RUN_DIR", help="render a saved run again, anew"
+    )
     render.add_argument("--prompts", help="a file of `frame: prompt` lines (- for stdin)")
     render.add_argument(
         "--set",
@@ -58,6 +65,13 @@ def build_parser() -> argparse.ArgumentParser:
     keyframes.add_argument(
         "--component", default="percussive", help="percussive, harmonic or both (audio)"
     )
+
+    inspire = commands.add_parser("inspire", help="print key-framed prompts to start from")
+    inspire.add_argument("--topics", default="", help='comma-separated, e.g. "a corgi, a lion"')
+    inspire.add_argument("--fps", type=float, default=10.0, help="one prompt a second at this fps")
+    inspire.add_argument("--seed", type=int, default=0, help="same seed and topics, same prompts")
+    inspire.add_argument("--count", type=int, default=4, help="prompts without topics")
+    inspire.add_argument("--model", help="a transformers text-generation model (Hub id or folder)")
 
     frame = commands.add_parser("frame", help="extract one frame of a rendered GIF/MP4")
     frame.add_argument("output", type=Path, help="a rendered GIF or MP4")
@@ -89,10 +103,11 @@ def parse_assignment(text: str) -> tuple[str, Any]:
 
 
 def settings_from_args(args: argparse.Namespace):
-    """Settings from the file, then the ``--set`` values, then the prompts file."""
+    """Settings from the file (or a saved run), then the ``--set`` values, then the prompts."""
     from giffusion_nb.settings import Settings
 
-    settings = Settings.load(args.settings) if args.settings else Settings()
+    source = args.from_run or args.settings
+    settings = Settings.load(source) if source else Settings()
     values = dict(parse_assignment(item) for item in args.values)
     settings.update(**values)
     if args.prompts:
@@ -109,12 +124,12 @@ def _read_prompts(source: str) -> str:
         raise SettingsError("--prompts", f"cannot read {source!r}: {exc}") from exc
 
 
-def _render(settings, args: argparse.Namespace) -> int:
+def _render(settings, args: argparse.Namespace, resume: Path | None = None) -> int:
     from giffusion_nb.session import RenderSession
 
     session = RenderSession(settings, output_dir=args.output_dir, device=args.device)
     try:
-        output = session.render(progress=not args.quiet)
+        output = session.render(progress=not args.quiet, resume=resume)
     except SettingsError:
         raise
     except Exception:
@@ -146,6 +161,18 @@ def _keyframes(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _inspire(args: argparse.Namespace) -> int:
+    from giffusion_nb.inspiration import inspire
+
+    result = inspire(
+        args.topics, fps=args.fps, seed=args.seed, count=args.count, model_id=args.model
+    )
+    if result.message:
+        print(result.message, file=sys.stderr)
+    print(result.text)
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit code (0 ok, 2 user error, 1 other failure)."""
     args = build_parser().parse_args(argv)
@@ -158,11 +185,17 @@ def main(argv: list[str] | None = None) -> int:
             return _render(Settings.from_dict(DEMO_SETTINGS), args)
         if args.command == "keyframes":
             return _keyframes(args)
+        if args.command == "inspire":
+            return _inspire(args)
         if args.command == "frame":
             from giffusion_nb.resample import extract_frame
 
             print(extract_frame(args.output, args.index, args.out))
             return EXIT_OK
+        if args.resume is not None:
+            if args.settings or args.values or args.prompts:
+                raise SettingsError("--resume", "a resumed run keeps its own settings")
+            return _render(None, args, resume=args.resume)
         return _render(settings_from_args(args), args)
     except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -1,4 +1,5 @@
-"""Run folders: one per render under the output directory, with a safe, unique name."""
+"""Run folders: one per render under the output directory, with a safe, unique name; which
+frames a resumed run still needs."""
 
 from __future__ import annotations
 
@@ -40,3 +41,17 @@ def create_run_dir(output_dir: str | Path, title: str, name: str | None = None) 
             continue
         return candidate
     raise FileExistsError(f"no free run folder name for {base!r} in {root}")
+
+
+def missing_frames(done: set[int], num_frames: int, *, in_order: bool) -> list[int]:
+    """Frames a resumed run still has to render.
+
+    Independent frames: every frame not done. Frames that each start from the previous one
+    (2D motion): every frame from the first one missing, so the chain stays unbroken.
+    """
+    if not in_order:
+        return [frame for frame in range(num_frames) if frame not in done]
+    start = 0
+    while start in done:
+        start += 1
+    return list(range(start, num_frames))

@@ -26,6 +26,7 @@ from giffusion_nb.conditioning import encode_key_frame_prompts, key_frame_latent
 from giffusion_nb.errors import SettingsError
 from giffusion_nb.frame_inputs import FrameImages
 from giffusion_nb.media.audio import AudioSchedule, audio_key_frames, format_key_frames
+from giffusion_nb.media.image import load_image
 from giffusion_nb.media.motion import motion_schedule, warp
 from giffusion_nb.media.video import VideoInfo, video_info
 from giffusion_nb.pipelines import default_device, load_pipeline
@@ -38,10 +39,11 @@ from giffusion_nb.render_job import (
     frame_strengths,
 )
 from giffusion_nb.resample import as_video, extract_frame
-from giffusion_nb.runs import create_run_dir
+from giffusion_nb.runs import create_run_dir, missing_frames
 from giffusion_nb.scheduling import build_scheduler, use_scheduler
 from giffusion_nb.settings import Settings
-from giffusion_nb.writers import BackgroundWriter
+from giffusion_nb.tracking import finish_tracking, start_tracking
+from giffusion_nb.writers import BackgroundWriter, existing_frames, frame_path
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,7 @@ class RenderSession(HasTraits):
     latest_frame = AnyTrait(None, allow_none=True)
     run_dir = Unicode("")
     output_path = Unicode("")
+    tracking_url = Unicode("")
 
     def __init__(
         self,
@@ -186,30 +189,56 @@ class RenderSession(HasTraits):
         self._stop.clear()
         yield from self._render(self._prepare(), frames)
 
-    def render(self, *, progress: bool = False, run_name: str | None = None) -> Path | None:
+    def render(
+        self,
+        *,
+        progress: bool = False,
+        run_name: str | None = None,
+        resume: str | Path | None = None,
+    ) -> Path | None:
         """Render every frame into a new run folder and return the GIF/MP4 written.
 
-        The folder holds ``settings.json`` (written first), ``frames/NNNN.png`` (each as soon
-        as it is rendered) and the output. Stopping (``stop()`` or Ctrl-C) keeps the frames
-        done and writes an output of them; ``None`` when no frame was finished.
+        The folder holds ``settings.json`` (written first), ``frames/NNNN.png`` (each saved
+        atomically as soon as it is rendered) and the output. Stopping (``stop()`` or Ctrl-C)
+        keeps the frames done and writes an output of them; ``None`` when no frame was
+        finished. ``resume=RUN_DIR`` takes that run's settings and renders only its missing
+        frames, giving the same frames as an uninterrupted render.
         """
         self._stop.clear()
+        if resume is not None:
+            self.load_settings(Path(resume) / "settings.json")
         job = self._prepare()
         s = self.settings
-        run_dir = create_run_dir(self.output_dir, job.plan.key_frames[0].prompt, run_name)
-        s.save(run_dir / "settings.json")
+        if resume is not None:
+            run_dir = Path(resume)
+            done = existing_frames(run_dir) & set(range(job.plan.num_frames))
+        else:
+            run_dir = create_run_dir(self.output_dir, job.plan.key_frames[0].prompt, run_name)
+            s.save(run_dir / "settings.json")
+            done = set()
+        todo = missing_frames(done, job.plan.num_frames, in_order=job.motion is not None)
+        previous = load_image(frame_path(run_dir, todo[0] - 1)) if todo and todo[0] > 0 else None
         output_path = run_dir / f"{run_dir.name}.{s.output_format}"
         audio = Path(s.audio_input) if s.audio_input and s.output_format == "mp4" else None
         writer = BackgroundWriter(
             run_dir, job.plan.num_frames, output_path, s.output_format, s.fps, audio_path=audio
         )
+        tracker = start_tracking(s, run_dir, type(self._pipe).__name__) if s.comet else None
         self.run_dir, self.output_path = str(run_dir), ""
-        self.frames_total, self.frames_done = job.plan.num_frames, 0
-        self.status, self.message = "rendering", f"Rendering {job.plan.num_frames} frames…"
-        bar = tqdm(total=job.plan.num_frames, unit="frame", disable=not progress, file=sys.stderr)
+        self.frames_total, self.frames_done = job.plan.num_frames, job.plan.num_frames - len(todo)
+        self.status, self.message = "rendering", f"Rendering {len(todo)} frames…"
+        bar = tqdm(
+            total=job.plan.num_frames,
+            initial=self.frames_done,
+            unit="frame",
+            disable=not progress,
+            file=sys.stderr,
+        )
         try:
-            for frame in self._render(job, None):
+            for frame in self._render(job, todo, previous):
                 writer.submit(frame.index, frame.image)
+                if tracker is not None:
+                    tracker.log_frame(frame.index, frame.image)
                 self.latest_frame = frame.image
                 self.frames_done += 1
                 bar.update()
@@ -230,7 +259,34 @@ class RenderSession(HasTraits):
             f"{job.plan.num_frames} frames"
             + (f": {output}" if output else "; no complete frame to write")
         )
+        if tracker is not None:
+            self.message += f" · {finish_tracking(tracker, s, output)}"
+            self.tracking_url = tracker.url
         return output
+
+    # --- saved settings -----------------------------------------------------------------------
+
+    @classmethod
+    def from_run(cls, run_dir: str | Path, **kwargs: Any) -> RenderSession:
+        """A session with every setting of a saved run (media inputs by path), so the same
+        render comes out again."""
+        session = cls(**kwargs)
+        session.load_settings(Path(run_dir) / "settings.json")
+        return session
+
+    def load_settings(self, path: str | Path) -> list[str]:
+        """Take every setting from a ``settings.json`` (or a run folder), in place; returns
+        notes about settings the file lacked (their defaults are used)."""
+        notes: list[str] = []
+        loaded = Settings.load(path, notes)
+        values = loaded.to_dict()
+        values.pop("schema_version")
+        self.settings.update(**values)
+        return notes
+
+    def save_settings(self, path: str | Path) -> Path:
+        """Write the current settings as ``settings.json`` at ``path``."""
+        return self.settings.save(path)
 
     # --- steps of a render ------------------------------------------------------------------
 
@@ -269,11 +325,16 @@ class RenderSession(HasTraits):
             )
         return job
 
-    def _render(self, job: RenderJob, frames: Iterable[int] | None) -> Iterator[RenderedFrame]:
+    def _render(
+        self,
+        job: RenderJob,
+        frames: Iterable[int] | None,
+        previous: Image.Image | None = None,
+    ) -> Iterator[RenderedFrame]:
         # 6. Denoising, batch by batch, with the settings' scheduler
         with use_scheduler(job.pipes, job.scheduler), job.closing():
             if job.motion is not None:
-                yield from self._render_in_order(job, frames)
+                yield from self._render_in_order(job, frames, previous)
                 return
             for batch in job.plan.batches(self.settings.batch_size, frames):
                 for part in equal_strength_runs(batch, job.strengths):
@@ -287,15 +348,14 @@ class RenderSession(HasTraits):
                         yield RenderedFrame(step.frame, image)
 
     def _render_in_order(
-        self, job: RenderJob, frames: Iterable[int] | None
+        self, job: RenderJob, frames: Iterable[int] | None, previous: Image.Image | None
     ) -> Iterator[RenderedFrame]:
         """2D motion: each frame starts from the previous one, warped; one frame at a time."""
         wanted = list(range(job.plan.num_frames)) if frames is None else sorted(set(frames))
         if wanted and wanted != list(range(wanted[0], wanted[0] + len(wanted))):
             raise ValueError("2D motion renders consecutive frames")
-        if wanted and wanted[0] > 0:
-            raise ValueError("2D motion renders from frame 0")
-        previous = None
+        if wanted and wanted[0] > 0 and previous is None:
+            raise ValueError("2D motion renders from frame 0, or from the frame before")
         for frame in wanted:
             if previous is not None:
                 init = warp(previous, job.motion.step(frame), self.settings.padding_mode)

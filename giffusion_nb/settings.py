@@ -146,6 +146,17 @@ class Settings(HasTraits):
     padding_mode = Unicode(
         "border", help="How 2D motion fills uncovered borders: border, reflection or zeros."
     )
+    comet = Bool(
+        False,
+        help="Log settings, prompts, frames and the output to Comet ML (offline archive in the "
+        "run folder without an API key).",
+    )
+    comet_frame_stride = Int(1, help="Log every n-th frame to Comet (thins long renders).")
+    inspiration_model = Unicode(
+        "Gustavosta/MagicPrompt-Stable-Diffusion",
+        help="A text-generation model (Hub id or folder) for the inspiration button; empty, or "
+        "when it cannot be loaded, the built-in word lists.",
+    )
 
     def to_dict(self) -> dict[str, Any]:
         """Every setting by name, JSON-ready, with the schema version."""
@@ -156,18 +167,32 @@ class Settings(HasTraits):
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Settings:
-        """Settings from a dict like the one ``to_dict`` writes; unknown names are errors."""
+    def from_dict(cls, data: dict[str, Any], notes: list[str] | None = None) -> Settings:
+        """Settings from a dict like the one ``to_dict`` writes; unknown names are errors.
+
+        Names the dict lacks (a file from an older version) keep their defaults; each gets a
+        line in ``notes`` when a list is given.
+        """
         if not isinstance(data, dict):
             raise SettingsError("settings", f"expected a JSON object, got {type(data).__name__}")
         data = dict(data)
         version = data.pop("schema_version", SCHEMA_VERSION)
-        if version != SCHEMA_VERSION:
+        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+            raise SettingsError("schema_version", f"expected a version number, got {version!r}")
+        if version > SCHEMA_VERSION:
             raise SettingsError(
-                "schema_version", f"expected {SCHEMA_VERSION}, got {version!r} (a newer file?)"
+                "schema_version",
+                f"the file is version {version}, newer than this giffusion_nb reads "
+                f"({SCHEMA_VERSION}); upgrade giffusion_nb",
             )
         settings = cls()
         settings.update(**data)
+        if notes is not None:
+            for name in setting_names():
+                if name not in data:
+                    notes.append(
+                        f"`{name}` is missing; using the default {getattr(settings, name)!r}"
+                    )
         return settings
 
     def update(self, **values: Any) -> None:
@@ -183,18 +208,16 @@ class Settings(HasTraits):
         return path
 
     @classmethod
-    def load(cls, path: str | Path) -> Settings:
-        """Read a ``settings.json`` written by ``save``."""
+    def load(cls, path: str | Path, notes: list[str] | None = None) -> Settings:
+        """Read a ``settings.json`` written by ``save`` (see ``from_dict`` for ``notes``)."""
         path = Path(path)
+        if path.is_dir():
+            path = path / "settings.json"
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise SettingsError("settings", f"cannot read {str(path)!r}: {exc}") from exc
-        except json.JSONDecodeError as exc:
-            raise SettingsError(
-                "settings", f"{path.name} is not valid JSON: {exc.msg}", line=exc.lineno
-            ) from exc
-        return cls.from_dict(data)
+        return cls.from_dict(parse_settings_json(text, path.name), notes)
 
     def validate(self) -> None:
         """Check every setting; raise ``SettingsError`` naming the first wrong one."""
@@ -202,6 +225,23 @@ class Settings(HasTraits):
 
         for name in setting_names():
             check_setting(self, name)
+
+
+def parse_settings_json(text: str, name: str = "settings.json") -> dict[str, Any]:
+    """The JSON object of a settings file; errors name the line."""
+    if len(text) > 1_000_000:
+        raise SettingsError("settings", f"{name} is too large to be a settings file")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SettingsError(
+            "settings", f"{name} is not valid JSON: {exc.msg}", line=exc.lineno
+        ) from None
+    except RecursionError:
+        raise SettingsError("settings", f"{name} is nested too deeply") from None
+    if not isinstance(data, dict):
+        raise SettingsError("settings", f"{name} must hold a JSON object")
+    return data
 
 
 def setting_names() -> list[str]:

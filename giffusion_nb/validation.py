@@ -45,6 +45,7 @@ def check_setting(settings: Settings, name: str) -> None:
         "mel_reduce": lambda: _check_choice(name, value, MEL_REDUCERS),
         "zoom": lambda: _check_motion(settings),
         "padding_mode": lambda: check_padding_mode(value),
+        "comet_frame_stride": lambda: _check_range(name, value, 1, 100_000),
     }
     if name in checks:
         checks[name]()

@@ -138,3 +138,36 @@ def test_media_settings_work_with_set(tmp_path):
     assert result.returncode == 0, result.stderr
     saved = json.loads((Path(result.stdout.strip()).parent / "settings.json").read_text())
     assert saved["video_input"] == str(video) and saved["translate_x"] == "0: (2)"
+
+
+def test_inspire_prints_key_framed_prompts(tmp_path):
+    result = run_cli(
+        "inspire", "--topics", "a corgi, a lion", "--fps", "12", "--seed", "4", cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert [line.split(":")[0] for line in lines] == ["0", "12"]
+    again = run_cli(
+        "inspire", "--topics", "a corgi, a lion", "--fps", "12", "--seed", "4", cwd=tmp_path
+    )
+    assert again.stdout == result.stdout
+
+
+def test_from_run_renders_a_saved_run_into_a_new_folder(tmp_path):
+    first = run_cli(
+        "render", "--set", "prompts=0: a corgi\n2: a lion", *FAST,
+        "--output-dir", str(tmp_path / "out"), "--quiet", cwd=tmp_path,
+    )  # fmt: skip
+    assert first.returncode == 0, first.stderr
+    run_dir = Path(first.stdout.strip()).parent
+    again = run_cli(
+        "render", "--from-run", str(run_dir), "--output-dir", str(tmp_path / "again"), "--quiet",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    second = Path(again.stdout.strip())
+    assert second.parent.parent == tmp_path / "again"
+    for index in range(3):
+        a = Image.open(run_dir / "frames" / f"{index:04d}.png")
+        b = Image.open(second.parent / "frames" / f"{index:04d}.png")
+        assert list(a.getdata()) == list(b.getdata())
