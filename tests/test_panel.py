@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import json
+from pathlib import Path
 
 import pytest
 from helpers import pixels
@@ -143,3 +144,55 @@ def test_previews_follow_the_panel(panel):
     panel.previews.refresh()
     y = panel.previews.schedule.line.get_ydata()
     assert y[0] == 0 and max(y[:4]) == 1.0  # sine travels to the next prompt and back
+
+
+def test_inspiration_fills_the_prompts_box(panel):
+    panel.topics.value = "a corgi, a lighthouse"
+    panel.session.settings.fps = 6
+    panel.inspire_button.click()
+    panel.wait(120)
+    lines = panel.fields["prompts"].widget.value.splitlines()
+    assert [line.split(":")[0] for line in lines] == ["0", "6"]
+    assert "a corgi" in lines[0] and "a lighthouse" in lines[1]
+    assert "offline" in panel.status.value
+
+
+def test_save_load_settings_and_resume_from_the_panel(panel, tmp_path):
+    session, tools = panel.session, panel.run_tools
+    session.settings.seed = 77
+    tools.save_button.click()
+    saved = sorted((session.output_dir / "settings").glob("settings-*.json"))
+    assert len(saved) == 1 and "Saved" in tools.message.value
+    session.settings.seed = 1
+    tools.run_path.value = str(saved[0])
+    tools.load_button.click()
+    assert session.settings.seed == 77 and panel.fields["seed"].widget.value == 77
+    tools.run_path.value = str(tmp_path / "nowhere.json")
+    tools.load_button.click()
+    assert "cannot read" in tools.message.value
+    panel.render_button.click()
+    panel.wait(300)
+    run_dir = session.run_dir
+    (tmp_path / "gone").mkdir()
+    for index in (2, 3):
+        frame = Path(run_dir) / "frames" / f"{index:04d}.png"
+        frame.replace(tmp_path / "gone" / f"{index}.png")
+    tools.run_path.value = run_dir
+    panel.resume_button.click()
+    panel.wait(300)
+    assert session.status == "done" and session.frames_done == 6
+    for index in (2, 3):
+        again = pixels(Image.open(f"{run_dir}/frames/{index:04d}.png"))
+        assert (again == pixels(Image.open(tmp_path / "gone" / f"{index}.png"))).all()
+
+
+def test_log_to_comet_from_the_panel(panel, monkeypatch, tmp_path):
+    monkeypatch.setenv("COMET_MODE", "offline")
+    monkeypatch.delenv("COMET_API_KEY", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    panel.fields["comet"].widget.value = True
+    panel.render_button.click()
+    panel.wait(300)
+    assert panel.session.status == "done", panel.status.value
+    assert "Comet (offline): archive at" in panel.status.value
+    assert list((tmp_path / "outputs").glob("*/comet/*.zip"))

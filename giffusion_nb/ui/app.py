@@ -16,6 +16,7 @@ BUILTIN_DEFAULTS = {
     "guidance_scale": 5.0,
     "batch_size": 4,
     "fps": 8.0,
+    "inspiration_model": "",  # offline: the built-in word lists
 }
 
 

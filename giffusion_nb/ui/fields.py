@@ -144,6 +144,10 @@ def make_fields(settings: Settings) -> dict[str, SettingField]:
     ):
         add(name, widgets.Text(placeholder=example))
     add("padding_mode", widgets.Dropdown(options=PADDING_MODES))
+    add("comet", widgets.Checkbox(indent=True))
+    add("comet_frame_stride", widgets.IntText())
+    add("inspiration_model", widgets.Text(placeholder="empty: the built-in word lists"))
+    fields["comet"].widget.description = "Log to Comet"
     return fields
 
 

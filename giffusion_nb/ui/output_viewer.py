@@ -20,7 +20,7 @@ class OutputViewer:
 
     def __init__(self, session: RenderSession) -> None:
         self.session = session
-        self.media = widgets.Image(format="gif", layout=widgets.Layout(max_width="512px"))
+        self.media = widgets.Image(format="gif", layout=widgets.Layout(width="256px"))
         self.media.add_class("gnb-output-media")
         self.video = widgets.Video(format="mp4", autoplay=True, loop=True, controls=True)
         self.video.layout.display = "none"

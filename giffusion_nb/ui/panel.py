@@ -4,7 +4,6 @@ thread, with progress, live frames, previews and the output viewer."""
 from __future__ import annotations
 
 import html
-import io
 import threading
 import time
 import traceback
@@ -15,14 +14,16 @@ import ipywidgets as widgets
 
 from giffusion_nb.errors import SettingsError
 from giffusion_nb.session import RenderSession
+from giffusion_nb.ui.buttons import button, png_bytes
 from giffusion_nb.ui.fields import SettingField, make_fields
 from giffusion_nb.ui.output_viewer import OutputViewer
 from giffusion_nb.ui.previews import Previews
+from giffusion_nb.ui.run_tools import RunTools
 from giffusion_nb.ui.uploads import MAX_UPLOAD_MB, save_upload
 
 SECTIONS = (
     ("Pipeline settings", ("model_id", "pipeline_class", "controlnet_ids")),
-    ("Prompts", ("prompts", "negative_prompt")),
+    ("Prompts", ("prompts", "negative_prompt", "inspiration_model")),
     ("Image input", ("image_input", "strength")),
     ("Audio input", ("audio_input", "audio_component", "mel_reduce")),
     ("Video input", ("video_input",)),
@@ -56,6 +57,7 @@ SECTIONS = (
         ),
     ),
     ("Output settings", ("output_format", "fps")),
+    ("Runs and tracking", ("comet", "comet_frame_stride")),
 )
 _FRAME_INTERVAL_S = 0.2  # the live frame is redrawn at most this often
 
@@ -71,9 +73,9 @@ class Panel(widgets.VBox):
         self._started = 0.0
         self._last_frame_shown = 0.0
 
-        self.load_button = _button("Load", "gnb-load", "Load the model named above")
-        self.render_button = _button("Render", "gnb-render", "Render every frame", "success")
-        self.stop_button = _button("Stop", "gnb-stop", "Stop after the batch in flight", "danger")
+        self.load_button = button("Load", "gnb-load", "Load the model named above")
+        self.render_button = button("Render", "gnb-render", "Render every frame", "success")
+        self.stop_button = button("Stop", "gnb-stop", "Stop after the batch in flight", "danger")
         self.stop_button.disabled = True
         self.status = widgets.HTML()
         self.status.add_class("gnb-status")
@@ -83,12 +85,25 @@ class Panel(widgets.VBox):
         self.live_frame = widgets.Image(format="png", layout=widgets.Layout(width="256px"))
         self.image_preview = widgets.Image(format="png", layout=widgets.Layout(width="160px"))
         self.video_info = widgets.HTML()
+        self.topics = widgets.Text(
+            placeholder="topics, e.g. a corgi, a lighthouse",
+            description="Topics",
+            tooltip="Comma-separated topics; one key-framed prompt each (optional)",
+        )
+        self.inspire_button = button(
+            "Give me some inspiration", "gnb-inspire", "Fill the prompts box with new prompts"
+        )
+        self.resume_button = button("Resume", "gnb-resume", "Render the run's missing frames")
+        self.run_tools = RunTools(session, self.resume_button, self.show_error)
         self.output = OutputViewer(session)
         self.previews = Previews(session)
         self.accordion = self._sections()
         self.load_button.on_click(lambda _: self._start(self._load))
         self.render_button.on_click(lambda _: self._start(self._render))
         self.stop_button.on_click(lambda _: self.session.stop())
+        self.inspire_button.on_click(lambda _: self._start(self._inspire))
+        self.resume_button.on_click(lambda _: self._start(self._resume))
+
         session.observe(self._on_status, names=["status", "message"])
         session.observe(self._on_progress, names=["frames_done", "frames_total"])
         session.observe(self._on_frame, names="latest_frame")
@@ -98,7 +113,6 @@ class Panel(widgets.VBox):
         buttons = widgets.HBox([self.render_button, self.stop_button])
         super().__init__(
             [
-                widgets.HTML("<h2>giffusion_nb</h2>"),
                 self.accordion,
                 self.previews.widget,
                 buttons,
@@ -115,6 +129,8 @@ class Panel(widgets.VBox):
     def _sections(self) -> widgets.Accordion:
         extras: dict[str, list[widgets.Widget]] = {
             "Pipeline settings": [self.load_button],
+            "Prompts": [widgets.HBox([self.topics, self.inspire_button])],
+            "Runs and tracking": [self.run_tools.widget],
             "Image input": [self._upload("image_input", "image/*"), self.image_preview],
             "Audio input": [
                 self._upload("audio_input", "audio/*"),
@@ -157,7 +173,7 @@ class Panel(widgets.VBox):
         return upload
 
     def _action(self, label: str, css: str, callback: Callable[[], None]) -> widgets.Button:
-        button = _button(label, css, label)
+        action = button(label, css, label)
 
         def on_click(_button: widgets.Button) -> None:
             try:
@@ -165,8 +181,8 @@ class Panel(widgets.VBox):
             except SettingsError as exc:
                 self.show_error(exc)
 
-        button.on_click(on_click)
-        return button
+        action.on_click(on_click)
+        return action
 
     # --- actions ----------------------------------------------------------------------------
 
@@ -212,6 +228,24 @@ class Panel(widgets.VBox):
         self.output.show(None)
         output = self.session.render()
         self.output.show(output)
+
+    def _inspire(self) -> None:
+        from giffusion_nb.inspiration import inspire
+
+        s = self.session.settings
+        result = inspire(
+            self.topics.value, fps=s.fps, seed=s.seed, model_id=s.inspiration_model or None
+        )
+        s.prompts = result.text
+        self._set_status("ready", result.message or f"New prompts from {result.source}")
+
+    def _resume(self) -> None:
+        run_dir = self.run_tools.run_path.value.strip() or self.session.run_dir
+        if not run_dir:
+            raise SettingsError("run", "type a run folder to resume, or render first")
+        self._started = time.monotonic()
+        self.output.show(None)
+        self.output.show(self.session.render(resume=run_dir))
 
     def _audio(self) -> None:
         self.session.settings.prompts = self.session.audio_key_frame_text()
@@ -268,7 +302,7 @@ class Panel(widgets.VBox):
         if image is None or (now - self._last_frame_shown < _FRAME_INTERVAL_S and not last):
             return
         self._last_frame_shown = now
-        self.live_frame.value = _png(image)
+        self.live_frame.value = png_bytes(image)
 
     def _on_image_input(self, _change: dict | None = None) -> None:
         from giffusion_nb.media.image import load_image
@@ -280,25 +314,13 @@ class Panel(widgets.VBox):
             image = None  # the field shows why
         if image is not None:
             image.thumbnail((160, 160))
-            self.image_preview.value = _png(image)
+            self.image_preview.value = png_bytes(image)
         self.image_preview.layout.display = None if image is not None else "none"
 
     def _open_section(self, name: str) -> None:
         for index, (_title, names) in enumerate(SECTIONS):
             if name in names:
                 self.accordion.selected_index = index
-
-
-def _button(label: str, css: str, tooltip: str, style: str = "") -> widgets.Button:
-    button = widgets.Button(description=label, tooltip=tooltip, button_style=style)
-    button.add_class(css)
-    return button
-
-
-def _png(image) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 def _clock(seconds: float) -> str:
