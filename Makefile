@@ -34,8 +34,10 @@ lint: install
 	$(PY) -m ruff check giffusion_nb tests
 	$(PY) -m ruff format --check giffusion_nb tests
 
+# Loopback only; websocket messages big enough for the panel's 500 MB upload limit.
 dashboard: install
-	$(VENV)/bin/voila notebooks/giffusion.ipynb --no-browser --Voila.ip=127.0.0.1 --port=$(PORT)
+	$(VENV)/bin/voila notebooks/giffusion.ipynb --no-browser --Voila.ip=127.0.0.1 --port=$(PORT) \
+		--Voila.tornado_settings="{'websocket_max_message_size': 536870912}"
 
 demo: install
 	$(VENV)/bin/giffusion-nb demo

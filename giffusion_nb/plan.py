@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from giffusion_nb.prompts import KeyFrame, parse_prompts
@@ -29,22 +29,15 @@ class FramePlan:
             return [self.seed] * len(self.key_frames)
         return [(self.seed + key_frame.frame) % (MAX_SEED + 1) for key_frame in self.key_frames]
 
-    def batches(
-        self, batch_size: int, frames: Iterable[int] | None = None
-    ) -> Iterator[list[FrameStep]]:
-        """The steps of ``frames`` (default: all, in order) in batches of ``batch_size``;
-        the last batch may be smaller."""
-        wanted = range(self.num_frames) if frames is None else sorted(set(frames))
-        batch: list[FrameStep] = []
+    def steps_for(self, frames: Iterable[int] | None = None) -> list[FrameStep]:
+        """The steps of ``frames`` (default: all), in frame order."""
+        if frames is None:
+            return list(self.steps)
+        wanted = sorted(set(frames))
         for frame in wanted:
             if not 0 <= frame < self.num_frames:
                 raise IndexError(f"frame {frame} is outside the plan's 0..{self.num_frames - 1}")
-            batch.append(self.steps[frame])
-            if len(batch) == batch_size:
-                yield batch
-                batch = []
-        if batch:
-            yield batch
+        return [self.steps[frame] for frame in wanted]
 
 
 def plan_frames(settings: Settings, audio: AudioSchedule | None = None) -> FramePlan:

@@ -166,13 +166,10 @@ def frame_strengths(strength: float | str, num_frames: int) -> np.ndarray:
     return np.full(num_frames, float(strength))
 
 
-def equal_strength_runs(batch: list[FrameStep], strengths: np.ndarray) -> Iterator[list[FrameStep]]:
-    """Split a batch where the strength changes: the pipeline takes one strength per call."""
-    run: list[FrameStep] = []
-    for step in batch:
-        if run and strengths[step.frame] != strengths[run[-1].frame]:
-            yield run
-            run = []
-        run.append(step)
-    if run:
-        yield run
+def equal_strength_prefix(steps: list[FrameStep], strengths: np.ndarray) -> list[FrameStep]:
+    """The leading steps that share the first step's strength (one strength per pipeline call)."""
+    first = strengths[steps[0].frame]
+    end = 1
+    while end < len(steps) and strengths[steps[end].frame] == first:
+        end += 1
+    return steps[:end]

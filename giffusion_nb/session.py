@@ -9,6 +9,7 @@ The session knows nothing of widgets: notebook cells, the CLI and the dashboard 
 
 from __future__ import annotations
 
+import logging
 import sys
 import threading
 from collections.abc import Iterable, Iterator
@@ -34,7 +35,7 @@ from giffusion_nb.plan import FramePlan, plan_frames
 from giffusion_nb.render_job import (
     RenderJob,
     check_pipeline_accepts,
-    equal_strength_runs,
+    equal_strength_prefix,
     frame_size,
     frame_strengths,
 )
@@ -44,6 +45,8 @@ from giffusion_nb.scheduling import build_scheduler, use_scheduler
 from giffusion_nb.settings import Settings
 from giffusion_nb.tracking import finish_tracking, start_tracking
 from giffusion_nb.writers import BackgroundWriter, existing_frames, frame_path
+
+_logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -336,16 +339,34 @@ class RenderSession(HasTraits):
             if job.motion is not None:
                 yield from self._render_in_order(job, frames, previous)
                 return
-            for batch in job.plan.batches(self.settings.batch_size, frames):
-                for part in equal_strength_runs(batch, job.strengths):
-                    if self._stop.is_set():
-                        return
-                    inits = [job.inputs[step.frame] for step in part] if job.inputs else None
+            steps, start, size = job.plan.steps_for(frames), 0, self.settings.batch_size
+            while start < len(steps) and not self._stop.is_set():
+                part = equal_strength_prefix(steps[start : start + size], job.strengths)
+                inits = [job.inputs[step.frame] for step in part] if job.inputs else None
+                try:
                     images = job.denoise(part, inits)
-                    if self._stop.is_set():
-                        return  # interrupted mid-batch: drop the partial frames
-                    for step, image in zip(part, images, strict=True):
-                        yield RenderedFrame(step.frame, image)
+                except torch.cuda.OutOfMemoryError as exc:
+                    size = self._smaller_batch(len(part), exc)
+                    continue
+                if self._stop.is_set():
+                    return  # interrupted mid-batch: drop the partial frames
+                start += len(part)
+                for step, image in zip(part, images, strict=True):
+                    yield RenderedFrame(step.frame, image)
+
+    def _smaller_batch(self, size: int, error: BaseException) -> int:
+        """After running out of GPU memory: half the batch size, or a clear error at 1."""
+        if size == 1:
+            raise SettingsError(
+                "batch_size",
+                "ran out of GPU memory rendering one frame at a time; use smaller frames "
+                "(height, width), fewer steps, or a GPU with more memory",
+            ) from error
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+        self.message = f"Out of GPU memory at batch size {size}; going on at {size // 2}"
+        _logger.warning(self.message)
+        return size // 2
 
     def _render_in_order(
         self, job: RenderJob, frames: Iterable[int] | None, previous: Image.Image | None
@@ -365,7 +386,10 @@ class RenderSession(HasTraits):
                 init = None
             if self._stop.is_set():
                 return
-            (image,) = job.denoise([job.plan.steps[frame]], None if init is None else [init])
+            try:
+                (image,) = job.denoise([job.plan.steps[frame]], None if init is None else [init])
+            except torch.cuda.OutOfMemoryError as exc:
+                self._smaller_batch(1, exc)
             if self._stop.is_set():
                 return
             previous = image

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import functools
 import json
 from pathlib import Path
 
@@ -196,3 +197,26 @@ def test_log_to_comet_from_the_panel(panel, monkeypatch, tmp_path):
     assert panel.session.status == "done", panel.status.value
     assert "Comet (offline): archive at" in panel.status.value
     assert list((tmp_path / "outputs").glob("*/comet/*.zip"))
+
+
+def test_unexpected_errors_show_a_summary_and_are_logged_in_full(panel, monkeypatch):
+    pipe = panel.session.pipeline or panel.session.load_pipeline()
+    original = type(pipe).__call__
+    calls = []
+
+    @functools.wraps(original)
+    def failing(self, **kwargs):
+        calls.append(1)
+        if len(calls) > 1:
+            raise RuntimeError("the GPU fell off the bus (injected)")
+        return original(self, **kwargs)
+
+    monkeypatch.setattr(type(pipe), "__call__", failing)
+    panel.render_button.click()
+    panel.wait(300)
+    assert "RuntimeError: the GPU fell off the bus" in panel.status.value
+    assert "Traceback" not in panel.status.value
+    log = Path(panel.session.run_dir) / "error.log"
+    assert "Traceback" in log.read_text() and "injected" in log.read_text()
+    with Image.open(next(Path(panel.session.run_dir).glob("*.gif"))) as gif:
+        assert gif.n_frames == 4  # the first batch, rendered before the failure, is kept

@@ -160,3 +160,37 @@ def test_a_killed_cli_render_resumes_to_the_same_frames(tmp_path):
         assert np.abs(a - b).max() <= 1
     with Image.open(result.stdout.strip().splitlines()[-1]) as gif:
         assert gif.n_frames == 24
+
+
+def test_ctrl_c_stops_a_cli_render_with_a_playable_partial_gif(tmp_path):
+    settings = tmp_path / "settings.json"
+    Settings(
+        prompts="0: a red circle\n39: a blue square",
+        num_inference_steps=2,
+        height=64,
+        width=64,
+        batch_size=1,
+    ).save(settings)
+    process = subprocess.Popen(
+        _cli(
+            "render", str(settings), "--output-dir", str(tmp_path / "out"), "--quiet", cwd=tmp_path
+        ),
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and process.poll() is None:
+        if len(list((tmp_path / "out").glob("*/frames/*.png"))) >= 4:
+            break
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    output = stdout.strip().splitlines()[-1]
+    frames = list((tmp_path / "out").glob("*/frames/*.png"))
+    assert 4 <= len(frames) < 40
+    with Image.open(output) as gif:
+        assert gif.n_frames == len(frames)
+    assert "Stopped after" in stderr

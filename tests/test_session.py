@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 
 import numpy as np
@@ -181,3 +182,41 @@ def test_latent_channels_must_match_the_unet(make_session):
     with pytest.raises(SettingsError, match="4 latent channels") as info:
         list(session.render_frames())
     assert info.value.field == "num_latent_channels"
+
+
+def test_out_of_memory_halves_the_batch_and_goes_on(make_session, monkeypatch):
+    session = make_session(prompts="0: a red circle\n6: a blue square", batch_size=4)
+    reference = [f.image for f in make_session(prompts=session.settings.prompts).render_frames()]
+    pipe = session.pipeline
+    original = type(pipe).__call__
+    sizes = []
+
+    @functools.wraps(original)
+    def small_gpu(self, **kwargs):
+        sizes.append(len(kwargs["latents"]))
+        if len(kwargs["latents"]) > 1:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory (injected)")
+        return original(self, **kwargs)
+
+    monkeypatch.setattr(type(pipe), "__call__", small_gpu)
+    frames = list(session.render_frames())
+    assert sizes == [4, 2] + [1] * 7
+    assert "going on at 1" in session.message
+    for a, b in zip(frames, reference, strict=True):
+        np.testing.assert_allclose(pixels(a.image), pixels(b), atol=2.0)
+
+
+def test_out_of_memory_at_batch_size_one_says_what_to_do(make_session, monkeypatch):
+    session = make_session(prompts="0: a red circle\n2: a blue square", batch_size=2)
+
+    def no_memory(self, **kwargs):
+        raise torch.cuda.OutOfMemoryError("CUDA out of memory (injected)")
+
+    monkeypatch.setattr(
+        type(session.pipeline),
+        "__call__",
+        functools.wraps(type(session.pipeline).__call__)(no_memory),
+    )
+    with pytest.raises(SettingsError, match="smaller frames") as info:
+        list(session.render_frames())
+    assert info.value.field == "batch_size"

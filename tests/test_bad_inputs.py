@@ -1,0 +1,214 @@
+"""The bad-input table: every field, given something wrong, answers with the project's error,
+naming the field and saying what was expected. Plus property tests on the parsers."""
+
+from __future__ import annotations
+
+import wave
+from pathlib import Path
+
+import pytest
+from helpers import write_clicks, write_video
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+from giffusion_nb.errors import SettingsError
+from giffusion_nb.prompts import parse_prompts
+from giffusion_nb.settings import Settings, parse_json_object, parse_settings_json
+
+# (values, field, words): values may name files by "<name>", replaced by the fixture's files.
+TABLE = [
+    # prompts
+    ({"prompts": ""}, "prompts", "at least one line"),
+    ({"prompts": "a corgi"}, "prompts", "no colon"),
+    ({"prompts": "x: a corgi"}, "prompts", "non-negative integer"),
+    ({"prompts": "-1: a corgi"}, "prompts", "negative"),
+    ({"prompts": "1.5: a corgi"}, "prompts", "non-negative integer"),
+    ({"prompts": "0: a\n0: b"}, "prompts", "appears twice"),
+    ({"prompts": "0:   "}, "prompts", "empty prompt"),
+    ({"prompts": "5000000: a corgi"}, "prompts", "too large"),
+    ({"prompts": 12}, "prompts", "expected text"),
+    # negative prompt
+    ({"negative_prompt": "x" * 10_001}, "negative_prompt", "too long"),
+    ({"negative_prompt": ["blurry"]}, "negative_prompt", "expected text"),
+    ({"negative_prompt": "blurry", "guidance_scale": 1.0}, "negative_prompt", "no effect"),
+    # curves
+    ({"zoom": "0: (1.0"}, "zoom", "expected"),
+    ({"zoom": "0: (0.5), 3: (-1)"}, "zoom", "expected a value > 0"),
+    ({"angle": "0: (foo)"}, "angle", "unknown name 'foo'"),
+    ({"angle": "0 (1)"}, "angle", "expected"),
+    ({"translate_x": "0: (1/0)"}, "translate_x", "division by zero"),
+    ({"translate_x": "0: (1), 0: (2)"}, "translate_x", "appears twice"),
+    ({"translate_y": "0: (" + "(" * 60 + "1" + ")" * 60 + ")"}, "translate_y", "nest"),
+    ({"translate_y": "0: (__import__)"}, "translate_y", "unknown name"),
+    ({"strength": "0: (0.5), 2: (1.5)"}, "strength", "[0, 1]"),
+    ({"strength": 1.5}, "strength", "between 0.0 and 1.0"),
+    ({"strength": "0: (sqrt(-1))"}, "strength", "math domain error"),
+    # interpolation
+    ({"interpolation_type": "cubic"}, "interpolation_type", "unknown interpolation type"),
+    ({"interpolation_type": "audio"}, "interpolation_type", "audio"),
+    ({"interpolation_type": "sine", "interpolation_args": "1, x"}, "interpolation_args", ""),
+    ({"interpolation_type": "sine", "interpolation_args": "-1"}, "interpolation_args", ""),
+    ({"interpolation_type": "curve", "interpolation_args": "0: (2)"}, "interpolation_args", ""),
+    ({"interpolation_type": "curve", "interpolation_args": "zero"}, "interpolation_args", ""),
+    # scheduler
+    ({"scheduler": "Eulerish"}, "scheduler", "unknown scheduler"),
+    ({"scheduler": "Euler", "scheduler_kwargs": {"no_option": 1}}, "scheduler_kwargs", "no option"),
+    ({"scheduler_kwargs": "{bad json"}, "scheduler_kwargs", "invalid JSON"),
+    ({"scheduler_kwargs": "[1]"}, "scheduler_kwargs", "JSON object"),
+    ({"scheduler": "DDIM", "scheduler_kwargs": {"beta_schedule": "nope"}}, "scheduler_kwargs", ""),
+    # pipeline, model, ControlNet, extra arguments
+    ({"pipeline_class": "os.system"}, "pipeline_class", "pipeline class name"),
+    ({"pipeline_class": "AutoencoderKL"}, "pipeline_class", "not a diffusers pipeline"),
+    ({"pipeline_class": "StableDiffusionPipelin"}, "pipeline_class", "did you mean"),
+    ({"model_id": "  "}, "model_id", "must not be empty"),
+    ({"model_id": "<missing>"}, "model_id", "could not load"),
+    ({"model_id": "builtin:huge-sd"}, "model_id", "unknown built-in model"),
+    ({"controlnet_ids": ["<missing>"]}, "controlnet_ids", "could not load ControlNet"),
+    ({"controlnet_ids": 5}, "controlnet_ids", "list of names"),
+    ({"pipeline_kwargs": {"not_an_argument": 1}}, "pipeline_kwargs", "does not take"),
+    ({"pipeline_kwargs": {"latents": None}}, "pipeline_kwargs", "set by giffusion_nb"),
+    ({"pipeline_kwargs": "nope"}, "pipeline_kwargs", "invalid JSON"),
+    # sizes, steps, guidance, seed, batch, channels
+    ({"height": 60}, "height", "divisible by 8"),
+    ({"width": 8192}, "width", "between 16 and 4096"),
+    ({"height": "tall"}, "height", "expected an integer"),
+    ({"num_inference_steps": 0}, "num_inference_steps", "between 1 and 1000"),
+    ({"num_inference_steps": 2.5}, "num_inference_steps", "expected an integer"),
+    ({"guidance_scale": -2}, "guidance_scale", "between"),
+    ({"guidance_scale": "high"}, "guidance_scale", "expected a number"),
+    ({"seed": -1}, "seed", "between 0"),
+    ({"seed": "lucky"}, "seed", "expected an integer"),
+    ({"batch_size": 0}, "batch_size", "between 1 and 64"),
+    ({"batch_size": 1000}, "batch_size", "between 1 and 64"),
+    ({"num_latent_channels": 3}, "num_latent_channels", "4 latent channels"),
+    ({"num_latent_channels": 0}, "num_latent_channels", "between"),
+    # output
+    ({"fps": 0}, "fps", "between 1 and 120"),
+    ({"fps": 500}, "fps", "between 1 and 120"),
+    ({"output_format": "avi"}, "output_format", "expected 'gif' or 'mp4'"),
+    ({"use_fixed_latent": "maybe"}, "use_fixed_latent", "true or false"),
+    ({"comet_frame_stride": 0}, "comet_frame_stride", "between 1"),
+    ({"padding_mode": "wrap"}, "padding_mode", ""),
+    ({"audio_component": "drums"}, "audio_component", "percussive"),
+    ({"mel_reduce": "sum"}, "mel_reduce", "max"),
+    # files: missing, empty, truncated, wrong kind, huge
+    ({"image_input": "/no/such.png"}, "image_input", "no such file"),
+    ({"image_input": "<empty.png>"}, "image_input", "empty"),
+    ({"image_input": "<truncated.png>"}, "image_input", ""),
+    ({"image_input": "<text.png>"}, "image_input", ""),
+    ({"image_input": "<huge.png>"}, "image_input", "pixels, expected at most"),
+    ({"video_input": "<empty.mp4>"}, "video_input", "empty"),
+    ({"video_input": "<truncated.mp4>"}, "video_input", ""),
+    ({"video_input": "<text.mp4>"}, "video_input", ""),
+    ({"video_input": "<clicks.wav>"}, "video_input", "no video stream"),
+    ({"video_input": "<short.mp4>"}, "video_input", "has 2 frames"),
+    ({"image_input": "<ok.png>", "video_input": "<short.mp4>"}, "video_input", "not both"),
+    ({"audio_input": "<empty.wav>", "interpolation_type": "audio"}, "audio_input", "empty"),
+    ({"audio_input": "<truncated.wav>", "interpolation_type": "audio"}, "audio_input", ""),
+    ({"audio_input": "<text.wav>", "interpolation_type": "audio"}, "audio_input", ""),
+    ({"audio_input": "<long.wav>", "interpolation_type": "audio"}, "audio_input", "at most 1800"),
+]
+
+
+@pytest.fixture(scope="module")
+def bad_files(tmp_path_factory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("bad")
+    files = {name: folder / name for name in ("empty.png", "empty.mp4", "empty.wav")}
+    for path in files.values():
+        path.write_bytes(b"")
+    for name in ("text.png", "text.mp4", "text.wav"):
+        files[name] = folder / name
+        files[name].write_text("just some text, not media\n" * 20)
+    Image.new("RGB", (64, 64), (10, 20, 30)).save(folder / "ok.png")
+    files["ok.png"] = folder / "ok.png"
+    files["truncated.png"] = folder / "truncated.png"
+    files["truncated.png"].write_bytes((folder / "ok.png").read_bytes()[:60])
+    Image.new("L", (5000, 3500)).save(folder / "huge.png")
+    files["huge.png"] = folder / "huge.png"
+    video = write_video(folder / "video.mp4", num_frames=12)
+    files["truncated.mp4"] = folder / "truncated.mp4"
+    files["truncated.mp4"].write_bytes(video.read_bytes()[: video.stat().st_size // 2])
+    files["short.mp4"] = write_video(folder / "short.mp4", num_frames=2)
+    files["clicks.wav"] = write_clicks(folder / "clicks.wav", [0.2], duration=1.0)
+    files["truncated.wav"] = folder / "truncated.wav"
+    files["truncated.wav"].write_bytes(files["clicks.wav"].read_bytes()[:30])
+    files["long.wav"] = folder / "long.wav"
+    with wave.open(str(files["long.wav"]), "wb") as long_wav:
+        long_wav.setnchannels(1)
+        long_wav.setsampwidth(1)
+        long_wav.setframerate(1000)
+        long_wav.writeframes(bytes(31 * 60 * 1000))
+    files["missing"] = folder / "no-such-model"
+    return files
+
+
+def _resolve(values: dict, files: dict[str, Path]) -> dict:
+    def one(value):
+        if isinstance(value, str) and value.startswith("<") and value.endswith(">"):
+            return str(files[value[1:-1]])
+        if isinstance(value, list):
+            return [one(item) for item in value]
+        return value
+
+    return {name: one(value) for name, value in values.items()}
+
+
+def test_the_table_covers_every_field_and_60_inputs():
+    fields = {field for _values, field, _words in TABLE}
+    assert len(TABLE) >= 60
+    expected = set(Settings().to_dict()) - {"schema_version", "use_prompt_embeds", "comet"}
+    expected -= {"inspiration_model"}  # any text: empty means the offline word lists
+    assert expected <= fields, expected - fields
+
+
+@pytest.mark.parametrize(
+    ("values", "field", "words"), TABLE, ids=[str(i) for i in range(len(TABLE))]
+)
+def test_bad_input_names_the_field(values, field, words, make_session, bad_files):
+    values = _resolve(values, bad_files)
+    values.setdefault("prompts", "0: a corgi\n2: a lion")
+    loads = {"model_id", "pipeline_class", "controlnet_ids"} & set(values)
+    with pytest.raises(SettingsError) as info:
+        session = make_session(**values)
+        session.plan()
+        if loads:  # the pipeline these settings name, not the shared tiny one
+            session._pipe = None
+        list(session.render_frames([0]))
+    assert info.value.field == field, str(info.value)
+    assert words in str(info.value)
+    assert str(info.value).startswith(f"`{field}`")
+
+
+@settings(deadline=1000, max_examples=300)
+@given(st.text(max_size=300))
+def test_any_prompt_text_parses_or_says_why(text):
+    try:
+        key_frames = parse_prompts(text)
+    except SettingsError as exc:
+        assert exc.field == "prompts"
+    else:
+        assert key_frames == sorted(key_frames, key=lambda key_frame: key_frame.frame)
+        assert all(key_frame.prompt.strip() for key_frame in key_frames)
+
+
+@settings(deadline=1000, max_examples=300)
+@given(
+    st.one_of(st.text(max_size=200), st.text(alphabet='{}[]":,0123456789 truefalsn', max_size=200))
+)
+def test_any_json_text_parses_or_says_why(text):
+    try:
+        value = parse_json_object("pipeline_kwargs", text)
+    except SettingsError as exc:
+        assert exc.field == "pipeline_kwargs"
+    else:
+        assert isinstance(value, dict)
+    try:
+        parse_settings_json(text)
+    except SettingsError as exc:
+        assert exc.field == "settings"
+
+
+def test_deeply_nested_json_is_refused_quickly():
+    with pytest.raises(SettingsError, match="nested too deeply"):
+        parse_json_object("scheduler_kwargs", "[" * 10_000 + "]" * 10_000)
