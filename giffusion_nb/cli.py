@@ -73,6 +73,21 @@ def build_parser() -> argparse.ArgumentParser:
     inspire.add_argument("--count", type=int, default=4, help="prompts without topics")
     inspire.add_argument("--model", help="a transformers text-generation model (Hub id or folder)")
 
+    bench = commands.add_parser(
+        "bench", help="frames/s of the render session against a bare diffusers loop"
+    )
+    bench.add_argument("--model", default="builtin:tiny-sd", help="model id (default tiny-sd)")
+    bench.add_argument("--shape", choices=["sd15"], help="SD 1.5 shapes, random weights")
+    bench.add_argument("--device", help="cpu, cuda, … (default: the GPU if any)")
+    bench.add_argument("--size", type=int, default=64, help="frame width and height")
+    bench.add_argument("--steps", type=int, default=2, help="denoising steps")
+    bench.add_argument("--batch-size", default="1", help="one, or several like 1,4 to compare")
+    bench.add_argument("--frames", default="200", help="frames; several (200,2000) = memory")
+    bench.add_argument("--format", default="gif", choices=["gif", "mp4"], help="output format")
+    bench.add_argument("--runs", type=int, default=3, help="timed runs (the median is shown)")
+    bench.add_argument("--json", action="store_true", help="print one JSON object last")
+    bench.add_argument("--memory-only", action="store_true", help=argparse.SUPPRESS)
+
     frame = commands.add_parser("frame", help="extract one frame of a rendered GIF/MP4")
     frame.add_argument("output", type=Path, help="a rendered GIF or MP4")
     frame.add_argument("index", type=int, help="frame number, from 0")
@@ -173,10 +188,49 @@ def _inspire(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _bench(args: argparse.Namespace) -> int:
+    from giffusion_nb.bench import BenchCase, compare, memory_by_frames, memory_only, report
+
+    frame_counts = _numbers("--frames", args.frames)
+    batch_sizes = _numbers("--batch-size", args.batch_size)
+    case = BenchCase(
+        model_id=args.model,
+        shape=args.shape or "",
+        device=args.device,
+        size=args.size,
+        steps=args.steps,
+        frames=frame_counts[0],
+        output_format=args.format,
+    )
+    if args.memory_only:
+        print(json.dumps(memory_only(case, batch_sizes[0])))
+        return EXIT_OK
+    if len(frame_counts) > 1:
+        results = {"peak_rss_mb_by_frames": memory_by_frames(case, frame_counts, batch_sizes[0])}
+    else:
+        results = compare(case, batch_sizes, max(1, args.runs))
+    print(report(case, results))
+    if args.json:
+        print(json.dumps(results))
+    return EXIT_OK
+
+
+def _numbers(option: str, text: str) -> list[int]:
+    try:
+        numbers = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise SettingsError(
+            option, f"expected numbers like 200 or 200,2000, got {text!r}"
+        ) from None
+    if not numbers or min(numbers) < 1:
+        raise SettingsError(option, f"expected positive numbers, got {text!r}")
+    return numbers
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit code (0 ok, 2 user error, 1 other failure)."""
     args = build_parser().parse_args(argv)
-    if args.command in ("render", "demo"):
+    if args.command in ("render", "demo", "bench"):
         _quiet_libraries()
     try:
         if args.command == "demo":
@@ -187,6 +241,8 @@ def main(argv: list[str] | None = None) -> int:
             return _keyframes(args)
         if args.command == "inspire":
             return _inspire(args)
+        if args.command == "bench":
+            return _bench(args)
         if args.command == "frame":
             from giffusion_nb.resample import extract_frame
 

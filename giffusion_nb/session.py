@@ -104,7 +104,13 @@ class RenderSession(HasTraits):
 
     def _pipeline_key(self) -> tuple:
         s = self.settings
-        return (s.model_id.strip(), s.pipeline_class, tuple(s.controlnet_ids))
+        return (
+            s.model_id.strip(),
+            s.pipeline_class,
+            tuple(s.controlnet_ids),
+            s.cpu_offload,
+            s.compile_unet,
+        )
 
     def load_pipeline(self) -> Any:
         """Load the pipeline the settings name, unless it is already loaded."""
@@ -114,7 +120,12 @@ class RenderSession(HasTraits):
         self.status, self.message = "loading", f"Loading {s.model_id} ({s.pipeline_class})…"
         try:
             self._pipe = load_pipeline(
-                s.model_id, s.pipeline_class, s.controlnet_ids, device=self.device
+                s.model_id,
+                s.pipeline_class,
+                s.controlnet_ids,
+                device=self.device,
+                cpu_offload=s.cpu_offload,
+                compile_unet=s.compile_unet,
             )
         except Exception as exc:
             self.status, self.message = "error", str(exc)

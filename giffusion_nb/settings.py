@@ -69,6 +69,13 @@ class Settings(HasTraits):
         help="diffusers pipeline class to load the model with; DiffusionPipeline picks the "
         "checkpoint's own.",
     )
+    cpu_offload = Bool(
+        False, help="Keep only the running model on the GPU: slower, for GPUs with little memory."
+    )
+    compile_unet = Bool(
+        False,
+        help="torch.compile the UNet: the first batch is slow (compiling), later ones faster.",
+    )
     controlnet_ids = List(
         Unicode(),
         help="ControlNet checkpoints (Hub ids or folders), comma-separated; the pipeline "

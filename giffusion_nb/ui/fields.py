@@ -113,6 +113,8 @@ def make_fields(settings: Settings) -> dict[str, SettingField]:
     add("model_id", widgets.Combobox(options=MODEL_CHOICES, ensure_option=False))
     add("pipeline_class", widgets.Combobox(options=PIPELINE_CHOICES, ensure_option=False))
     add("controlnet_ids", widgets.Combobox(options=CONTROLNET_CHOICES), to_widget=", ".join)
+    add("cpu_offload", widgets.Checkbox(indent=True))
+    add("compile_unet", widgets.Checkbox(indent=True))
     add("prompts", widgets.Textarea(rows=6, placeholder="0: a picture of a corgi"))
     add("negative_prompt", widgets.Textarea(rows=2))
     add("seed", widgets.IntText())

@@ -22,7 +22,10 @@ from giffusion_nb.ui.run_tools import RunTools
 from giffusion_nb.ui.uploads import MAX_UPLOAD_MB, save_upload
 
 SECTIONS = (
-    ("Pipeline settings", ("model_id", "pipeline_class", "controlnet_ids")),
+    (
+        "Pipeline settings",
+        ("model_id", "pipeline_class", "controlnet_ids", "cpu_offload", "compile_unet"),
+    ),
     ("Prompts", ("prompts", "negative_prompt", "inspiration_model")),
     ("Image input", ("image_input", "strength")),
     ("Audio input", ("audio_input", "audio_component", "mel_reduce")),

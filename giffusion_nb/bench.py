@@ -1,0 +1,200 @@
+"""`giffusion-nb bench`: frames/s of the full render session against a bare diffusers loop,
+time to the first frame, and peak memory against the number of frames."""
+
+from __future__ import annotations
+
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from giffusion_nb.conditioning import encode_key_frame_prompts
+from giffusion_nb.pipelines import default_device, load_pipeline
+from giffusion_nb.session import RenderSession
+
+
+@dataclass(frozen=True)
+class BenchCase:
+    """What every timed render shares."""
+
+    model_id: str = "builtin:tiny-sd"
+    shape: str = ""  # "sd15": Stable Diffusion 1.5's shapes with random weights
+    device: str | None = None
+    size: int = 64
+    steps: int = 2
+    frames: int = 200
+    output_format: str = "gif"
+    guidance_scale: float = 5.0
+
+
+def peak_rss_mb() -> float:
+    """The process's peak resident memory so far, in MB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def load_bench_pipeline(case: BenchCase) -> Any:
+    """The pipeline to time: a model by id, or the SD 1.5-shaped one built from config."""
+    device = torch.device(case.device) if case.device else default_device()
+    if case.shape == "sd15":
+        from giffusion_nb.builtin_models import build_sd15_shaped
+
+        dtype = torch.float16 if device.type == "cuda" else torch.float32
+        pipe = build_sd15_shaped().to(device=device, dtype=dtype)
+        pipe.set_progress_bar_config(disable=True)
+        return pipe
+    return load_pipeline(case.model_id, device=device)
+
+
+def bare_loop(pipe: Any, case: BenchCase, batch_size: int) -> tuple[float, float]:
+    """frames/s and seconds to the first frame of a plain loop over the pipeline that keeps
+    nothing: one prompt encoded once, fresh noise per batch."""
+    device = pipe.device
+    embeds, negative = encode_key_frame_prompts(
+        pipe, ["a red circle"], "", case.guidance_scale > 1, device
+    )
+    generator = torch.Generator("cpu").manual_seed(0)
+    latent = (4, case.size // pipe.vae_scale_factor, case.size // pipe.vae_scale_factor)
+    started, first = time.perf_counter(), None
+    for start in range(0, case.frames, batch_size):
+        count = min(batch_size, case.frames - start)
+        arguments = {
+            name: tensor.expand(count, *tensor.shape[1:])
+            for name, tensor in {**embeds, **negative}.items()
+        }
+        latents = torch.randn((count, *latent), generator=generator).to(device, pipe.dtype)
+        with torch.no_grad():
+            pipe(
+                **arguments,
+                latents=latents,
+                num_inference_steps=case.steps,
+                guidance_scale=case.guidance_scale,
+                height=case.size,
+                width=case.size,
+                output_type="pil",
+            )
+        first = first or time.perf_counter() - started
+    return case.frames / (time.perf_counter() - started), first
+
+
+def session_render(pipe: Any, case: BenchCase, batch_size: int) -> tuple[float, float, Path]:
+    """frames/s (to the output written) and seconds to the first frame of the render session."""
+    output_dir = Path(tempfile.mkdtemp(prefix="giffusion-bench-"))
+    session = RenderSession(
+        output_dir=output_dir,
+        device=pipe.device,
+        pipeline=pipe,
+        prompts=f"0: a red circle\n{case.frames - 1}: a blue square",
+        num_inference_steps=case.steps,
+        guidance_scale=case.guidance_scale,
+        height=case.size,
+        width=case.size,
+        batch_size=batch_size,
+        output_format=case.output_format,
+    )
+    first: list[float] = []
+    started = time.perf_counter()
+    session.observe(
+        lambda _change: first or first.append(time.perf_counter() - started), "frames_done"
+    )
+    session.render()
+    return case.frames / (time.perf_counter() - started), first[0], Path(session.run_dir)
+
+
+def compare(case: BenchCase, batch_sizes: list[int], runs: int) -> dict[str, Any]:
+    """Median frames/s of both loops per batch size, and whether the frames agree."""
+    pipe = load_bench_pipeline(case)
+    warm = BenchCase(**{**case.__dict__, "frames": max(batch_sizes)})
+    bare_loop(pipe, warm, max(batch_sizes))  # first calls allocate and pick kernels
+    results: dict[str, Any] = {"by_batch_size": {}}
+    run_dirs = []
+    for batch_size in batch_sizes:
+        bare, session, first = [], [], []
+        for _ in range(runs):
+            bare.append(bare_loop(pipe, case, batch_size)[0])
+            fps, first_frame, run_dir = session_render(pipe, case, batch_size)
+            session.append(fps)
+            first.append(first_frame)
+        run_dirs.append(run_dir)
+        results["by_batch_size"][str(batch_size)] = {
+            "bare_fps": statistics.median(bare),
+            "session_fps": statistics.median(session),
+            "ratio": statistics.median(session) / statistics.median(bare),
+            "first_frame_s": statistics.median(first),
+        }
+    results.update(results["by_batch_size"][str(batch_sizes[0])])
+    if len(run_dirs) > 1:
+        results["max_pixel_difference_across_batch_sizes"] = _max_difference(run_dirs)
+    results["peak_rss_mb"] = peak_rss_mb()
+    results["device"] = str(pipe.device)
+    results["pipeline"] = type(pipe).__name__
+    return results
+
+
+def memory_by_frames(case: BenchCase, frame_counts: list[int], batch_size: int) -> dict[str, float]:
+    """Peak RSS of one session render per frame count, each in a fresh process."""
+    peaks = {}
+    for frames in frame_counts:
+        command = [
+            sys.executable, "-m", "giffusion_nb.cli", "bench", "--memory-only",
+            "--frames", str(frames), "--batch-size", str(batch_size), "--size", str(case.size),
+            "--steps", str(case.steps), "--format", case.output_format, "--model", case.model_id,
+        ]  # fmt: skip
+        if case.device:
+            command += ["--device", case.device]
+        if case.shape:
+            command += ["--shape", case.shape]
+        result = subprocess.run(command, capture_output=True, text=True, check=True)
+        peaks[str(frames)] = json.loads(result.stdout.strip().splitlines()[-1])["peak_rss_mb"]
+    return peaks
+
+
+def memory_only(case: BenchCase, batch_size: int) -> dict[str, float]:
+    """One session render; its process's peak RSS (run by ``memory_by_frames``)."""
+    session_render(load_bench_pipeline(case), case, batch_size)
+    return {"peak_rss_mb": peak_rss_mb()}
+
+
+def _max_difference(run_dirs: list[Path]) -> float:
+    from PIL import Image
+
+    worst = 0.0
+    reference = sorted((run_dirs[0] / "frames").glob("*.png"))
+    for other in run_dirs[1:]:
+        for path in reference:
+            a = np.asarray(Image.open(path), dtype=np.int16)
+            b = np.asarray(Image.open(other / "frames" / path.name), dtype=np.int16)
+            worst = max(worst, float(np.abs(a - b).max()))
+    return worst
+
+
+def report(case: BenchCase, results: dict[str, Any]) -> str:
+    """The human-readable summary ``bench`` prints."""
+    lines = [
+        f"{results.get('pipeline', case.model_id)} on {results.get('device', '?')}: "
+        f"{case.size}x{case.size}, {case.steps} steps, {case.frames} frames, {case.output_format}",
+    ]
+    for batch_size, row in results.get("by_batch_size", {}).items():
+        lines.append(
+            f"batch {batch_size:>3}: bare loop {row['bare_fps']:7.2f} frames/s · session "
+            f"{row['session_fps']:7.2f} frames/s · ratio {row['ratio']:.3f} · first frame "
+            f"{row['first_frame_s']:.2f} s"
+        )
+    if "max_pixel_difference_across_batch_sizes" in results:
+        lines.append(
+            "frames across batch sizes differ by at most "
+            f"{results['max_pixel_difference_across_batch_sizes']:.0f} of 255"
+        )
+    if "peak_rss_mb" in results:
+        lines.append(f"peak RSS {results['peak_rss_mb']:.0f} MB")
+    for frames, peak in results.get("peak_rss_mb_by_frames", {}).items():
+        lines.append(f"peak RSS for {frames:>6} frames: {peak:.0f} MB (fresh process)")
+    return "\n".join(lines)

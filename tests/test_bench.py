@@ -1,0 +1,56 @@
+"""`giffusion-nb bench` runs and prints its figures (the thresholds are checked by running it,
+not here: timings on a shared machine are noisy)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import torch
+
+from giffusion_nb.builtin_models import build_sd15_shaped
+from giffusion_nb.pipelines import load_pipeline
+
+
+def bench(*args: str) -> tuple[str, dict]:
+    result = subprocess.run(
+        [sys.executable, "-m", "giffusion_nb.cli", "bench", *args, "--json"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    return "\n".join(lines[:-1]), json.loads(lines[-1])
+
+
+def test_bench_compares_the_session_with_a_bare_loop():
+    text, figures = bench("--frames", "6", "--runs", "1", "--batch-size", "1,3")
+    for key in ("bare_fps", "session_fps", "ratio", "first_frame_s", "peak_rss_mb"):
+        assert figures[key] > 0, key
+    assert figures["ratio"] == figures["session_fps"] / figures["bare_fps"]
+    assert set(figures["by_batch_size"]) == {"1", "3"}
+    assert figures["max_pixel_difference_across_batch_sizes"] <= 2
+    assert "bare loop" in text and "ratio" in text and "first frame" in text
+
+
+def test_bench_measures_memory_per_frame_count_in_fresh_processes():
+    text, figures = bench("--frames", "3,6")
+    assert set(figures["peak_rss_mb_by_frames"]) == {"3", "6"}
+    assert all(peak > 100 for peak in figures["peak_rss_mb_by_frames"].values())
+    assert "fresh process" in text
+
+
+def test_sd15_shapes_match_the_published_model():
+    pipe = build_sd15_shaped()
+    unet_parameters = sum(p.numel() for p in pipe.unet.parameters())
+    assert 855e6 < unet_parameters < 865e6  # SD 1.5's UNet: 859.5 M parameters
+    assert pipe.vae_scale_factor == 8
+    assert pipe.text_encoder.config.hidden_size == 768
+
+
+def test_compile_and_offload_options_load_on_the_cpu():
+    pipe = load_pipeline("builtin:tiny-sd", device="cpu", compile_unet=True, cpu_offload=True)
+    assert isinstance(pipe.unet, torch._dynamo.eval_frame.OptimizedModule)
+    assert pipe.device.type == "cpu"  # offloading only applies on CUDA
