@@ -66,13 +66,7 @@ def build_tiny_sd():
     UNet and VAE are small but keep Stable Diffusion's structure: 4 latent channels and a VAE
     scale factor of 8, so latent shapes, img2img and ControlNet work as on the real model.
     """
-    from diffusers import (
-        AutoencoderKL,
-        PNDMScheduler,
-        StableDiffusionPipeline,
-        UNet2DConditionModel,
-    )
-    from transformers import CLIPTextConfig, CLIPTextModel
+    from diffusers import AutoencoderKL, UNet2DConditionModel
 
     torch.manual_seed(_SEED)
     unet = UNet2DConditionModel(
@@ -98,50 +92,14 @@ def build_tiny_sd():
         norm_num_groups=16,
         sample_size=64,
     )
-    tokenizer = byte_level_clip_tokenizer()
-    text_encoder = CLIPTextModel(
-        CLIPTextConfig(
-            vocab_size=len(tokenizer),
-            hidden_size=32,
-            intermediate_size=64,
-            num_hidden_layers=2,
-            num_attention_heads=4,
-            max_position_embeddings=77,
-            projection_dim=32,
-            bos_token_id=tokenizer.bos_token_id,
-            eos_token_id=tokenizer.eos_token_id,
-            pad_token_id=tokenizer.pad_token_id,
-        )
-    )
-    scheduler = PNDMScheduler(
-        beta_start=0.00085,
-        beta_end=0.012,
-        beta_schedule="scaled_linear",
-        skip_prk_steps=True,
-        steps_offset=1,
-    )
-    return StableDiffusionPipeline(
-        unet=unet,
-        vae=vae,
-        text_encoder=text_encoder,
-        tokenizer=tokenizer,
-        scheduler=scheduler,
-        safety_checker=None,
-        feature_extractor=None,
-        requires_safety_checker=False,
-    )
+    text = {"hidden_size": 32, "intermediate_size": 64, "layers": 2, "heads": 4}
+    return _assemble(unet, vae, **text)
 
 
 def build_sd15_shaped():
     """A pipeline with Stable Diffusion 1.5's published UNet, VAE and text-encoder shapes and
     random weights, built from config (nothing downloaded): a frame costs what a real one does."""
-    from diffusers import (
-        AutoencoderKL,
-        PNDMScheduler,
-        StableDiffusionPipeline,
-        UNet2DConditionModel,
-    )
-    from transformers import CLIPTextConfig, CLIPTextModel
+    from diffusers import AutoencoderKL, UNet2DConditionModel
 
     torch.manual_seed(_SEED)
     unet = UNet2DConditionModel(
@@ -161,17 +119,37 @@ def build_sd15_shaped():
         latent_channels=4,
         sample_size=512,
     )
+    text = {"hidden_size": 768, "intermediate_size": 3072, "layers": 12, "heads": 12}
+    return _assemble(unet, vae, **text, vocab_size=49408, hidden_act="quick_gelu")
+
+
+def _assemble(
+    unet,
+    vae,
+    *,
+    hidden_size: int,
+    intermediate_size: int,
+    layers: int,
+    heads: int,
+    vocab_size: int | None = None,
+    hidden_act: str = "quick_gelu",
+):
+    """A StableDiffusionPipeline around ``unet`` and ``vae``: a CLIP text encoder of the given
+    shape on the byte-level tokenizer, SD's PNDM scheduler, no safety checker."""
+    from diffusers import PNDMScheduler, StableDiffusionPipeline
+    from transformers import CLIPTextConfig, CLIPTextModel
+
     tokenizer = byte_level_clip_tokenizer()
     text_encoder = CLIPTextModel(
         CLIPTextConfig(
-            vocab_size=49408,
-            hidden_size=768,
-            intermediate_size=3072,
-            num_hidden_layers=12,
-            num_attention_heads=12,
+            vocab_size=vocab_size or len(tokenizer),
+            hidden_size=hidden_size,
+            intermediate_size=intermediate_size,
+            num_hidden_layers=layers,
+            num_attention_heads=heads,
             max_position_embeddings=77,
-            hidden_act="quick_gelu",
-            projection_dim=768,
+            hidden_act=hidden_act,
+            projection_dim=hidden_size,
             bos_token_id=tokenizer.bos_token_id,
             eos_token_id=tokenizer.eos_token_id,
             pad_token_id=tokenizer.pad_token_id,

@@ -8,7 +8,17 @@ from pathlib import Path
 import imageio_ffmpeg
 import numpy as np
 import soundfile
-from PIL import Image
+from PIL import Image, ImageSequence
+
+COLORS = [
+    (230, 30, 30),
+    (30, 200, 40),
+    (40, 60, 220),
+    (240, 220, 40),
+    (40, 210, 220),
+    (200, 40, 200),
+    (128, 128, 128),
+]
 
 
 def spy_calls(monkeypatch, pipe) -> list[dict]:
@@ -31,6 +41,22 @@ def pixels(image: Image.Image) -> np.ndarray:
 
 def solid(color: tuple[int, int, int], size: tuple[int, int] = (64, 64)) -> Image.Image:
     return Image.new("RGB", size, color)
+
+
+def gradient(shift: int, size: int = 64) -> Image.Image:
+    """A smooth colour gradient with far more than 256 colours."""
+    y, x = np.mgrid[0:size, 0:size] / (size - 1)
+    rgb = np.dstack([x, y, (x + y + shift / 10) % 1.0]) * 255
+    return Image.fromarray(rgb.round().astype(np.uint8))
+
+
+def gif_frames(path: Path) -> list[Image.Image]:
+    with Image.open(path) as gif:
+        return [frame.convert("RGB") for frame in ImageSequence.Iterator(gif)]
+
+
+def gif_colors(path: Path) -> list[tuple[int, int, int]]:
+    return [frame.getpixel((0, 0)) for frame in gif_frames(path)]
 
 
 def colour_of(index: int) -> tuple[int, int, int]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import subprocess
 import wave
@@ -10,46 +11,15 @@ from pathlib import Path
 import imageio_ffmpeg
 import numpy as np
 import pytest
+from helpers import COLORS, gif_colors, gif_frames, gradient, pixels, solid
 from PIL import Image, ImageFilter, ImageSequence
 
 from giffusion_nb.encoders import GifEncoder, check_output_settings, gif_frame_duration, open_output
 from giffusion_nb.errors import SettingsError
 from giffusion_nb.readers import count_frames, read_frame
 
-COLORS = [
-    (230, 30, 30),
-    (30, 200, 40),
-    (40, 60, 220),
-    (240, 220, 40),
-    (40, 210, 220),
-    (200, 40, 200),
-    (128, 128, 128),
-]
 SIZE = (32, 32)
-
-
-def solid(color: tuple[int, int, int], size: tuple[int, int] = SIZE) -> Image.Image:
-    return Image.new("RGB", size, color)
-
-
-def gradient(shift: int, size: int = 64) -> Image.Image:
-    """A smooth colour gradient with far more than 256 colours."""
-    y, x = np.mgrid[0:size, 0:size] / (size - 1)
-    rgb = np.dstack([x, y, (x + y + shift / 10) % 1.0]) * 255
-    return Image.fromarray(rgb.round().astype(np.uint8))
-
-
-def pixels(image: Image.Image) -> np.ndarray:
-    return np.asarray(image.convert("RGB")).astype(int)
-
-
-def gif_frames(path: Path) -> list[Image.Image]:
-    with Image.open(path) as gif:
-        return [frame.convert("RGB") for frame in ImageSequence.Iterator(gif)]
-
-
-def gif_colors(path: Path) -> list[tuple[int, int, int]]:
-    return [frame.getpixel((0, 0)) for frame in gif_frames(path)]
+solid = functools.partial(solid, size=SIZE)
 
 
 def encode(path: Path, fmt: str, fps: float, images: list[Image.Image], audio=None) -> Path:
@@ -180,7 +150,7 @@ def test_encoder_rejects_frames_of_another_size(tmp_path):
     encoder = open_output(tmp_path / "out.gif", "gif", 10)
     encoder.append(solid(COLORS[0]))
     with pytest.raises(ValueError, match="differs"):
-        encoder.append(solid(COLORS[0], (16, 16)))
+        encoder.append(solid(COLORS[0], size=(16, 16)))
 
 
 def test_closing_an_empty_encoder_fails_without_leftovers(tmp_path):
@@ -204,7 +174,7 @@ def test_mp4_frame_count_fps_and_colors(tmp_path):
 
 
 def test_mp4_pads_odd_sizes_to_even(tmp_path):
-    images = [solid(color, (63, 65)) for color in COLORS[:3]]
+    images = [solid(color, size=(63, 65)) for color in COLORS[:3]]
     path = encode(tmp_path / "out.mp4", "mp4", 10, images)
     meta, frames = mp4_frames(path)
     assert meta["size"] == (64, 66)

@@ -7,7 +7,7 @@ import io
 
 import numpy as np
 import pytest
-import soundfile
+from helpers import write_clicks
 from ipympl.backend_nbagg import Canvas
 from matplotlib._pylab_helpers import Gcf
 
@@ -39,16 +39,8 @@ def artist_counts(figure) -> list[int]:
 @pytest.fixture(scope="module")
 def clicks_wav(tmp_path_factory):
     """Two seconds of silence with short noise bursts at CLICKS."""
-    rng = np.random.default_rng(0)
-    samples = np.zeros(int(DURATION * SAMPLE_RATE), dtype=np.float32)
-    burst = np.arange(int(0.01 * SAMPLE_RATE))
-    for time in CLICKS:
-        start = round(time * SAMPLE_RATE)
-        noise = rng.uniform(-1, 1, burst.size) * np.exp(-burst / (0.003 * SAMPLE_RATE))
-        samples[start : start + burst.size] = 0.8 * noise
     path = tmp_path_factory.mktemp("audio") / "clicks.wav"
-    soundfile.write(path, samples, SAMPLE_RATE)
-    return str(path)
+    return str(write_clicks(path, CLICKS, DURATION, SAMPLE_RATE))
 
 
 # --- interpolation -----------------------------------------------------------------------------

@@ -94,16 +94,20 @@ def _cli(*args, cwd):
     return [sys.executable, "-m", "giffusion_nb.cli", *args]
 
 
-def test_a_killed_cli_render_resumes_to_the_same_frames(tmp_path):
-    settings = tmp_path / "settings.json"
+def _fast_settings(path, last_frame: int):
+    """A settings file for a quick CLI render of ``last_frame + 1`` frames, one at a time."""
     Settings(
-        prompts="0: a red circle\n23: a blue square",
+        prompts=f"0: a red circle\n{last_frame}: a blue square",
         num_inference_steps=2,
         height=64,
         width=64,
-        guidance_scale=3.0,
         batch_size=1,
-    ).save(settings)
+    ).save(path)
+    return path
+
+
+def test_a_killed_cli_render_resumes_to_the_same_frames(tmp_path):
+    settings = _fast_settings(tmp_path / "settings.json", last_frame=23)
     killed_dir = tmp_path / "killed"
     process = subprocess.Popen(
         _cli("render", str(settings), "--output-dir", str(killed_dir), "--quiet", cwd=tmp_path),
@@ -163,14 +167,7 @@ def test_a_killed_cli_render_resumes_to_the_same_frames(tmp_path):
 
 
 def test_ctrl_c_stops_a_cli_render_with_a_playable_partial_gif(tmp_path):
-    settings = tmp_path / "settings.json"
-    Settings(
-        prompts="0: a red circle\n39: a blue square",
-        num_inference_steps=2,
-        height=64,
-        width=64,
-        batch_size=1,
-    ).save(settings)
+    settings = _fast_settings(tmp_path / "settings.json", last_frame=39)
     process = subprocess.Popen(
         _cli(
             "render", str(settings), "--output-dir", str(tmp_path / "out"), "--quiet", cwd=tmp_path

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import stat
 import threading
@@ -10,46 +11,15 @@ from pathlib import Path
 import imageio_ffmpeg
 import numpy as np
 import pytest
-from PIL import Image, ImageSequence
+from helpers import COLORS, gif_colors, gradient, pixels, solid
+from PIL import Image
 
 from giffusion_nb.encoders import GifEncoder
 from giffusion_nb.errors import SettingsError
 from giffusion_nb.writers import BackgroundWriter, existing_frames, frame_path, save_png_atomic
 
-COLORS = [
-    (230, 30, 30),
-    (30, 200, 40),
-    (40, 60, 220),
-    (240, 220, 40),
-    (40, 210, 220),
-    (200, 40, 200),
-    (128, 128, 128),
-]
 SIZE = (32, 32)
-
-
-def solid(color: tuple[int, int, int], size: tuple[int, int] = SIZE) -> Image.Image:
-    return Image.new("RGB", size, color)
-
-
-def gradient(shift: int, size: int = 64) -> Image.Image:
-    """A smooth colour gradient with far more than 256 colours."""
-    y, x = np.mgrid[0:size, 0:size] / (size - 1)
-    rgb = np.dstack([x, y, (x + y + shift / 10) % 1.0]) * 255
-    return Image.fromarray(rgb.round().astype(np.uint8))
-
-
-def pixels(image: Image.Image) -> np.ndarray:
-    return np.asarray(image.convert("RGB")).astype(int)
-
-
-def gif_frames(path: Path) -> list[Image.Image]:
-    with Image.open(path) as gif:
-        return [frame.convert("RGB") for frame in ImageSequence.Iterator(gif)]
-
-
-def gif_colors(path: Path) -> list[tuple[int, int, int]]:
-    return [frame.getpixel((0, 0)) for frame in gif_frames(path)]
+solid = functools.partial(solid, size=SIZE)
 
 
 def mp4_frames(path: Path) -> tuple[dict, list[np.ndarray]]:
