@@ -176,6 +176,17 @@ def _accepts(cls: type, name: str) -> bool:
     return name in inspect.signature(cls.__init__).parameters
 
 
+LARGE_FRAME_PIXELS = 1024 * 1024
+
+
+def fit_vae_to_frames(pipe, height: int, width: int) -> None:
+    """Decode frames over a megapixel tile by tile, so the VAE's memory stays bounded (smaller
+    frames are decoded whole either way)."""
+    vae = getattr(pipe, "vae", None)
+    if height * width > LARGE_FRAME_PIXELS and hasattr(vae, "enable_tiling"):
+        vae.enable_tiling()
+
+
 def call_parameters(pipe) -> set[str]:
     """The named arguments of ``pipe.__call__`` (``**kwargs`` catch-alls excluded)."""
     signature = inspect.signature(pipe.__call__)

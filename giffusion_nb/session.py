@@ -30,7 +30,7 @@ from giffusion_nb.media.audio import AudioSchedule, audio_key_frames, format_key
 from giffusion_nb.media.image import load_image
 from giffusion_nb.media.motion import motion_schedule, warp
 from giffusion_nb.media.video import VideoInfo, video_info
-from giffusion_nb.pipelines import default_device, load_pipeline
+from giffusion_nb.pipelines import default_device, fit_vae_to_frames, load_pipeline
 from giffusion_nb.plan import FramePlan, plan_frames
 from giffusion_nb.render_job import (
     RenderJob,
@@ -321,6 +321,7 @@ class RenderSession(HasTraits):
                 check_pipeline_accepts(used, s)
         # 3. Frame size and key-frame noise latents
         height, width = frame_size(pipe, s, inputs)
+        fit_vae_to_frames(pipe, height, width)
         shape = (s.num_latent_channels, height // scale, width // scale)
         latents = key_frame_latents(plan.key_frame_seeds(), shape, self.device, pipe.dtype)
         job = RenderJob(s, pipe, plan, height, width, latents, image_pipe=image_pipe)

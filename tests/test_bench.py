@@ -54,3 +54,13 @@ def test_compile_and_offload_options_load_on_the_cpu():
     pipe = load_pipeline("builtin:tiny-sd", device="cpu", compile_unet=True, cpu_offload=True)
     assert isinstance(pipe.unet, torch._dynamo.eval_frame.OptimizedModule)
     assert pipe.device.type == "cpu"  # offloading only applies on CUDA
+
+
+def test_large_frames_are_decoded_in_tiles(tiny_pipe):
+    from giffusion_nb.pipelines import fit_vae_to_frames
+
+    fit_vae_to_frames(tiny_pipe, 512, 512)
+    assert not tiny_pipe.vae.use_tiling
+    fit_vae_to_frames(tiny_pipe, 1024, 1536)
+    assert tiny_pipe.vae.use_tiling
+    tiny_pipe.vae.disable_tiling()
