@@ -139,6 +139,31 @@ def compare(case: BenchCase, batch_sizes: list[int], runs: int) -> dict[str, Any
     return results
 
 
+def fps_by_workers(case: BenchCase, counts: list[int], batch_size: int) -> dict[str, float]:
+    """frames/s of the session on Ray with each number of workers (worker start-up included:
+    each worker loads the pipeline once)."""
+    from giffusion_nb.distributed import render_with_ray
+
+    fps = {}
+    for workers in counts:
+        session = RenderSession(
+            output_dir=Path(tempfile.mkdtemp(prefix="giffusion-bench-")),
+            device=case.device,
+            model_id=case.model_id,
+            prompts=f"0: a red circle\n{case.frames - 1}: a blue square",
+            num_inference_steps=case.steps,
+            guidance_scale=case.guidance_scale,
+            height=case.size,
+            width=case.size,
+            batch_size=batch_size,
+            output_format=case.output_format,
+        )
+        started = time.perf_counter()
+        render_with_ray(session, workers=workers)
+        fps[str(workers)] = case.frames / (time.perf_counter() - started)
+    return fps
+
+
 def memory_by_frames(case: BenchCase, frame_counts: list[int], batch_size: int) -> dict[str, float]:
     """Peak RSS of one session render per frame count, each in a fresh process."""
     peaks = {}
@@ -195,6 +220,8 @@ def report(case: BenchCase, results: dict[str, Any]) -> str:
         )
     if "peak_rss_mb" in results:
         lines.append(f"peak RSS {results['peak_rss_mb']:.0f} MB")
+    for workers, fps in results.get("fps_by_workers", {}).items():
+        lines.append(f"{workers:>3} Ray workers: {fps:7.2f} frames/s (worker start-up included)")
     for frames, peak in results.get("peak_rss_mb_by_frames", {}).items():
         lines.append(f"peak RSS for {frames:>6} frames: {peak:.0f} MB (fresh process)")
     return "\n".join(lines)

@@ -39,6 +39,14 @@ def build_parser() -> argparse.ArgumentParser:
     runs.add_argument(
         "--from-run", type=Path, metavar="RUN_DIR", help="render a saved run again, anew"
     )
+    render.add_argument(
+        "--ray",
+        nargs="?",
+        const="",
+        metavar="ADDRESS",
+        help="render on Ray workers (the `workers` setting, at least 1): a local instance, "
+        "or the cluster at ADDRESS",
+    )
     render.add_argument("--prompts", help="a file of `frame: prompt` lines (- for stdin)")
     render.add_argument(
         "--set",
@@ -86,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--format", default="gif", choices=["gif", "mp4"], help="output format")
     bench.add_argument("--runs", type=int, default=3, help="timed runs (the median is shown)")
     bench.add_argument("--json", action="store_true", help="print one JSON object last")
+    bench.add_argument("--workers", help="Ray worker counts to compare, e.g. 1,2")
     bench.add_argument("--memory-only", action="store_true", help=argparse.SUPPRESS)
 
     frame = commands.add_parser("frame", help="extract one frame of a rendered GIF/MP4")
@@ -144,7 +153,17 @@ def _render(settings, args: argparse.Namespace, resume: Path | None = None) -> i
 
     session = RenderSession(settings, output_dir=args.output_dir, device=args.device)
     try:
-        output = session.render(progress=not args.quiet, resume=resume)
+        if getattr(args, "ray", None) is not None:
+            from giffusion_nb.distributed import render_with_ray
+
+            output = render_with_ray(
+                session,
+                workers=session.settings.workers,
+                address=args.ray or None,
+                progress=not args.quiet,
+            )
+        else:
+            output = session.render(progress=not args.quiet, resume=resume)
     except SettingsError:
         raise
     except Exception:
@@ -189,7 +208,14 @@ def _inspire(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from giffusion_nb.bench import BenchCase, compare, memory_by_frames, memory_only, report
+    from giffusion_nb.bench import (
+        BenchCase,
+        compare,
+        fps_by_workers,
+        memory_by_frames,
+        memory_only,
+        report,
+    )
 
     frame_counts = _numbers("--frames", args.frames)
     batch_sizes = _numbers("--batch-size", args.batch_size)
@@ -205,7 +231,10 @@ def _bench(args: argparse.Namespace) -> int:
     if args.memory_only:
         print(json.dumps(memory_only(case, batch_sizes[0])))
         return EXIT_OK
-    if len(frame_counts) > 1:
+    if args.workers:
+        workers = _numbers("--workers", args.workers)
+        results = {"fps_by_workers": fps_by_workers(case, workers, batch_sizes[0])}
+    elif len(frame_counts) > 1:
         results = {"peak_rss_mb_by_frames": memory_by_frames(case, frame_counts, batch_sizes[0])}
     else:
         results = compare(case, batch_sizes, max(1, args.runs))

@@ -188,6 +188,15 @@ class RenderSession(HasTraits):
 
     # --- rendering --------------------------------------------------------------------------
 
+    @property
+    def stop_requested(self) -> bool:
+        """True once ``stop()`` was called (until the next render starts)."""
+        return self._stop.is_set()
+
+    def clear_stop(self) -> None:
+        """Forget an earlier stop request (each render starts with this)."""
+        self._stop.clear()
+
     def stop(self) -> None:
         """Ask a running render to stop; the batch in flight is dropped, frames done are kept."""
         self._stop.set()
@@ -210,7 +219,24 @@ class RenderSession(HasTraits):
         run_name: str | None = None,
         resume: str | Path | None = None,
     ) -> Path | None:
-        """Render every frame into a new run folder and return the GIF/MP4 written.
+        """Render every frame into a new run folder and return the GIF/MP4 written: here, or
+        on ``workers`` Ray workers when that setting is above 1 (see ``render_locally``)."""
+        if self.settings.workers > 1 and resume is None:
+            from giffusion_nb.distributed import render_with_ray
+
+            return render_with_ray(
+                self, workers=self.settings.workers, progress=progress, run_name=run_name
+            )
+        return self.render_locally(progress=progress, run_name=run_name, resume=resume)
+
+    def render_locally(
+        self,
+        *,
+        progress: bool = False,
+        run_name: str | None = None,
+        resume: str | Path | None = None,
+    ) -> Path | None:
+        """Render every frame in this process into a new run folder; return the GIF/MP4.
 
         The folder holds ``settings.json`` (written first), ``frames/NNNN.png`` (each saved
         atomically as soon as it is rendered) and the output. Stopping (``stop()`` or Ctrl-C)

@@ -159,6 +159,10 @@ class Settings(HasTraits):
         "run folder without an API key).",
     )
     comet_frame_stride = Int(1, help="Log every n-th frame to Comet (thins long renders).")
+    workers = Int(
+        1,
+        help="Render on this many Ray workers (one GPU each, or CPU processes); 1 renders here.",
+    )
     inspiration_model = Unicode(
         "Gustavosta/MagicPrompt-Stable-Diffusion",
         help="A text-generation model (Hub id or folder) for the inspiration button; empty, or "

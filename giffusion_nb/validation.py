@@ -46,6 +46,7 @@ def check_setting(settings: Settings, name: str) -> None:
         "zoom": lambda: _check_motion(settings),
         "padding_mode": lambda: check_padding_mode(value),
         "comet_frame_stride": lambda: _check_range(name, value, 1, 100_000),
+        "workers": lambda: _check_range(name, value, 1, 1024),
     }
     if name in checks:
         checks[name]()

@@ -16,6 +16,11 @@ os.environ.setdefault(
 )
 
 
+# A local Ray instance (the distributed tests) talks over loopback only, never over the
+# machine's network address: Ray's own switch for single-machine use, read when ray is imported.
+os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _remove_own_cache():
     """Delete the per-run model cache at the end, when this suite made it."""

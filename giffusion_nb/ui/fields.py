@@ -146,6 +146,7 @@ def make_fields(settings: Settings) -> dict[str, SettingField]:
     ):
         add(name, widgets.Text(placeholder=example))
     add("padding_mode", widgets.Dropdown(options=PADDING_MODES))
+    add("workers", widgets.IntText())
     add("comet", widgets.Checkbox(indent=True))
     add("comet_frame_stride", widgets.IntText())
     add("inspiration_model", widgets.Text(placeholder="empty: the built-in word lists"))

@@ -60,7 +60,7 @@ SECTIONS = (
         ),
     ),
     ("Output settings", ("output_format", "fps")),
-    ("Runs and tracking", ("comet", "comet_frame_stride")),
+    ("Runs and tracking", ("workers", "comet", "comet_frame_stride")),
 )
 _FRAME_INTERVAL_S = 0.2  # the live frame is redrawn at most this often
 

@@ -1,0 +1,198 @@
+"""Rendering on several Ray workers: chunks, equality with one process, lost workers, stop."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from helpers import pixels
+from hypothesis import given
+from hypothesis import strategies as st
+from PIL import Image
+
+from giffusion_nb import RenderSession
+from giffusion_nb.distributed import render_with_ray, split_frames
+from giffusion_nb.errors import SettingsError
+from giffusion_nb.writers import existing_frames, frame_path
+
+PROMPTS = "0: a red circle\n23: a blue square"
+TINY = {
+    "model_id": "builtin:tiny-sd",
+    "num_inference_steps": 2,
+    "height": 64,
+    "width": 64,
+    "guidance_scale": 3.0,
+    "prompts": PROMPTS,
+}
+
+
+@given(st.integers(0, 200), st.integers(1, 40))
+def test_split_frames_is_contiguous_balanced_and_complete(num_frames, workers):
+    chunks = split_frames(num_frames, workers)
+    assert [frame for chunk in chunks for frame in chunk] == list(range(num_frames))
+    assert len(chunks) == min(num_frames, workers)
+    assert all(chunk == list(range(chunk[0], chunk[-1] + 1)) for chunk in chunks)
+    sizes = [len(chunk) for chunk in chunks]
+    assert not sizes or (min(sizes) >= 1 and max(sizes) - min(sizes) <= 1)
+
+
+def test_split_frames_examples():
+    assert split_frames(5, 2) == [[0, 1, 2], [3, 4]]
+    assert split_frames(2, 4) == [[0], [1]]
+    with pytest.raises(ValueError):
+        split_frames(4, 0)
+
+
+def test_without_ray_says_how_to_install_it(make_session, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)
+    with pytest.raises(SettingsError) as error:
+        render_with_ray(make_session(prompts=PROMPTS), workers=2)
+    assert error.value.field == "workers"
+    assert "pip install 'giffusion-nb[ray]'" in error.value.message
+
+
+def test_2d_motion_renders_on_one_worker(make_session):
+    pytest.importorskip("ray")
+    session = make_session(prompts="0: a red circle\n3: a blue square", translate_x="0: (2)")
+    output = render_with_ray(session, workers=2)
+    assert "renders on one worker" in session.message
+    assert output is not None and output.exists()
+    assert existing_frames(output.parent) == {0, 1, 2, 3}
+
+
+def test_the_cli_renders_on_a_local_ray_instance_of_its_own(tmp_path):
+    pytest.importorskip("ray")
+    result = subprocess.run(
+        [
+            sys.executable, "-m", "giffusion_nb.cli", "render", "--ray", "--quiet",
+            "--set", "workers=2", "--set", "prompts=0: a red circle\n7: a blue square",
+            "--set", "num_inference_steps=2", "--set", "height=64", "--set", "width=64",
+            "--output-dir", str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=400,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "8 of 8 frames on 2 workers" in result.stderr
+    with Image.open(result.stdout.strip().splitlines()[-1]) as gif:
+        assert gif.n_frames == 8
+
+
+@pytest.fixture(scope="module")
+def ray_cluster():
+    """A local Ray instance with two CPUs, for the whole module."""
+    ray = pytest.importorskip("ray")
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        object_store_memory=200 * 1024 * 1024,
+    )
+    yield ray
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def reference(tiny_pipe, tmp_path_factory):
+    """The 24 frames rendered in this process."""
+    session = RenderSession(
+        output_dir=tmp_path_factory.mktemp("reference"), device="cpu", pipeline=tiny_pipe, **TINY
+    )
+    return [pixels(frame.image) for frame in session.render_frames()]
+
+
+def assert_frames_match(run_dir, reference):
+    assert existing_frames(run_dir) == set(range(len(reference)))
+    for index, expected in enumerate(reference):
+        with Image.open(frame_path(run_dir, index)) as image:
+            assert np.abs(pixels(image) - expected).max() <= 2, f"frame {index} differs"
+
+
+def test_renders_the_frames_of_one_process(ray_cluster, reference, make_session):
+    session = make_session(**TINY, workers=2)
+    output = session.render()  # the workers setting sends it to Ray
+    assert output is not None and output.suffix == ".gif"
+    assert (output.parent / "settings.json").exists()
+    with Image.open(output) as gif:
+        assert gif.n_frames == 24
+    assert_frames_match(output.parent, reference)
+    assert (session.status, session.frames_done, session.frames_total) == ("done", 24, 24)
+    assert session.output_path == str(output)
+    assert "24 of 24 frames on 2 workers" in session.message
+
+
+def test_a_lost_worker_is_replaced(ray_cluster, reference, make_session):
+    received, killed, last_actors = [], [], []
+
+    def kill_the_second_worker_once(frame, actors):
+        received.append(frame.index)
+        last_actors[:] = actors
+        if len(received) == 5:
+            killed.append(actors[1])
+            ray_cluster.kill(actors[1])
+
+    session = make_session(**TINY)
+    output = render_with_ray(session, workers=2, on_frame=kill_the_second_worker_once)
+    assert killed and last_actors[1] is not killed[0]
+    assert sorted(received) == list(range(24))
+    with Image.open(output) as gif:
+        assert gif.n_frames == 24
+    assert_frames_match(output.parent, reference)
+    assert session.status == "done"
+
+
+def test_too_many_lost_workers_is_an_error_keeping_the_frames(ray_cluster, make_session):
+    session = make_session(**TINY)
+
+    def kill_after_three(frame, actors):
+        if session.frames_done == 3:
+            ray_cluster.kill(actors[0])
+
+    with pytest.raises(RuntimeError, match="lost 1 Ray workers"):
+        render_with_ray(session, workers=1, max_retries=0, on_frame=kill_after_three)
+    assert session.status == "error"
+    assert existing_frames(session.run_dir) >= {0, 1, 2}
+    assert len(existing_frames(session.run_dir)) == session.frames_done
+
+
+def test_stop_keeps_the_frames_done(ray_cluster, make_session):
+    session = make_session(**TINY)
+
+    def stop_after_six(frame, actors):
+        if session.frames_done == 6:
+            session.stop()
+
+    output = render_with_ray(session, workers=1, on_frame=stop_after_six)
+    assert (session.status, session.frames_done) == ("stopped", 6)
+    assert existing_frames(session.run_dir) == set(range(6))
+    with Image.open(output) as gif:
+        assert gif.n_frames == 6
+    assert session.message.startswith("Stopped after 6 of 24 frames on 1 workers")
+
+
+def test_a_model_the_workers_cannot_load_is_a_settings_error(ray_cluster, make_session, tmp_path):
+    session = make_session(**{**TINY, "model_id": str(tmp_path)})
+    with pytest.raises(SettingsError) as error:
+        render_with_ray(session, workers=1)
+    assert error.value.field == "model_id"
+    assert session.status == "error"
+
+
+def test_more_workers_than_the_cluster_has_is_a_settings_error(ray_cluster, make_session):
+    session = make_session(**TINY)
+    with pytest.raises(SettingsError) as error:
+        render_with_ray(session, workers=3)
+    assert error.value.field == "workers"
+    assert not session.run_dir
+
+
+def test_bench_reports_frames_per_second_for_one_and_two_workers(ray_cluster):
+    from giffusion_nb.bench import BenchCase, fps_by_workers, report
+
+    case = BenchCase(frames=6, device="cpu")
+    fps = fps_by_workers(case, [1, 2], batch_size=2)
+    assert set(fps) == {"1", "2"} and all(value > 0 for value in fps.values())
+    assert "2 Ray workers" in report(case, {"fps_by_workers": fps})
