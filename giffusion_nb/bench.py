@@ -164,6 +164,27 @@ def fps_by_workers(case: BenchCase, counts: list[int], batch_size: int) -> dict[
     return fps
 
 
+def video_memory(frames: int, size: int) -> dict[str, float]:
+    """Peak RSS after streaming every frame of a generated ``frames``-long video through the
+    video-input path (run in a fresh process by ``video_memory_by_frames``)."""
+    from PIL import Image
+
+    from giffusion_nb.encoders import open_output
+    from giffusion_nb.frame_inputs import FrameImages
+
+    path = Path(tempfile.mkdtemp(prefix="giffusion-bench-")) / "input.mp4"
+    encoder = open_output(path, "mp4", 24)
+    for index in range(frames):
+        encoder.append(Image.new("RGB", (size, size), (index % 256, 80, 160)))
+    encoder.close()
+    baseline = peak_rss_mb()
+    inputs = FrameImages(video_input=str(path), num_frames=frames)
+    for index in range(frames):
+        inputs[index]
+    inputs.close()
+    return {"peak_rss_mb": peak_rss_mb(), "before_reading_mb": baseline}
+
+
 def memory_by_frames(case: BenchCase, frame_counts: list[int], batch_size: int) -> dict[str, float]:
     """Peak RSS of one session render per frame count, each in a fresh process."""
     peaks = {}
@@ -177,6 +198,19 @@ def memory_by_frames(case: BenchCase, frame_counts: list[int], batch_size: int) 
             command += ["--device", case.device]
         if case.shape:
             command += ["--shape", case.shape]
+        result = subprocess.run(command, capture_output=True, text=True, check=True)
+        peaks[str(frames)] = json.loads(result.stdout.strip().splitlines()[-1])["peak_rss_mb"]
+    return peaks
+
+
+def video_memory_by_frames(frame_counts: list[int], size: int) -> dict[str, float]:
+    """Peak RSS of streaming generated videos of each length, each in a fresh process."""
+    peaks = {}
+    for frames in frame_counts:
+        command = [
+            sys.executable, "-m", "giffusion_nb.cli", "bench", "--memory-only", "--video",
+            "--frames", str(frames), "--size", str(size),
+        ]  # fmt: skip
         result = subprocess.run(command, capture_output=True, text=True, check=True)
         peaks[str(frames)] = json.loads(result.stdout.strip().splitlines()[-1])["peak_rss_mb"]
     return peaks
@@ -222,6 +256,8 @@ def report(case: BenchCase, results: dict[str, Any]) -> str:
         lines.append(f"peak RSS {results['peak_rss_mb']:.0f} MB")
     for workers, fps in results.get("fps_by_workers", {}).items():
         lines.append(f"{workers:>3} Ray workers: {fps:7.2f} frames/s (worker start-up included)")
+    for frames, peak in results.get("video_peak_rss_mb_by_frames", {}).items():
+        lines.append(f"peak RSS streaming a {frames:>6}-frame input video: {peak:.0f} MB")
     for frames, peak in results.get("peak_rss_mb_by_frames", {}).items():
         lines.append(f"peak RSS for {frames:>6} frames: {peak:.0f} MB (fresh process)")
     return "\n".join(lines)

@@ -95,6 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--runs", type=int, default=3, help="timed runs (the median is shown)")
     bench.add_argument("--json", action="store_true", help="print one JSON object last")
     bench.add_argument("--workers", help="Ray worker counts to compare, e.g. 1,2")
+    bench.add_argument(
+        "--video", action="store_true", help="peak memory streaming input videos of --frames"
+    )
     bench.add_argument("--memory-only", action="store_true", help=argparse.SUPPRESS)
 
     frame = commands.add_parser("frame", help="extract one frame of a rendered GIF/MP4")
@@ -215,6 +218,8 @@ def _bench(args: argparse.Namespace) -> int:
         memory_by_frames,
         memory_only,
         report,
+        video_memory,
+        video_memory_by_frames,
     )
 
     frame_counts = _numbers("--frames", args.frames)
@@ -229,9 +234,15 @@ def _bench(args: argparse.Namespace) -> int:
         output_format=args.format,
     )
     if args.memory_only:
-        print(json.dumps(memory_only(case, batch_sizes[0])))
+        if args.video:
+            figures = video_memory(case.frames, case.size)
+        else:
+            figures = memory_only(case, batch_sizes[0])
+        print(json.dumps(figures))
         return EXIT_OK
-    if args.workers:
+    if args.video:
+        results = {"video_peak_rss_mb_by_frames": video_memory_by_frames(frame_counts, case.size)}
+    elif args.workers:
         workers = _numbers("--workers", args.workers)
         results = {"fps_by_workers": fps_by_workers(case, workers, batch_sizes[0])}
     elif len(frame_counts) > 1:

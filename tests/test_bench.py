@@ -64,3 +64,10 @@ def test_large_frames_are_decoded_in_tiles(tiny_pipe):
     fit_vae_to_frames(tiny_pipe, 1024, 1536)
     assert tiny_pipe.vae.use_tiling
     tiny_pipe.vae.disable_tiling()
+
+
+def test_bench_measures_streaming_input_videos_in_fresh_processes():
+    text, figures = bench("--video", "--frames", "10,30")
+    peaks = figures["video_peak_rss_mb_by_frames"]
+    assert set(peaks) == {"10", "30"} and all(peak > 50 for peak in peaks.values())
+    assert "input video" in text
