@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import queue
@@ -51,6 +52,7 @@ def _load_frame(path: Path) -> Image.Image:
         return image.convert("RGB")
 
 
+WRITER_NICENESS = 10
 _STOP = object()
 
 
@@ -159,6 +161,7 @@ class BackgroundWriter:
         return self._output_path is not None and self._error is None and not self._aborting
 
     def _run(self) -> None:
+        _yield_to_the_model()
         # Consume until the sentinel even after an error, so submit() never blocks forever.
         while (item := self._queue.get()) is not _STOP:
             try:
@@ -210,3 +213,11 @@ class BackgroundWriter:
         if self._encoder is not None:
             self._encoder.abort()
             self._encoder = None
+
+
+def _yield_to_the_model() -> None:
+    """Lower this thread's CPU priority (Linux: threads have their own nice value), so saving
+    and encoding run in the time the model leaves free instead of slowing it down."""
+    if hasattr(os, "setpriority") and hasattr(threading, "get_native_id"):
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WRITER_NICENESS)

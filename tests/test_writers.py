@@ -6,6 +6,7 @@ import functools
 import os
 import stat
 import threading
+import time
 from pathlib import Path
 
 import imageio_ffmpeg
@@ -16,7 +17,13 @@ from PIL import Image
 
 from giffusion_nb.encoders import GifEncoder
 from giffusion_nb.errors import SettingsError
-from giffusion_nb.writers import BackgroundWriter, existing_frames, frame_path, save_png_atomic
+from giffusion_nb.writers import (
+    WRITER_NICENESS,
+    BackgroundWriter,
+    existing_frames,
+    frame_path,
+    save_png_atomic,
+)
 
 SIZE = (32, 32)
 solid = functools.partial(solid, size=SIZE)
@@ -254,3 +261,14 @@ def test_written_files_get_the_usual_mode(tmp_path):
     path = tmp_path / "frame.png"
     save_png_atomic(Image.new("RGB", (8, 8)), path)
     assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask
+
+
+def test_the_writer_thread_yields_the_cpu_to_the_model(tmp_path):
+    writer = BackgroundWriter(tmp_path, 1, tmp_path / "out.gif", "gif", 10)
+    writer.submit(0, solid(COLORS[0]))
+    deadline = time.monotonic() + 30
+    while not frame_path(tmp_path, 0).exists() and time.monotonic() < deadline:
+        time.sleep(0.01)  # the thread lowers its priority before its first frame
+    niceness = os.getpriority(os.PRIO_PROCESS, writer._thread.native_id)
+    writer.close()
+    assert niceness == os.getpriority(os.PRIO_PROCESS, 0) + WRITER_NICENESS
