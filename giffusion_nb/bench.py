@@ -237,8 +237,9 @@ def _max_difference(run_dirs: list[Path]) -> float:
 
 def report(case: BenchCase, results: dict[str, Any]) -> str:
     """The human-readable summary ``bench`` prints."""
+    where = f" on {results['device']}" if "device" in results else ""
     lines = [
-        f"{results.get('pipeline', case.model_id)} on {results.get('device', '?')}: "
+        f"{results.get('pipeline', case.shape or case.model_id)}{where}: "
         f"{case.size}x{case.size}, {case.steps} steps, {case.frames} frames, {case.output_format}",
     ]
     for batch_size, row in results.get("by_batch_size", {}).items():

@@ -261,7 +261,13 @@ class RenderSession(HasTraits):
         output_path = run_dir / f"{run_dir.name}.{s.output_format}"
         audio = Path(s.audio_input) if s.audio_input and s.output_format == "mp4" else None
         writer = BackgroundWriter(
-            run_dir, job.plan.num_frames, output_path, s.output_format, s.fps, audio_path=audio
+            run_dir,
+            job.plan.num_frames,
+            output_path,
+            s.output_format,
+            s.fps,
+            audio_path=audio,
+            background=self.device.type != "cpu",  # on the CPU the model uses every core
         )
         tracker = start_tracking(s, run_dir, type(self._pipe).__name__) if s.comet else None
         self.run_dir, self.output_path = str(run_dir), ""

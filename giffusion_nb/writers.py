@@ -64,6 +64,10 @@ class BackgroundWriter:
     0..k that exist without a gap, so a stopped render still gives a playable output.
     An error on the thread is re-raised by the next ``submit()`` or ``close()``; after it
     the thread still saves queued frames as PNGs but stops encoding.
+
+    ``background=False`` does the same work in ``submit()`` itself: when the model renders
+    on the CPU it already keeps every core busy, and a second thread only slows it down
+    (measured on 2 cores: 0.75x the bare loop's frames/s in a thread, 0.95x inline).
     """
 
     def __init__(
@@ -75,6 +79,7 @@ class BackgroundWriter:
         fps: float,
         audio_path: Path | None = None,
         max_pending: int = 16,
+        background: bool = True,
     ) -> None:
         if num_frames < 1 or max_pending < 1:
             raise ValueError(
@@ -98,8 +103,10 @@ class BackgroundWriter:
         self._aborting = False
         self._closed = False
         self._queue: queue.Queue = queue.Queue(maxsize=max_pending)
-        self._thread = threading.Thread(target=self._run, name="giffusion-writer", daemon=True)
-        self._thread.start()
+        self._thread: threading.Thread | None = None
+        if background:
+            self._thread = threading.Thread(target=self._run, name="giffusion-writer", daemon=True)
+            self._thread.start()
 
     @property
     def frames_written(self) -> int:
@@ -121,7 +128,11 @@ class BackgroundWriter:
         if not 0 <= index < self._num_frames:
             raise IndexError(f"frame index {index} is outside 0..{self._num_frames - 1}")
         self._raise_error()
-        self._queue.put((index, image))
+        if self._thread is None:
+            self._process(index, image)
+            self._raise_error()
+        else:
+            self._queue.put((index, image))
 
     def close(self) -> Path | None:
         """Save all queued frames, finish the output and return its path (None without frame 0)."""
@@ -147,8 +158,12 @@ class BackgroundWriter:
             _logger.exception("the frame writer failed too")  # the render's error goes on
 
     def _stop(self) -> None:
-        if not self._closed:
-            self._closed = True
+        if self._closed:
+            return
+        self._closed = True
+        if self._thread is None:
+            self._finish_safely()
+        else:
             self._queue.put(_STOP)
             self._thread.join()
 
@@ -164,10 +179,16 @@ class BackgroundWriter:
         _yield_to_the_model()
         # Consume until the sentinel even after an error, so submit() never blocks forever.
         while (item := self._queue.get()) is not _STOP:
-            try:
-                self._write(*item)
-            except BaseException as error:
-                self._fail(error)
+            self._process(*item)
+        self._finish_safely()
+
+    def _process(self, index: int, image: Image.Image) -> None:
+        try:
+            self._write(index, image)
+        except BaseException as error:
+            self._fail(error)
+
+    def _finish_safely(self) -> None:
         try:
             self._finish()
         except BaseException as error:

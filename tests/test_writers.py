@@ -272,3 +272,13 @@ def test_the_writer_thread_yields_the_cpu_to_the_model(tmp_path):
     niceness = os.getpriority(os.PRIO_PROCESS, writer._thread.native_id)
     writer.close()
     assert niceness == os.getpriority(os.PRIO_PROCESS, 0) + WRITER_NICENESS
+
+
+@pytest.mark.parametrize("background", [True, False])
+def test_inline_and_background_writers_write_the_same(tmp_path, background):
+    writer = BackgroundWriter(tmp_path, 4, tmp_path / "out.gif", "gif", 10, background=background)
+    for index in (1, 0, 3, 2):
+        writer.submit(index, solid(COLORS[index]))
+    output = writer.close()
+    assert gif_colors(output) == COLORS[:4]
+    assert existing_frames(tmp_path) == {0, 1, 2, 3}
