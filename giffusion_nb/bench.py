@@ -85,13 +85,10 @@ def bare_loop(pipe: Any, case: BenchCase, batch_size: int) -> tuple[float, float
     return case.frames / (time.perf_counter() - started), first
 
 
-def session_render(pipe: Any, case: BenchCase, batch_size: int) -> tuple[float, float, Path]:
-    """frames/s (to the output written) and seconds to the first frame of the render session."""
-    output_dir = Path(tempfile.mkdtemp(prefix="giffusion-bench-"))
-    session = RenderSession(
-        output_dir=output_dir,
-        device=pipe.device,
-        pipeline=pipe,
+def bench_session(case: BenchCase, batch_size: int, **values: Any) -> RenderSession:
+    """A session rendering ``case`` (two key frames) into a fresh temporary folder."""
+    return RenderSession(
+        output_dir=Path(tempfile.mkdtemp(prefix="giffusion-bench-")),
         prompts=f"0: a red circle\n{case.frames - 1}: a blue square",
         num_inference_steps=case.steps,
         guidance_scale=case.guidance_scale,
@@ -99,7 +96,13 @@ def session_render(pipe: Any, case: BenchCase, batch_size: int) -> tuple[float, 
         width=case.size,
         batch_size=batch_size,
         output_format=case.output_format,
+        **values,
     )
+
+
+def session_render(pipe: Any, case: BenchCase, batch_size: int) -> tuple[float, float, Path]:
+    """frames/s (to the output written) and seconds to the first frame of the render session."""
+    session = bench_session(case, batch_size, device=pipe.device, pipeline=pipe)
     first: list[float] = []
     started = time.perf_counter()
     session.observe(
@@ -146,18 +149,7 @@ def fps_by_workers(case: BenchCase, counts: list[int], batch_size: int) -> dict[
 
     fps = {}
     for workers in counts:
-        session = RenderSession(
-            output_dir=Path(tempfile.mkdtemp(prefix="giffusion-bench-")),
-            device=case.device,
-            model_id=case.model_id,
-            prompts=f"0: a red circle\n{case.frames - 1}: a blue square",
-            num_inference_steps=case.steps,
-            guidance_scale=case.guidance_scale,
-            height=case.size,
-            width=case.size,
-            batch_size=batch_size,
-            output_format=case.output_format,
-        )
+        session = bench_session(case, batch_size, device=case.device, model_id=case.model_id)
         started = time.perf_counter()
         render_with_ray(session, workers=workers)
         fps[str(workers)] = case.frames / (time.perf_counter() - started)

@@ -170,16 +170,7 @@ def _render(
         raise
     finally:
         bar.close()
-    output = writer.close()
-    session.output_path = str(output or "")
-    stopped = session.stop_requested
-    session.status = "stopped" if stopped else "done"
-    session.message = (
-        f"{'Stopped after' if stopped else 'Rendered'} {session.frames_done} of "
-        f"{plan.num_frames} frames on {len(chunks)} workers"
-        + (f": {output}" if output else "; no complete frame to write")
-    )
-    return output
+    return session.end_run(writer, plan.num_frames, f" on {len(chunks)} workers")
 
 
 def _gather(

@@ -296,18 +296,23 @@ class RenderSession(HasTraits):
             raise
         finally:
             bar.close()
+        output = self.end_run(writer, job.plan.num_frames)
+        if tracker is not None:
+            self.message += f" · {finish_tracking(tracker, s, output)}"
+            self.tracking_url = tracker.url
+        return output
+
+    def end_run(self, writer: BackgroundWriter, num_frames: int, where: str = "") -> Path | None:
+        """Finish a run: write the output of the frames done, set the status and the message."""
         output = writer.close()
         self.output_path = str(output or "")
         stopped = self._stop.is_set()
         self.status = "stopped" if stopped else "done"
         self.message = (
             f"{'Stopped after' if stopped else 'Rendered'} {self.frames_done} of "
-            f"{job.plan.num_frames} frames"
+            f"{num_frames} frames{where}"
             + (f": {output}" if output else "; no complete frame to write")
         )
-        if tracker is not None:
-            self.message += f" · {finish_tracking(tracker, s, output)}"
-            self.tracking_url = tracker.url
         return output
 
     # --- saved settings -----------------------------------------------------------------------

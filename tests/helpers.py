@@ -59,6 +59,17 @@ def gif_colors(path: Path) -> list[tuple[int, int, int]]:
     return [frame.getpixel((0, 0)) for frame in gif_frames(path)]
 
 
+def mp4_frames(path: Path) -> tuple[dict, list[np.ndarray]]:
+    """The metadata and every frame of an MP4, decoded by ffmpeg."""
+    reader = imageio_ffmpeg.read_frames(str(path))
+    meta = next(reader)
+    width, height = meta["size"]
+    frames = [
+        np.frombuffer(data, np.uint8).reshape(height, width, 3).astype(int) for data in reader
+    ]
+    return meta, frames
+
+
 def colour_of(index: int) -> tuple[int, int, int]:
     """A distinct colour per frame index, easy to tell apart after compression."""
     return (40 * (index % 6) + 20, 200 - 30 * (index % 7), 60 + 25 * (index % 5))

@@ -11,7 +11,7 @@ from pathlib import Path
 import imageio_ffmpeg
 import numpy as np
 import pytest
-from helpers import COLORS, gif_colors, gif_frames, gradient, pixels, solid
+from helpers import COLORS, gif_colors, gif_frames, gradient, mp4_frames, pixels, solid
 from PIL import Image, ImageFilter, ImageSequence
 
 from giffusion_nb.encoders import GifEncoder, check_output_settings, gif_frame_duration, open_output
@@ -27,16 +27,6 @@ def encode(path: Path, fmt: str, fps: float, images: list[Image.Image], audio=No
     for image in images:
         encoder.append(image)
     return encoder.close()
-
-
-def mp4_frames(path: Path) -> tuple[dict, list[np.ndarray]]:
-    reader = imageio_ffmpeg.read_frames(str(path))
-    meta = next(reader)
-    width, height = meta["size"]
-    frames = [
-        np.frombuffer(data, np.uint8).reshape(height, width, 3).astype(int) for data in reader
-    ]
-    return meta, frames
 
 
 def write_sine_wav(path: Path, seconds: float, rate: int = 22050) -> Path:

@@ -9,10 +9,9 @@ import threading
 import time
 from pathlib import Path
 
-import imageio_ffmpeg
 import numpy as np
 import pytest
-from helpers import COLORS, gif_colors, gradient, pixels, solid
+from helpers import COLORS, gif_colors, gradient, mp4_frames, pixels, solid
 from PIL import Image
 
 from giffusion_nb.encoders import GifEncoder
@@ -27,16 +26,6 @@ from giffusion_nb.writers import (
 
 SIZE = (32, 32)
 solid = functools.partial(solid, size=SIZE)
-
-
-def mp4_frames(path: Path) -> tuple[dict, list[np.ndarray]]:
-    reader = imageio_ffmpeg.read_frames(str(path))
-    meta = next(reader)
-    width, height = meta["size"]
-    frames = [
-        np.frombuffer(data, np.uint8).reshape(height, width, 3).astype(int) for data in reader
-    ]
-    return meta, frames
 
 
 def finishes_within(seconds: float, action):
