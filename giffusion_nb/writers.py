@@ -182,16 +182,18 @@ class BackgroundWriter:
             self._process(*item)
         self._finish_safely()
 
+    # Exception, not BaseException: Ctrl-C during an inline write must stop the render (which
+    # then closes the writer), not pass for a failure of the writer.
     def _process(self, index: int, image: Image.Image) -> None:
         try:
             self._write(index, image)
-        except BaseException as error:
+        except Exception as error:
             self._fail(error)
 
     def _finish_safely(self) -> None:
         try:
             self._finish()
-        except BaseException as error:
+        except Exception as error:
             self._fail(error)
 
     def _write(self, index: int, image: Image.Image) -> None:

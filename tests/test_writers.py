@@ -271,3 +271,20 @@ def test_inline_and_background_writers_write_the_same(tmp_path, background):
     output = writer.close()
     assert gif_colors(output) == COLORS[:4]
     assert existing_frames(tmp_path) == {0, 1, 2, 3}
+
+
+def test_ctrl_c_during_an_inline_write_is_not_a_writer_failure(tmp_path, monkeypatch):
+    writer = BackgroundWriter(tmp_path, 3, tmp_path / "out.gif", "gif", 10, background=False)
+    writer.submit(0, solid(COLORS[0]))
+    original = GifEncoder.append
+
+    def interrupted(self, image):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(GifEncoder, "append", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        writer.submit(1, solid(COLORS[1]))
+    monkeypatch.setattr(GifEncoder, "append", original)
+    assert writer.error is None
+    output = writer.close()  # the frames done still make an output
+    assert gif_colors(output) == COLORS[:2]
