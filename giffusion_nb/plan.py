@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from giffusion_nb.prompts import KeyFrame, parse_prompts
+from giffusion_nb.prompts import KeyFrame, num_frames, parse_prompts
 from giffusion_nb.schedules import AudioSchedule, FrameStep, frame_steps
 from giffusion_nb.settings import MAX_SEED, Settings
 
@@ -43,10 +43,10 @@ class FramePlan:
 def plan_frames(settings: Settings, audio: AudioSchedule | None = None) -> FramePlan:
     """The frame plan for validated ``settings``: ``last key frame + 1`` frames."""
     key_frames = parse_prompts(settings.prompts)
-    num_frames = key_frames[-1].frame + 1
+    total = num_frames(key_frames)
     steps = frame_steps(
         [key_frame.frame for key_frame in key_frames],
-        num_frames,
+        total,
         settings.interpolation_type,
         settings.interpolation_args,
         audio=audio,

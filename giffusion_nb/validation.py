@@ -10,7 +10,7 @@ from giffusion_nb.encoders import check_output_settings
 from giffusion_nb.errors import SettingsError
 from giffusion_nb.media.audio import AUDIO_COMPONENTS, MEL_REDUCERS
 from giffusion_nb.media.motion import check_padding_mode, motion_schedule
-from giffusion_nb.prompts import parse_prompts
+from giffusion_nb.prompts import num_frames, parse_prompts
 from giffusion_nb.schedules import check_schedule
 from giffusion_nb.settings import MANAGED_ARGUMENTS, MAX_SEED, Settings, scheduler_class_name
 
@@ -103,7 +103,7 @@ def _check_size(name: str, value: int | None) -> None:
 
 def _num_frames_or_one(settings: Settings) -> int:
     try:
-        return parse_prompts(settings.prompts)[-1].frame + 1
+        return num_frames(parse_prompts(settings.prompts))
     except SettingsError:
         return 1  # the prompts' own check reports that
 
