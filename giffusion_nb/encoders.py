@@ -24,6 +24,14 @@ MP4_QUALITY = 7
 # Browsers play GIF delays under 20 ms as 100 ms, so faster GIFs would play slower.
 GIF_MIN_DELAY_MS = 20
 GIF_PALETTE_SAMPLE = 128
+# A frame up to GIF_PALETTE_SAMPLE pixels a side is dithered onto the previous frame's
+# palette while that quantizes its colours at most 10% worse (RMS) than its own palette
+# would, and no 4x4 block of the result has a channel's mean off by more than 24 levels:
+# about the most that dithering a noisy frame onto its own palette shows, and less than a
+# patch of a colour the palette lacks.
+GIF_PALETTE_REUSE_TOLERANCE = 1.1
+GIF_REUSE_BLOCK = 4
+GIF_REUSE_MAX_BLOCK_ERROR = 24
 
 
 def _file_mode() -> int:
@@ -111,22 +119,61 @@ class OutputEncoder(ABC):
         return self.path
 
 
-def _quantize(image: Image.Image) -> Image.Image:
-    """RGB -> P with the frame's own 256-colour palette, Floyd-Steinberg dithered.
+def _octree_palette(image: Image.Image) -> Image.Image:
+    """``image`` mapped onto a 256-colour palette made for it by Pillow's fast octree (a P
+    image, which carries the palette): about 0.3 ms at 64 px, where median cut takes 7 ms
+    and does no better."""
+    return image.quantize(colors=256, method=Image.Quantize.FASTOCTREE)
 
-    Frames up to ``GIF_PALETTE_SAMPLE`` pixels a side get Pillow's fast octree palette (about
-    5 ms for a noisy 64 px frame, where median cut takes 20 ms and does no better). Larger
-    frames get a median-cut palette, better on smooth gradients, built from a copy
-    box-reduced to ``GIF_PALETTE_SAMPLE`` pixels a side (~20 ms, small next to rendering a
-    frame that size). Pillow ignores ``dither`` while it builds a palette, so the full frame
-    is then dithered onto it, which avoids banding.
+
+def _median_cut_palette(image: Image.Image) -> Image.Image:
+    """A 256-colour median-cut palette for a frame larger than ``GIF_PALETTE_SAMPLE`` pixels a
+    side, made from a copy box-reduced to that size (~25 ms, small next to rendering a frame
+    that size); it does better than the octree on smooth gradients."""
+    factor = math.ceil(max(image.size) / GIF_PALETTE_SAMPLE)
+    return image.reduce(factor).quantize(colors=256, method=Image.Quantize.MEDIANCUT)
+
+
+def _palette_colours(image: Image.Image) -> np.ndarray:
+    """The palette of a P image as an ``(n, 3)`` float array."""
+    return np.asarray(image.getpalette(), dtype=np.float32).reshape(-1, 3)
+
+
+def _rms_error(pixels: np.ndarray, colours: np.ndarray, indices: np.ndarray) -> float:
+    """Root-mean-square distance from ``(n, 3)`` pixels to the colours they are mapped to."""
+    return float(np.sqrt(np.square(pixels - np.take(colours, indices, axis=0)).sum() / len(pixels)))
+
+
+def _palette_fits(palette: Image.Image, image: Image.Image, mapped: Image.Image) -> bool:
+    """Whether ``palette`` quantizes ``image`` almost as closely as ``mapped`` does, the image
+    on a palette made for it (a P image like ``palette``).
+
+    Each pixel is taken to its colour in ``mapped`` and on to the nearest colour of
+    ``palette``; the root-mean-square error of that path may exceed the one of ``mapped``
+    alone by ``GIF_PALETTE_REUSE_TOLERANCE`` at most. A palette made for busier colours than
+    the image's fails, as does one lacking colours that cover much of the image.
     """
-    if max(image.size) <= GIF_PALETTE_SAMPLE:
-        palette = image.quantize(colors=256, method=Image.Quantize.FASTOCTREE)
-    else:
-        factor = math.ceil(max(image.size) / GIF_PALETTE_SAMPLE)
-        palette = image.reduce(factor).quantize(colors=256, method=Image.Quantize.MEDIANCUT)
-    return image.quantize(palette=palette, dither=Image.Dither.FLOYDSTEINBERG)
+    pixels = np.asarray(image, dtype=np.float32).reshape(-1, 3)
+    indices = np.asarray(mapped).reshape(-1)
+    own = _palette_colours(mapped)
+    kept = _palette_colours(palette)
+    # |own - kept|² less |own|², which is the same for every kept colour
+    nearest_kept = (np.square(kept).sum(axis=1) - 2 * own @ kept.T).argmin(axis=1)
+    own_error = _rms_error(pixels, own, indices)
+    kept_error = _rms_error(pixels, kept, nearest_kept[indices])
+    return kept_error <= GIF_PALETTE_REUSE_TOLERANCE * own_error
+
+
+def _worst_block_error(frame: Image.Image, image: Image.Image) -> int:
+    """The largest difference, in levels of one channel, between the mean colours of a
+    ``GIF_REUSE_BLOCK``-pixel block of the dithered ``frame`` and of its source ``image``.
+
+    Dithering keeps these means close to the source's wherever the palette has colours
+    around the source's; a small patch of a colour it lacks shows up here.
+    """
+    dithered = np.asarray(frame.convert("RGB").reduce(GIF_REUSE_BLOCK), dtype=np.int16)
+    source = np.asarray(image.reduce(GIF_REUSE_BLOCK), dtype=np.int16)
+    return int(np.abs(dithered - source).max())
 
 
 def _same_pixels(a: Image.Image, b: Image.Image) -> bool:
@@ -142,7 +189,7 @@ def _repeat_frame(size: tuple[int, int], index: int) -> Image.Image:
 
 
 class GifEncoder(OutputEncoder):
-    """A looping GIF; each frame gets its own adaptive palette.
+    """A looping GIF with an adaptive palette per frame, or the previous frame's where it fits.
 
     Frames are quantized as they arrive and kept as 1-byte-per-pixel P images until
     ``close()``. Pillow drops a frame identical to the previous one (adding its delay to
@@ -155,9 +202,10 @@ class GifEncoder(OutputEncoder):
         self.duration_ms = gif_frame_duration(fps)
         self._frames: list[Image.Image | None] = []  # None: same pixels as the frame before
         self._last_distinct: Image.Image | None = None
+        self._palette: Image.Image | None = None  # P image whose palette the last frame used
 
     def append(self, image: Image.Image) -> None:
-        frame = _quantize(self._rgb_frame(image))
+        frame = self._quantize(self._rgb_frame(image))
         if self._last_distinct is not None and _same_pixels(frame, self._last_distinct):
             self._frames.append(None)
         else:
@@ -187,6 +235,30 @@ class GifEncoder(OutputEncoder):
     def abort(self) -> None:
         self._frames = []
         self._temp.unlink(missing_ok=True)
+
+    def _quantize(self, image: Image.Image) -> Image.Image:
+        """RGB -> P, Floyd-Steinberg dithered onto an adaptive palette, which avoids banding
+        (Pillow ignores ``dither`` while it builds a palette, hence the second step).
+
+        Pillow caches the nearest palette colour of each colour it dithers, per palette
+        image, and filling that cache is most of the work on a noisy 64 px frame (about
+        4 ms). So up to ``GIF_PALETTE_SAMPLE`` pixels a side, the previous frame's palette
+        image is kept while it serves this frame almost as well as the frame's own octree
+        palette would (``_palette_fits``) and keeps the colour of every block
+        (``_worst_block_error``): a noisy 64 px frame then costs under 1 ms, and a frame
+        whose colours moved away gets its own palette. Larger frames always get their own.
+        """
+        if max(image.size) > GIF_PALETTE_SAMPLE:
+            return image.quantize(
+                palette=_median_cut_palette(image), dither=Image.Dither.FLOYDSTEINBERG
+            )
+        mapped = _octree_palette(image)
+        if self._palette is not None and _palette_fits(self._palette, image, mapped):
+            frame = image.quantize(palette=self._palette, dither=Image.Dither.FLOYDSTEINBERG)
+            if _worst_block_error(frame, image) <= GIF_REUSE_MAX_BLOCK_ERROR:
+                return frame
+        self._palette = mapped
+        return image.quantize(palette=mapped, dither=Image.Dither.FLOYDSTEINBERG)
 
     def _frames_to_write(self) -> list[Image.Image]:
         """Replace repeats by transparent frames that Pillow cannot merge with a neighbour.

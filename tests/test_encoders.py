@@ -14,7 +14,14 @@ import pytest
 from helpers import COLORS, gif_colors, gif_frames, gradient, mp4_frames, pixels, solid
 from PIL import Image, ImageFilter, ImageSequence
 
-from giffusion_nb.encoders import GifEncoder, check_output_settings, gif_frame_duration, open_output
+from giffusion_nb.encoders import (
+    GifEncoder,
+    _octree_palette,
+    _palette_fits,
+    check_output_settings,
+    gif_frame_duration,
+    open_output,
+)
 from giffusion_nb.errors import SettingsError
 from giffusion_nb.readers import count_frames, read_frame
 
@@ -52,6 +59,25 @@ def audio_seconds(video: Path, tmp_path: Path) -> float:
 
 def no_temp_files(folder: Path) -> bool:
     return not [path for path in folder.rglob("*") if path.suffix == ".tmp"]
+
+
+def noise(seed: int, low: int = 0) -> Image.Image:
+    """64 px of uniform noise, like a model with random weights draws; green and blue are
+    kept at ``low`` or above."""
+    rgb = np.random.default_rng(seed).integers(0, 256, (64, 64, 3))
+    rgb[..., 1:] = low + rgb[..., 1:] * (255 - low) // 255
+    return Image.fromarray(rgb.astype(np.uint8))
+
+
+def calm(seed: int) -> Image.Image:
+    """Noise blurred into smooth colour patches, like a trained model draws."""
+    return noise(seed).filter(ImageFilter.GaussianBlur(4))
+
+
+def mean_errors(path: Path, sources: list[Image.Image]) -> list[float]:
+    """Each GIF frame's mean absolute difference from its source, in levels."""
+    pairs = zip(gif_frames(path), sources, strict=True)
+    return [float(np.abs(pixels(frame) - pixels(source)).mean()) for frame, source in pairs]
 
 
 # --- settings
@@ -117,6 +143,42 @@ def test_gif_palette_keeps_gradients_close_and_dithered(tmp_path, size):
         assert np.abs(pixels(frame) - pixels(source)).mean() < 6
         # dithering: the local average matches the source (no banding)
         assert np.abs(pixels(frame.filter(blur)) - pixels(source.filter(blur))).mean() < 1.5
+
+
+def test_palette_fits_frames_of_similar_colours_only():
+    def fits(palette_source: Image.Image, image: Image.Image) -> bool:
+        return _palette_fits(_octree_palette(palette_source), image, _octree_palette(image))
+
+    assert fits(noise(1), noise(1))
+    assert fits(noise(0), noise(1))  # other noise, the same colours: no need for a new palette
+    assert not fits(noise(0), calm(1))  # the noise palette is too coarse for smooth colours
+    assert not fits(calm(0), noise(1))
+    assert not fits(gradient(0), gradient(1))
+
+
+def test_gif_noisy_frames_sharing_a_palette_stay_close_to_their_own(tmp_path):
+    sources = [noise(seed) for seed in range(3)]  # all dithered onto the first one's palette
+    shared = mean_errors(encode(tmp_path / "all.gif", "gif", 10, sources), sources)
+    for index, source in enumerate(sources):
+        alone = mean_errors(encode(tmp_path / f"{index}.gif", "gif", 10, [source]), [source])
+        assert shared[index] <= 1.15 * alone[0]
+
+
+def test_gif_calm_frame_after_a_noisy_one_gets_its_own_palette(tmp_path):
+    sources = [noise(0), calm(1)]
+    after_noise = mean_errors(encode(tmp_path / "both.gif", "gif", 10, sources), sources)[1]
+    alone = mean_errors(encode(tmp_path / "calm.gif", "gif", 10, [calm(1)]), [calm(1)])[0]
+    assert after_noise == alone
+
+
+def test_gif_keeps_the_colour_of_a_small_patch_the_previous_palette_lacks(tmp_path):
+    # The previous palette has no green or blue under 80, so no saturated red; a patch this
+    # small barely changes how closely it fits the frame overall.
+    patched = noise(1, low=80)
+    patched.paste((230, 30, 30), (20, 20, 24, 24))
+    path = encode(tmp_path / "out.gif", "gif", 10, [noise(0, low=80), patched])
+    patch = pixels(gif_frames(path)[1])[20:24, 20:24]
+    assert np.abs(patch.mean(axis=(0, 1)) - (230, 30, 30)).max() < 8
 
 
 def test_gif_keeps_identical_consecutive_frames(tmp_path):
