@@ -1,10 +1,13 @@
-"""Built-in offline models: a tiny Stable Diffusion pipeline built from small configs and cached."""
+"""Built-in offline models: the trained shapes model shipped in the package, and a tiny
+random-weights Stable Diffusion pipeline built from small configs and cached."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
@@ -12,11 +15,14 @@ import torch
 BUILTIN_PREFIX = "builtin:"
 TINY_SD = "tiny-sd"
 _TINY_SD_VERSION = "v1"
+SHAPES_SD = "shapes-sd"
+# Trained weights shipped inside the package (see giffusion_nb/shapes/train.py).
+SHIPPED = {SHAPES_SD: Path(__file__).parent / "shapes" / "shapes-sd"}
 _SEED = 0
 
 
 def is_builtin(model_id: str) -> bool:
-    """True for ids like ``builtin:tiny-sd``."""
+    """True for ids like ``builtin:shapes-sd``."""
     return model_id.startswith(BUILTIN_PREFIX)
 
 
@@ -27,20 +33,22 @@ def cache_dir() -> Path:
 
 
 def builtin_model_path(model_id: str) -> Path:
-    """The local folder of a built-in model, building and saving it on first use.
+    """The local folder of a built-in model: the shipped one, or one built and saved on first use.
 
     The folder is a regular ``save_pretrained`` checkpoint, loaded with ``from_pretrained``
     like any model from the Hub.
     """
     name = model_id.removeprefix(BUILTIN_PREFIX)
     builders = {TINY_SD: (_TINY_SD_VERSION, build_tiny_sd)}
+    if name in SHIPPED:
+        return SHIPPED[name]
     if name not in builders:
         from giffusion_nb.errors import SettingsError
 
         raise SettingsError(
             "model_id",
             f"unknown built-in model {model_id!r}; built-in models are "
-            + ", ".join(BUILTIN_PREFIX + known for known in builders),
+            + ", ".join(BUILTIN_PREFIX + known for known in [*SHIPPED, *builders]),
         )
     version, build = builders[name]
     target = cache_dir() / f"{name}-{version}"
@@ -174,8 +182,13 @@ def _assemble(
     )
 
 
-def byte_level_clip_tokenizer():
-    """A CLIP tokenizer whose vocabulary is every byte, alone and word-final (no merges)."""
+def byte_level_clip_tokenizer(words: Sequence[str] = ()):
+    """A CLIP tokenizer whose vocabulary is every byte, alone and word-final.
+
+    Each of ``words`` also becomes one token: merges are appended that join what the merges
+    before them leave of the word, left to right (appending never changes how an earlier word
+    splits). Any other word still splits into bytes or known pieces.
+    """
     from transformers import CLIPTokenizer
 
     specials = ["<|startoftext|>", "<|endoftext|>"]
@@ -184,7 +197,26 @@ def byte_level_clip_tokenizer():
     for symbol in symbols:
         vocab[symbol] = len(vocab)
         vocab[symbol + "</w>"] = len(vocab)
-    return CLIPTokenizer(vocab=vocab, merges=[], model_max_length=77)
+    merges: dict[tuple[str, str], int] = {}
+    for word in dict.fromkeys(words):
+        pieces = _apply_merges([*word[:-1], word[-1] + "</w>"], merges)
+        while len(pieces) > 1:
+            merges[(pieces[0], pieces[1])] = len(merges)
+            pieces = [pieces[0] + pieces[1], *pieces[2:]]
+            vocab.setdefault(pieces[0], len(vocab))
+    return CLIPTokenizer(vocab=vocab, merges=list(merges), model_max_length=77)
+
+
+def _apply_merges(pieces: list[str], ranks: dict[tuple[str, str], int]) -> list[str]:
+    """Byte-pair encoding of one word: join the best-ranked adjacent pair until none is known."""
+    while len(pieces) > 1:
+        pairs = [(ranks.get(pair), i) for i, pair in enumerate(itertools.pairwise(pieces))]
+        known = [(rank, i) for rank, i in pairs if rank is not None]
+        if not known:
+            break
+        _, i = min(known)
+        pieces = [*pieces[:i], pieces[i] + pieces[i + 1], *pieces[i + 2 :]]
+    return pieces
 
 
 def _byte_symbols() -> list[str]:

@@ -1,0 +1,112 @@
+"""The shapes model's components from config, untrained: VAE, UNet, text encoder, tokenizer,
+and its noise schedules for training and for sampling."""
+
+from __future__ import annotations
+
+import torch
+
+IMAGE_SIZE = 64
+LATENT_SIZE = 16  # the VAE downsamples by 4: shapes keep their corners in a 16 x 16 latent
+TEXT_WIDTH = 128
+# DDPM's linear betas end near zero signal at the last step, which a model this small at
+# this size needs: sampling starts from pure noise, and so does training at t = 999.
+BETAS = {"beta_schedule": "linear", "beta_start": 0.0001, "beta_end": 0.02}
+
+
+def build_vae():
+    """An AutoencoderKL from 64 x 64 RGB to 16 x 16 x 4 latents."""
+    from diffusers import AutoencoderKL
+
+    return AutoencoderKL(
+        in_channels=3,
+        out_channels=3,
+        latent_channels=4,
+        block_out_channels=(16, 32, 64),
+        down_block_types=("DownEncoderBlock2D",) * 3,
+        up_block_types=("UpDecoderBlock2D",) * 3,
+        layers_per_block=1,
+        norm_num_groups=8,
+        sample_size=IMAGE_SIZE,
+    )
+
+
+def build_unet():
+    """A UNet2DConditionModel over 16 x 16 latents, cross-attending at 16 and 8 px."""
+    from diffusers import UNet2DConditionModel
+
+    return UNet2DConditionModel(
+        sample_size=LATENT_SIZE,
+        in_channels=4,
+        out_channels=4,
+        block_out_channels=(48, 96, 96),
+        layers_per_block=1,
+        down_block_types=("CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"),
+        up_block_types=("UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"),
+        cross_attention_dim=TEXT_WIDTH,
+        attention_head_dim=4,
+        norm_num_groups=24,
+    )
+
+
+def build_tokenizer():
+    """The byte-level CLIP tokenizer with every word of the captions as one token."""
+    from giffusion_nb.builtin_models import byte_level_clip_tokenizer
+    from giffusion_nb.shapes.dataset import WORDS
+
+    return byte_level_clip_tokenizer(WORDS)
+
+
+def build_text_encoder(vocab_size: int, bos: int, eos: int, pad: int):
+    """A three-layer CLIP text encoder, ``TEXT_WIDTH`` wide."""
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    return CLIPTextModel(
+        CLIPTextConfig(
+            vocab_size=vocab_size,
+            hidden_size=TEXT_WIDTH,
+            intermediate_size=4 * TEXT_WIDTH,
+            num_hidden_layers=3,
+            num_attention_heads=4,
+            max_position_embeddings=77,
+            hidden_act="quick_gelu",
+            projection_dim=TEXT_WIDTH,
+            bos_token_id=bos,
+            eos_token_id=eos,
+            pad_token_id=pad,
+        )
+    )
+
+
+def training_scheduler():
+    """The forward (noising) process used in training."""
+    from diffusers import DDPMScheduler
+
+    return DDPMScheduler(num_train_timesteps=1000, **BETAS)
+
+
+def sampling_scheduler():
+    """The scheduler the saved pipeline samples with: DPM-Solver++ on the training betas."""
+    from diffusers import DPMSolverMultistepScheduler
+
+    return DPMSolverMultistepScheduler(num_train_timesteps=1000, steps_offset=1, **BETAS)
+
+
+def assemble_pipeline(vae, unet, text_encoder, tokenizer):
+    """A standard StableDiffusionPipeline around the trained parts (no safety checker)."""
+    from diffusers import StableDiffusionPipeline
+
+    return StableDiffusionPipeline(
+        vae=vae,
+        unet=unet,
+        text_encoder=text_encoder,
+        tokenizer=tokenizer,
+        scheduler=sampling_scheduler(),
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
+    )
+
+
+def count_parameters(*modules: torch.nn.Module) -> int:
+    """Total number of parameters of ``modules``."""
+    return sum(p.numel() for module in modules for p in module.parameters())
