@@ -1,4 +1,5 @@
-"""The `giffusion-nb` console script: render, demo, key-frame information, frame extraction."""
+"""The `giffusion-nb` console script: render, demo, key-frame information, frame extraction,
+benchmarks, and training and scoring the shapes model."""
 
 from __future__ import annotations
 
@@ -13,9 +14,9 @@ from giffusion_nb.errors import SettingsError
 
 EXIT_OK, EXIT_FAILURE, EXIT_USER_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 DEMO_SETTINGS = {
-    "model_id": "builtin:tiny-sd",
-    "prompts": "0: a red circle\n8: a blue square\n16: a green triangle",
-    "num_inference_steps": 4,
+    "model_id": "builtin:shapes-sd",
+    "prompts": "0: a red circle\n12: a blue square\n24: a yellow star",
+    "num_inference_steps": 20,
     "guidance_scale": 5.0,
     "height": 64,
     "width": 64,
@@ -99,6 +100,29 @@ def build_parser() -> argparse.ArgumentParser:
         "--video", action="store_true", help="peak memory streaming input videos of --frames"
     )
     bench.add_argument("--memory-only", action="store_true", help=argparse.SUPPRESS)
+
+    shapes = commands.add_parser(
+        "eval-shapes",
+        help="score the shapes model: colour and shape accuracy, and a travel's colour track",
+    )
+    shapes.add_argument("--model", default="builtin:shapes-sd", help="model id or folder")
+    shapes.add_argument("--samples", type=int, default=8, help="pictures per prompt")
+    shapes.add_argument("--steps", type=int, default=25, help="denoising steps")
+    shapes.add_argument("--guidance", type=float, default=5.0, help="guidance scale")
+    shapes.add_argument("--seed", type=int, default=0, help="sample k uses seed + k")
+    shapes.add_argument("--batch-size", type=int, default=16, help="pictures per batch")
+    shapes.add_argument(
+        "--travel", help="key-framed prompts to track (default: red circle to blue square)"
+    )
+    shapes.add_argument("--device", help="cpu, cuda, … (default: the GPU if any)")
+    shapes.add_argument("--quiet", action="store_true", help="no progress bar")
+    shapes.add_argument("--json", action="store_true", help="print one JSON object last")
+    train = commands.add_parser(
+        "train-shapes",
+        help="train the shapes model (options: giffusion-nb train-shapes --help)",
+        add_help=False,
+    )
+    train.add_argument("train_args", nargs=argparse.REMAINDER)
 
     frame = commands.add_parser("frame", help="extract one frame of a rendered GIF/MP4")
     frame.add_argument("output", type=Path, help="a rendered GIF or MP4")
@@ -210,6 +234,41 @@ def _inspire(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _eval_shapes(args: argparse.Namespace) -> int:
+    from giffusion_nb.pipelines import load_pipeline
+    from giffusion_nb.shapes import evaluate
+
+    travel = args.travel or evaluate.TRAVEL
+    first, last = evaluate.travel_colours(travel)
+    pipe = load_pipeline(args.model, device=args.device)
+    report = evaluate.evaluate_model(
+        pipe,
+        samples=args.samples,
+        steps=args.steps,
+        guidance=args.guidance,
+        seed=args.seed,
+        batch_size=args.batch_size,
+        progress=not args.quiet,
+    )
+    print(evaluate.format_report(report))
+    frames = evaluate.travel_frames(
+        pipe, args.model, travel, steps=args.steps, guidance=args.guidance, seed=args.seed
+    )
+    tracks = {colour: evaluate.colour_track(frames, colour) for colour in (first, last)}
+    print("travel:", " / ".join(travel.splitlines()))
+    for colour, shares in tracks.items():
+        print(evaluate.format_track(shares, colour))
+    if args.json:
+        figures = {
+            "colour_accuracy": report.colour_accuracy,
+            "shape_accuracy": report.shape_accuracy,
+            "samples": report.count,
+            "tracks": tracks,
+        }
+        print(json.dumps(figures))
+    return EXIT_OK
+
+
 def _bench(args: argparse.Namespace) -> int:
     from giffusion_nb.bench import (
         BenchCase,
@@ -283,6 +342,12 @@ def main(argv: list[str] | None = None) -> int:
             return _inspire(args)
         if args.command == "bench":
             return _bench(args)
+        if args.command == "eval-shapes":
+            return _eval_shapes(args)
+        if args.command == "train-shapes":
+            from giffusion_nb.shapes.train import main as train_shapes
+
+            return train_shapes(args.train_args)
         if args.command == "frame":
             from giffusion_nb.resample import extract_frame
 
