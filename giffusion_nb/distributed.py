@@ -160,16 +160,8 @@ def _render(
         if on_frame is not None:
             on_frame(RenderedFrame(index, image), actors)
 
-    try:
+    with session.frame_loop(writer, bar):
         _gather(ray, session, chunks, max_retries, receive)
-    except KeyboardInterrupt:
-        session.stop()
-    except BaseException as exc:
-        writer.close()  # keep every frame already received, and an output of them
-        session.status, session.message = "error", str(exc)
-        raise
-    finally:
-        bar.close()
     return session.end_run(writer, plan.num_frames, f" on {len(chunks)} workers")
 
 

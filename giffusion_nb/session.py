@@ -9,6 +9,7 @@ The session knows nothing of widgets: notebook cells, the CLI and the dashboard 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 import threading
@@ -280,7 +281,7 @@ class RenderSession(HasTraits):
             disable=not progress,
             file=sys.stderr,
         )
-        try:
+        with self.frame_loop(writer, bar):
             for frame in self._render(job, todo, previous):
                 writer.submit(frame.index, frame.image)
                 if tracker is not None:
@@ -288,19 +289,26 @@ class RenderSession(HasTraits):
                 self.latest_frame = frame.image
                 self.frames_done += 1
                 bar.update()
-        except KeyboardInterrupt:
-            self._stop.set()
-        except BaseException as exc:
-            writer.close()  # keep every frame already rendered, and an output of them
-            self.status, self.message = "error", str(exc)
-            raise
-        finally:
-            bar.close()
         output = self.end_run(writer, job.plan.num_frames)
         if tracker is not None:
             self.message += f" · {finish_tracking(tracker, s, output)}"
             self.tracking_url = tracker.url
         return output
+
+    @contextlib.contextmanager
+    def frame_loop(self, writer: BackgroundWriter, bar: tqdm) -> Iterator[None]:
+        """Around a run's frame loop: Ctrl-C stops the run (``end_run`` then writes the frames
+        done); any other error still writes an output of the frames done, then propagates."""
+        try:
+            yield
+        except KeyboardInterrupt:
+            self._stop.set()
+        except BaseException as exc:
+            writer.close()
+            self.status, self.message = "error", str(exc)
+            raise
+        finally:
+            bar.close()
 
     def end_run(self, writer: BackgroundWriter, num_frames: int, where: str = "") -> Path | None:
         """Finish a run: write the output of the frames done, set the status and the message."""
