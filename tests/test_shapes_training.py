@@ -120,6 +120,8 @@ def test_training_saves_a_pipeline_that_loads_and_renders(tmp_path):
     report = json.loads((folder / "training.json").read_text())
     assert report["vae_steps_done"] == 2 and report["unet_steps_done"] == 2
     assert report["scaling_factor"] > 0
+    card = (folder / "README.md").read_text()
+    assert "--vae-steps 2" in card and "--unet-steps 2" in card and "--seed" not in card
     pipe = load_pipeline(str(folder), device="cpu")
     assert pipe.unet.dtype == torch.float32  # fp16 on disk, fp32 to run on the CPU
     assert pipe.vae.config.scaling_factor == pytest.approx(report["scaling_factor"])

@@ -3,11 +3,14 @@ and its noise schedules for training and for sampling."""
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 IMAGE_SIZE = 64
 LATENT_SIZE = 16  # the VAE downsamples by 4: shapes keep their corners in a 16 x 16 latent
 TEXT_WIDTH = 128
+UNET_CHANNELS = (48, 96, 96)
 # DDPM's linear betas end near zero signal at the last step, which a model this small at
 # this size needs: sampling starts from pure noise, and so does training at t = 999.
 BETAS = {"beta_schedule": "linear", "beta_start": 0.0001, "beta_end": 0.02}
@@ -30,7 +33,7 @@ def build_vae():
     )
 
 
-def build_unet():
+def build_unet(channels: tuple[int, int, int] = UNET_CHANNELS):
     """A UNet2DConditionModel over 16 x 16 latents, cross-attending at 16 and 8 px."""
     from diffusers import UNet2DConditionModel
 
@@ -38,14 +41,20 @@ def build_unet():
         sample_size=LATENT_SIZE,
         in_channels=4,
         out_channels=4,
-        block_out_channels=(48, 96, 96),
+        block_out_channels=channels,
         layers_per_block=1,
         down_block_types=("CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"),
         up_block_types=("UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"),
         cross_attention_dim=TEXT_WIDTH,
         attention_head_dim=4,
-        norm_num_groups=24,
+        norm_num_groups=_norm_groups(channels),
     )
+
+
+def _norm_groups(channels: tuple[int, ...]) -> int:
+    """The most GroupNorm groups, up to 32, that divide every channel count."""
+    common = math.gcd(*channels)
+    return max(groups for groups in range(1, 33) if common % groups == 0)
 
 
 def build_tokenizer():

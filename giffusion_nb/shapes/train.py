@@ -39,6 +39,7 @@ class TrainConfig:
     vae_lr: float = 1e-3
     kl_weight: float = 1e-6
     batch_size: int = 32
+    unet_channels: str = ",".join(map(str, models.UNET_CHANNELS))
     unet_steps: int = 4000
     unet_lr: float = 6e-4
     warmup_steps: int = 200
@@ -58,7 +59,8 @@ def train(config: TrainConfig, out: Path, *, fp16: bool = True) -> Path:
     torch.manual_seed(config.seed)  # weight initialisation
     tokenizer = models.build_tokenizer()
     vae = models.build_vae().to(device)
-    unet = models.build_unet().to(device)
+    channels = tuple(int(count) for count in config.unet_channels.split(","))
+    unet = models.build_unet(channels).to(device)
     text_encoder = models.build_text_encoder(
         len(tokenizer), tokenizer.bos_token_id, tokenizer.eos_token_id, tokenizer.pad_token_id
     ).to(device)
@@ -79,7 +81,31 @@ def train(config: TrainConfig, out: Path, *, fp16: bool = True) -> Path:
     pipe.save_pretrained(out, safe_serialization=True)
     report = {"config": asdict(config), "scaling_factor": scale, **vae_report, **unet_report}
     (out / "training.json").write_text(json.dumps(report, indent=2) + "\n")
+    (out / "README.md").write_text(model_card(report))
     return out
+
+
+def model_card(report: dict) -> str:
+    """A short model card: what the model is, and how it was trained (from ``report``)."""
+    config = report["config"]
+    options = " ".join(
+        f"--{name.replace('_', '-')} {value}"
+        for name, value in config.items()
+        if value != getattr(TrainConfig, name)
+    )
+    return f"""# builtin:shapes-sd
+
+A small Stable Diffusion pipeline (`StableDiffusionPipeline`) trained by giffusion_nb on
+pictures of coloured shapes drawn by `giffusion_nb/shapes/dataset.py`: six colours, five shapes,
+`small`/`large`, black, white or gray backgrounds, 64 px. Weights are fp16 safetensors; load them
+with `from_pretrained` (giffusion_nb does this for `builtin:shapes-sd`).
+
+Trained with `python -m giffusion_nb.shapes.train OUT {options}`:
+VAE {report["vae_steps_done"]} steps (final loss {report["vae_final_loss"]:.4f}), then UNet and
+text encoder {report["unet_steps_done"]} steps (final loss {report["unet_final_loss"]:.4f}),
+VAE scaling factor {report["scaling_factor"]:.4f}. Every figure is in `training.json`.
+Score it with `giffusion-nb eval-shapes`.
+"""
 
 
 def train_vae(vae, config: TrainConfig, data: torch.Generator, noise: torch.Generator) -> dict:
