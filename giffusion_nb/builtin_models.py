@@ -144,7 +144,7 @@ def _assemble(
 ):
     """A StableDiffusionPipeline around ``unet`` and ``vae``: a CLIP text encoder of the given
     shape on the byte-level tokenizer, SD's PNDM scheduler, no safety checker."""
-    from diffusers import PNDMScheduler, StableDiffusionPipeline
+    from diffusers import PNDMScheduler
     from transformers import CLIPTextConfig, CLIPTextModel
 
     tokenizer = byte_level_clip_tokenizer()
@@ -170,6 +170,13 @@ def _assemble(
         skip_prk_steps=True,
         steps_offset=1,
     )
+    return stable_diffusion_pipeline(unet, vae, text_encoder, tokenizer, scheduler)
+
+
+def stable_diffusion_pipeline(unet, vae, text_encoder, tokenizer, scheduler):
+    """A standard ``StableDiffusionPipeline`` of these parts, without a safety checker."""
+    from diffusers import StableDiffusionPipeline
+
     return StableDiffusionPipeline(
         unet=unet,
         vae=vae,

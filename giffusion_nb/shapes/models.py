@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import math
 
-import torch
-
 IMAGE_SIZE = 64
 LATENT_SIZE = 16  # the VAE downsamples by 4: shapes keep their corners in a 16 x 16 latent
 TEXT_WIDTH = 128
@@ -102,20 +100,6 @@ def sampling_scheduler():
 
 def assemble_pipeline(vae, unet, text_encoder, tokenizer):
     """A standard StableDiffusionPipeline around the trained parts (no safety checker)."""
-    from diffusers import StableDiffusionPipeline
+    from giffusion_nb.builtin_models import stable_diffusion_pipeline
 
-    return StableDiffusionPipeline(
-        vae=vae,
-        unet=unet,
-        text_encoder=text_encoder,
-        tokenizer=tokenizer,
-        scheduler=sampling_scheduler(),
-        safety_checker=None,
-        feature_extractor=None,
-        requires_safety_checker=False,
-    )
-
-
-def count_parameters(*modules: torch.nn.Module) -> int:
-    """Total number of parameters of ``modules``."""
-    return sum(p.numel() for module in modules for p in module.parameters())
+    return stable_diffusion_pipeline(unet, vae, text_encoder, tokenizer, sampling_scheduler())
