@@ -101,6 +101,21 @@ def test_time_budget_fits_the_step_count(monkeypatch):
     assert done == 30
 
 
+def test_time_budget_follows_the_speed_both_ways(monkeypatch):
+    clock, totals = [0.0], []
+
+    def step(index, total):  # slow (3 s) for the first 100 steps, then fast (0.5 s)
+        clock[0] += 3.0 if index < 100 else 0.5
+        totals.append(total)
+        return 0.0
+
+    monkeypatch.setattr(train.time, "monotonic", lambda: clock[0])
+    _, done = train._run_steps("x", 1000, 10.0, step)  # ten minutes
+    assert min(totals) < 300  # at 3 s a step, 600 s fit about 200
+    assert done > 400  # once faster, the count grows back
+    assert clock[0] <= 600 + 50 * 3.0
+
+
 def test_learning_rate_warms_up_then_decays():
     optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
     rates = []

@@ -236,9 +236,10 @@ def _run_steps(name: str, total: int, minutes: float, step) -> tuple[list[float]
     """Call ``step(index, total)`` under a progress bar.
 
     With a time budget, ``total`` is re-fitted every 50 steps to what the remaining minutes
-    allow at the speed of the last 50 (the learning-rate schedule follows it), so the stage
-    ends on time even when the machine gets busier or quieter.
+    allow at the speed of the last 50, never above the steps asked for (the learning-rate
+    schedule follows it), so the stage ends on time when the machine gets busier or quieter.
     """
+    asked = total
     losses: list[float] = []
     start = time.monotonic()
     bar = tqdm(total=total, desc=f"train {name}", mininterval=5)
@@ -253,7 +254,7 @@ def _run_steps(name: str, total: int, minutes: float, step) -> tuple[list[float]
             if minutes:
                 per_step = (now - window_start) / 50
                 fits = index + int((60 * minutes - (now - start)) / per_step)
-                total = max(index, min(total, fits))
+                total = max(index, min(asked, fits))
                 bar.total = total
             window_start = now
     bar.close()
