@@ -60,10 +60,9 @@ class Settings(HasTraits):
     """
 
     model_id = Unicode(
-        "builtin:shapes-sd",
+        "builtin:tiny-sd",
         help="Hub model id (stable-diffusion-v1-5/stable-diffusion-v1-5), a local folder, or "
-        "a built-in offline model: builtin:shapes-sd (draws coloured shapes) or builtin:tiny-sd "
-        "(random weights, for tests).",
+        "builtin:tiny-sd.",
     )
     pipeline_class = Unicode(
         "DiffusionPipeline",
