@@ -1,1 +1,1 @@
-"""The shapes model: training data, training, weights and evaluation of ``builtin:shapes-sd``."""
+"""A small Stable Diffusion model of coloured shapes: training data, training and evaluation."""

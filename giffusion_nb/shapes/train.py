@@ -1,4 +1,4 @@
-"""Train ``builtin:shapes-sd`` from a seed: first the VAE, then the UNet with the text encoder.
+"""Train the shapes model from a seed: first the VAE, then the UNet with the text encoder.
 
     python -m giffusion_nb.shapes.train OUT_FOLDER [--device cuda] [--unet-steps N] ...
 
@@ -68,7 +68,7 @@ def train(config: TrainConfig, out: Path, *, fp16: bool = True) -> Path:
     data = torch.Generator().manual_seed(config.seed)
     noise = torch.Generator(device).manual_seed(config.seed + 1)
     vae_report = train_vae(vae, config, data, noise)
-    scale = latent_scale(vae, config, data, noise)
+    scale = latent_scale(vae, config, data)
     vae.register_to_config(scaling_factor=scale)
     ema_unet, ema_text, unet_report = train_unet(
         unet, text_encoder, vae, tokenizer, config, data, noise
@@ -93,18 +93,18 @@ def model_card(report: dict) -> str:
         for name, value in config.items()
         if value != getattr(TrainConfig, name)
     )
-    return f"""# builtin:shapes-sd
+    return f"""# A giffusion_nb shapes model
 
 A small Stable Diffusion pipeline (`StableDiffusionPipeline`) trained by giffusion_nb on
 pictures of coloured shapes drawn by `giffusion_nb/shapes/dataset.py`: six colours, five shapes,
 `small`/`large`, black, white or gray backgrounds, 64 px. Weights are fp16 safetensors; load them
-with `from_pretrained` (giffusion_nb does this for `builtin:shapes-sd`).
+with `from_pretrained`, or render with `giffusion-nb render --set model_id=THIS_FOLDER`.
 
 Trained with `python -m giffusion_nb.shapes.train OUT {options}`:
 VAE {report["vae_steps_done"]} steps (final loss {report["vae_final_loss"]:.4f}), then UNet and
 text encoder {report["unet_steps_done"]} steps (final loss {report["unet_final_loss"]:.4f}),
 VAE scaling factor {report["scaling_factor"]:.4f}. Every figure is in `training.json`.
-Score it with `giffusion-nb eval-shapes`.
+Score it with `giffusion-nb eval-shapes --model THIS_FOLDER`.
 """
 
 
@@ -126,10 +126,7 @@ def _vae_step(vae, optimizer, config, data, noise, index: int, total: int) -> fl
     _set_lr(optimizer, config.vae_lr, index, config.warmup_steps, total)
     images = _pictures(config, data)
     posterior = vae.encode(images).latent_dist
-    latents = posterior.mean + posterior.std * torch.randn(
-        posterior.mean.shape, generator=noise, device=images.device
-    )
-    reconstruction = vae.decode(latents).sample
+    reconstruction = vae.decode(posterior.sample(generator=noise)).sample
     loss = F.mse_loss(reconstruction, images) + config.kl_weight * posterior.kl().mean()
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
@@ -139,7 +136,7 @@ def _vae_step(vae, optimizer, config, data, noise, index: int, total: int) -> fl
 
 
 @torch.no_grad()
-def latent_scale(vae, config: TrainConfig, data, noise, batches: int = 8) -> float:
+def latent_scale(vae, config: TrainConfig, data: torch.Generator, batches: int = 8) -> float:
     """1 / std of the VAE's latents, Stable Diffusion's ``scaling_factor``."""
     samples = []
     for _ in range(batches):
@@ -269,7 +266,9 @@ def _tail_mean(values: list[float], count: int = 100) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     """Command line: ``python -m giffusion_nb.shapes.train OUT [options]``."""
-    parser = argparse.ArgumentParser(description="Train the shapes model (builtin:shapes-sd).")
+    parser = argparse.ArgumentParser(
+        description="Train a Stable Diffusion pipeline on coloured shapes."
+    )
     parser.add_argument("out", type=Path, help="folder to save the pipeline in")
     defaults = TrainConfig()
     for field, value in asdict(defaults).items():
