@@ -127,11 +127,14 @@ def test_learning_rate_warms_up_then_decays():
     assert rates[-1] == pytest.approx(0.1, abs=0.01)
 
 
+TINY_RUN = {
+    "vae_batch_size": 2, "vae_steps": 2, "cache_size": 6, "batch_size": 2, "unet_steps": 2,
+    "warmup_steps": 1,
+}  # fmt: skip
+
+
 def test_training_saves_a_pipeline_that_loads_and_renders(tmp_path):
-    config = train.TrainConfig(
-        vae_batch_size=2, vae_steps=2, batch_size=2, unet_steps=2, warmup_steps=1
-    )
-    folder = train.train(config, tmp_path / "model")
+    folder = train.train(train.TrainConfig(**TINY_RUN), tmp_path / "model")
     report = json.loads((folder / "training.json").read_text())
     assert report["vae_steps_done"] == 2 and report["unet_steps_done"] == 2
     assert report["scaling_factor"] > 0
@@ -144,3 +147,33 @@ def test_training_saves_a_pipeline_that_loads_and_renders(tmp_path):
     assert type(pipe.scheduler).__name__ == "DPMSolverMultistepScheduler"
     image = pipe("a red circle", num_inference_steps=2, output_type="np").images[0]
     assert image.shape == (models.IMAGE_SIZE, models.IMAGE_SIZE, 3)
+
+
+def test_a_second_run_reuses_the_first_runs_vae(tmp_path):
+    first = train.train(train.TrainConfig(**TINY_RUN), tmp_path / "first")
+    second = train.train(
+        train.TrainConfig(**{**TINY_RUN, "vae": str(first), "seed": 1}), tmp_path / "second"
+    )
+    report = json.loads((second / "training.json").read_text())
+    assert report["vae_steps_done"] == 2 and report["config"]["vae"] == str(first)
+    weights = "vae/diffusion_pytorch_model.safetensors"
+    assert (first / weights).read_bytes() == (second / weights).read_bytes()
+
+
+def test_cached_latents_have_unit_variance_and_their_captions():
+    vae = models.build_vae().eval()
+    config = train.TrainConfig(cache_size=40)
+    cache = train.encode_pictures(vae, config, torch.Generator().manual_seed(0), chunk=16)
+    assert cache.latents.shape == (40, 4, models.LATENT_SIZE, models.LATENT_SIZE)
+    assert len(cache.captions) == 40 and cache.captions[0].startswith("a ")
+    assert float(cache.latents.std()) == pytest.approx(1.0, abs=1e-4)
+    again = train.encode_pictures(vae, config, torch.Generator().manual_seed(0), chunk=16)
+    assert again.captions == cache.captions and torch.equal(again.latents, cache.latents)
+
+
+def test_min_snr_weights_favour_the_noisy_steps():
+    weights = train.min_snr_weights(models.training_scheduler(), gamma=5.0)
+    assert weights.shape == (1000,)
+    assert float(weights[0]) < 0.01  # almost clean: the loss is easy, and weighted down
+    assert torch.all(weights[-300:] == 1.0)  # noisier than SNR 5: full weight
+    assert all(a <= b for a, b in itertools.pairwise(weights.tolist()))

@@ -2,12 +2,14 @@
 
     python -m giffusion_nb.shapes.train OUT_FOLDER [--device cuda] [--unet-steps N] ...
 
-Stage 1 trains the AutoencoderKL to reconstruct shape pictures (MSE plus a small KL term).
-Stage 2 freezes it, sets its ``scaling_factor`` so latents have unit variance, and trains the
-UNet and the CLIP text encoder together with the usual noise-prediction loss. Captions are
-dropped (replaced by "") 10 % of the time, so classifier-free guidance works. Sampling uses an
-exponential moving average of the weights. The result is saved with ``save_pretrained`` as a
-standard StableDiffusionPipeline.
+Stage 1 trains the AutoencoderKL to reconstruct shape pictures (MSE plus a small KL term), or
+takes the VAE of an earlier run (``--vae FOLDER``). Stage 2 freezes it, encodes a fixed set of
+pictures once (``--cache-size``), sets the VAE's ``scaling_factor`` so their latents have unit
+variance, and trains the UNet and the CLIP text encoder together with the usual noise-prediction
+loss, weighted by min-SNR (``--snr-gamma``) so the noisy steps that decide colour and layout are
+not drowned by the easy ones. Captions are dropped (replaced by "") 10 % of the time, so
+classifier-free guidance works. Sampling uses an exponential moving average of the weights. The
+result is saved with ``save_pretrained`` as a standard StableDiffusionPipeline.
 """
 
 from __future__ import annotations
@@ -38,11 +40,14 @@ class TrainConfig:
     vae_steps: int = 1500
     vae_lr: float = 1e-3
     kl_weight: float = 1e-6
+    vae: str = ""  # a trained pipeline folder whose VAE to reuse (skips stage 1)
+    cache_size: int = 20000
     batch_size: int = 32
     unet_channels: str = ",".join(map(str, models.UNET_CHANNELS))
-    unet_steps: int = 4000
-    unet_lr: float = 6e-4
-    warmup_steps: int = 200
+    unet_steps: int = 6000
+    unet_lr: float = 1e-3
+    warmup_steps: int = 100
+    snr_gamma: float = 5.0
     caption_dropout: float = 0.1
     ema_decay: float = 0.999
     # Time budgets in minutes (0 = none): a stage's step count is cut to what fits, and
@@ -58,7 +63,6 @@ def train(config: TrainConfig, out: Path, *, fp16: bool = True) -> Path:
     torch.backends.cudnn.allow_tf32 = True
     torch.manual_seed(config.seed)  # weight initialisation
     tokenizer = models.build_tokenizer()
-    vae = models.build_vae().to(device)
     channels = tuple(int(count) for count in config.unet_channels.split(","))
     unet = models.build_unet(channels).to(device)
     text_encoder = models.build_text_encoder(
@@ -67,11 +71,16 @@ def train(config: TrainConfig, out: Path, *, fp16: bool = True) -> Path:
 
     data = torch.Generator().manual_seed(config.seed)
     noise = torch.Generator(device).manual_seed(config.seed + 1)
-    vae_report = train_vae(vae, config, data, noise)
-    scale = latent_scale(vae, config, data)
+    if config.vae:
+        vae, vae_report = reuse_vae(Path(config.vae), device)
+    else:
+        vae = models.build_vae().to(device)
+        vae_report = train_vae(vae, config, data, noise)
+    cache = encode_pictures(vae, config, data)
+    scale = cache.scaling_factor
     vae.register_to_config(scaling_factor=scale)
     ema_unet, ema_text, unet_report = train_unet(
-        unet, text_encoder, vae, tokenizer, config, data, noise
+        unet, text_encoder, tokenizer, cache, config, noise
     )
 
     pipe = models.assemble_pipeline(vae, ema_unet, ema_text, tokenizer).to("cpu")
@@ -108,6 +117,20 @@ Score it with `giffusion-nb eval-shapes --model THIS_FOLDER`.
 """
 
 
+def reuse_vae(folder: Path, device: torch.device) -> tuple[torch.nn.Module, dict]:
+    """The VAE of an earlier run saved in ``folder``, with that run's VAE figures."""
+    from diffusers import AutoencoderKL
+
+    from giffusion_nb.errors import SettingsError
+
+    if not (folder / "training.json").is_file():
+        raise SettingsError("vae", f"{folder} was not saved by this script (no training.json)")
+    vae = AutoencoderKL.from_pretrained(folder, subfolder="vae", torch_dtype=torch.float32)
+    earlier = json.loads((folder / "training.json").read_text())
+    report = {key: earlier[key] for key in ("vae_steps_done", "vae_final_loss")}
+    return vae.to(device).eval().requires_grad_(False), report
+
+
 def train_vae(vae, config: TrainConfig, data: torch.Generator, noise: torch.Generator) -> dict:
     """Stage 1: reconstruct pictures through the 16 x 16 x 4 latent."""
     optimizer = torch.optim.AdamW(vae.parameters(), lr=config.vae_lr, weight_decay=0.0)
@@ -135,38 +158,51 @@ def _vae_step(vae, optimizer, config, data, noise, index: int, total: int) -> fl
     return loss.item()
 
 
+@dataclass
+class LatentCache:
+    """Pictures encoded once: scaled latents ``(N, 4, 16, 16)`` and their captions."""
+
+    latents: torch.Tensor
+    captions: list[str]
+    scaling_factor: float
+
+
 @torch.no_grad()
-def latent_scale(vae, config: TrainConfig, data: torch.Generator, batches: int = 8) -> float:
-    """1 / std of the VAE's latents, Stable Diffusion's ``scaling_factor``."""
-    samples = []
-    for _ in range(batches):
-        posterior = vae.encode(_pictures(config, data)).latent_dist
-        samples.append(posterior.mean.flatten())
-    return float(1.0 / torch.cat(samples).std())
+def encode_pictures(vae, config: TrainConfig, data: torch.Generator, chunk: int = 256):
+    """Draw ``config.cache_size`` pictures, encode them (posterior means) and scale them to unit
+    variance, Stable Diffusion's ``scaling_factor``."""
+    latents, captions = [], []
+    for start in tqdm(range(0, config.cache_size, chunk), desc="encode pictures", mininterval=5):
+        batch = sample_batch(min(chunk, config.cache_size - start), data, device=config.device)
+        latents.append(vae.encode(batch.images * 2 - 1).latent_dist.mean)
+        captions.extend(batch.captions)
+    stacked = torch.cat(latents)
+    scale = float(1.0 / stacked.std())
+    return LatentCache(stacked * scale, captions, scale)
 
 
-def train_unet(unet, text_encoder, vae, tokenizer, config: TrainConfig, data, noise):
-    """Stage 2: predict the noise added to latents, conditioned on the caption."""
+def train_unet(unet, text_encoder, tokenizer, cache: LatentCache, config: TrainConfig, noise):
+    """Stage 2: predict the noise added to cached latents, conditioned on the caption."""
     scheduler = models.training_scheduler()
+    weights = min_snr_weights(scheduler, config.snr_gamma).to(config.device)
     parameters = [*unet.parameters(), *text_encoder.parameters()]
     optimizer = torch.optim.AdamW(parameters, lr=config.unet_lr, weight_decay=1e-2)
     ema_unet = copy.deepcopy(unet).requires_grad_(False)
     ema_text = copy.deepcopy(text_encoder).requires_grad_(False)
     token_cache: dict[str, list[int]] = {}
+    picker = torch.Generator().manual_seed(config.seed + 2)
     unet.train()
     text_encoder.train()
 
     def step(index: int, total: int) -> float:
         _set_lr(optimizer, config.unet_lr, index, config.warmup_steps, total)
-        batch = sample_batch(config.batch_size, data, device=config.device)
-        drop = torch.rand(config.batch_size, generator=data) < config.caption_dropout
+        picked = torch.randint(len(cache.captions), (config.batch_size,), generator=picker)
+        drop = torch.rand(config.batch_size, generator=picker) < config.caption_dropout
         captions = [
-            "" if dropped else text for dropped, text in zip(drop, batch.captions, strict=True)
+            "" if dropped else cache.captions[i] for dropped, i in zip(drop, picked, strict=True)
         ]
         input_ids = _token_ids(tokenizer, captions, token_cache).to(config.device)
-        with torch.no_grad():
-            posterior = vae.encode(batch.images * 2 - 1).latent_dist
-            latents = posterior.mean * vae.config.scaling_factor
+        latents = cache.latents[picked.to(cache.latents.device)]
         added = torch.randn(latents.shape, generator=noise, device=latents.device)
         timesteps = torch.randint(
             0,
@@ -177,7 +213,9 @@ def train_unet(unet, text_encoder, vae, tokenizer, config: TrainConfig, data, no
         )
         noisy = scheduler.add_noise(latents, added, timesteps)
         context = text_encoder(input_ids)[0]
-        loss = F.mse_loss(unet(noisy, timesteps, context).sample, added)
+        prediction = unet(noisy, timesteps, context).sample
+        errors = F.mse_loss(prediction, added, reduction="none").mean(dim=(1, 2, 3))
+        loss = (weights[timesteps] * errors).mean()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(parameters, 1.0)
@@ -196,6 +234,13 @@ def train_unet(unet, text_encoder, vae, tokenizer, config: TrainConfig, data, no
             "unet_final_loss": _tail_mean(losses),
         },
     )
+
+
+def min_snr_weights(scheduler, gamma: float) -> torch.Tensor:
+    """Per-timestep loss weights ``min(SNR, gamma) / SNR`` for noise prediction (Hang et al.,
+    "Efficient Diffusion Training via Min-SNR Weighting Strategy", 2023)."""
+    snr = scheduler.alphas_cumprod / (1 - scheduler.alphas_cumprod)
+    return snr.clamp(max=gamma) / snr
 
 
 def _pictures(config: TrainConfig, data: torch.Generator) -> torch.Tensor:
