@@ -1,4 +1,5 @@
-"""Built-in offline models: a tiny Stable Diffusion pipeline built from small configs and cached."""
+"""Built-in offline models: the trained shapes model shipped in the package, and a tiny
+random-weights Stable Diffusion pipeline built from small configs and cached."""
 
 from __future__ import annotations
 
@@ -14,11 +15,14 @@ import torch
 BUILTIN_PREFIX = "builtin:"
 TINY_SD = "tiny-sd"
 _TINY_SD_VERSION = "v1"
+SHAPES_SD = "shapes-sd"
+# Trained weights shipped inside the package (see giffusion_nb/shapes/train.py).
+SHIPPED = {SHAPES_SD: Path(__file__).parent / "shapes" / "shapes-sd"}
 _SEED = 0
 
 
 def is_builtin(model_id: str) -> bool:
-    """True for ids like ``builtin:tiny-sd``."""
+    """True for ids like ``builtin:shapes-sd``."""
     return model_id.startswith(BUILTIN_PREFIX)
 
 
@@ -29,20 +33,28 @@ def cache_dir() -> Path:
 
 
 def builtin_model_path(model_id: str) -> Path:
-    """The local folder of a built-in model, building and saving it on first use.
+    """The local folder of a built-in model: the shipped one, or one built and saved on first use.
 
     The folder is a regular ``save_pretrained`` checkpoint, loaded with ``from_pretrained``
     like any model from the Hub.
     """
+    from giffusion_nb.errors import SettingsError
+
     name = model_id.removeprefix(BUILTIN_PREFIX)
     builders = {TINY_SD: (_TINY_SD_VERSION, build_tiny_sd)}
+    if name in SHIPPED:
+        if not (SHIPPED[name] / "model_index.json").is_file():
+            raise SettingsError(
+                "model_id",
+                f"{model_id} is missing from this installation (expected in {SHIPPED[name]}); "
+                "reinstall giffusion-nb",
+            )
+        return SHIPPED[name]
     if name not in builders:
-        from giffusion_nb.errors import SettingsError
-
         raise SettingsError(
             "model_id",
             f"unknown built-in model {model_id!r}; built-in models are "
-            + ", ".join(BUILTIN_PREFIX + known for known in builders),
+            + ", ".join(BUILTIN_PREFIX + known for known in [*SHIPPED, *builders]),
         )
     version, build = builders[name]
     target = cache_dir() / f"{name}-{version}"

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
+import sys
+import zipfile
 from pathlib import Path
 
 import tomllib
@@ -44,3 +48,24 @@ def test_binder_installs_cpu_torch_then_the_package():
     lines = [line for line in lines if line and not line.startswith("#")]
     assert lines[0] == "--extra-index-url https://download.pytorch.org/whl/cpu"
     assert lines[-1] == "."
+
+
+def test_wheel_ships_the_shapes_model(tmp_path):
+    """A wheel built from the project's files holds every file of builtin:shapes-sd."""
+    source = tmp_path / "source"
+    shutil.copytree(
+        ROOT / "giffusion_nb", source / "giffusion_nb", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--quiet",
+         "--wheel-dir", str(tmp_path / "dist"), str(source)],
+        check=True, capture_output=True, timeout=300,
+    )  # fmt: skip
+    (wheel,) = (tmp_path / "dist").glob("giffusion_nb-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    model = ROOT / "giffusion_nb" / "shapes" / "shapes-sd"
+    shipped = {path.relative_to(ROOT).as_posix() for path in model.rglob("*") if path.is_file()}
+    assert "giffusion_nb/shapes/shapes-sd/unet/diffusion_pytorch_model.safetensors" in shipped
+    assert shipped <= names
