@@ -14,9 +14,9 @@ from giffusion_nb.errors import SettingsError
 
 EXIT_OK, EXIT_FAILURE, EXIT_USER_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 DEMO_SETTINGS = {
-    "model_id": "builtin:tiny-sd",
-    "prompts": "0: a red circle\n8: a blue square\n16: a green triangle",
-    "num_inference_steps": 4,
+    "model_id": "builtin:shapes-sd",
+    "prompts": "0: a red circle\n12: a blue square\n24: a yellow star",
+    "num_inference_steps": 20,
     "guidance_scale": 5.0,
     "height": 64,
     "width": 64,
@@ -105,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
         "eval-shapes",
         help="score the shapes model: colour and shape accuracy, and a travel's colour track",
     )
-    shapes.add_argument("--model", required=True, help="a folder from train-shapes, or a model id")
+    shapes.add_argument("--model", default="builtin:shapes-sd", help="model id or folder")
     shapes.add_argument("--samples", type=int, default=8, help="pictures per prompt")
     shapes.add_argument("--steps", type=int, default=25, help="denoising steps")
     shapes.add_argument("--guidance", type=float, default=5.0, help="guidance scale")

@@ -73,7 +73,7 @@ def resolve_pipeline_class(name: str, *, field: str = "pipeline_class") -> type:
 def model_location(model_id: str, *, field: str = "model_id") -> str:
     """A Hub id or local folder for ``model_id``, building built-in models on first use."""
     if not isinstance(model_id, str) or not model_id.strip():
-        raise SettingsError(field, "expected a Hub model id, a local folder or builtin:tiny-sd")
+        raise SettingsError(field, "expected a Hub model id, a local folder or builtin:shapes-sd")
     model_id = model_id.strip()
     return str(builtin_model_path(model_id)) if is_builtin(model_id) else model_id
 

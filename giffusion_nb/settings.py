@@ -60,9 +60,10 @@ class Settings(HasTraits):
     """
 
     model_id = Unicode(
-        "builtin:tiny-sd",
+        "builtin:shapes-sd",
         help="Hub model id (stable-diffusion-v1-5/stable-diffusion-v1-5), a local folder, or "
-        "builtin:tiny-sd.",
+        "a built-in offline model: builtin:shapes-sd (draws coloured shapes) or builtin:tiny-sd "
+        "(random weights, for tests).",
     )
     pipeline_class = Unicode(
         "DiffusionPipeline",

@@ -37,11 +37,12 @@ CHROMIUM_ARGS = [
 ]
 SERVER_START_S = 90  # until Voilà answers HTTP
 PANEL_S = 120  # until the kernel has run the cell and the widgets are drawn
-LOAD_S = 120  # building and loading the tiny model
-RENDER_S = 180  # rendering 4 frames at 64 px, 2 steps
+LOAD_S = 120  # loading the shipped shapes model
+RENDER_S = 180  # rendering 4 frames at 64 px, 12 steps
 ACTION_S = 30  # anything else (a widget round trip)
 PROMPTS = "0: a red circle\n3: a blue square"
 NUM_FRAMES = 4
+STEPS = "12"
 PICKED_FRAME = 2
 
 
@@ -158,9 +159,8 @@ def voila_server(tmp_path: Path) -> Iterator[Server]:
     workdir.mkdir()
     output_dir.mkdir()
     log = tmp_path / "voila.log"
-    env = {
-        **os.environ,
-        "GIFFUSION_MODEL": "builtin:tiny-sd",
+    env = {  # the default model, builtin:shapes-sd, as `make dashboard` serves it
+        **{name: value for name, value in os.environ.items() if name != "GIFFUSION_MODEL"},
         "GIFFUSION_OUTPUT_DIR": str(output_dir),
         "PYTHONUNBUFFERED": "1",
     }
@@ -250,7 +250,7 @@ def _drive_dashboard(page, expect, url: str) -> None:
     _open_section(page, "Diffusion settings")
     steps = page.locator(".gnb-num-inference-steps input")
     expect(steps).to_be_visible()
-    steps.fill("2")
+    steps.fill(STEPS)
     steps.press("Enter")
     steps.press("Tab")
     for name in ("height", "width"):
@@ -258,7 +258,7 @@ def _drive_dashboard(page, expect, url: str) -> None:
         box.fill("64")
         box.press("Enter")
         box.press("Tab")
-    expect(steps).to_have_value("2")
+    expect(steps).to_have_value(STEPS)
 
     # Render.
     expect(render).to_be_enabled()

@@ -9,12 +9,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
 from giffusion_nb.cli import parse_assignment
+from giffusion_nb.shapes.classify import dominant_colour
 
 FAST = [
+    "--set", "model_id=builtin:tiny-sd",
     "--set", "num_inference_steps=2",
     "--set", "height=64",
     "--set", "width=64",
@@ -77,19 +80,24 @@ def test_user_errors_exit_2_and_name_the_field(tmp_path):
 
 def test_missing_model_says_why(tmp_path):
     result = run_cli(
-        "render", "--set", f"model_id={tmp_path / 'no-such-model'}", *FAST, cwd=tmp_path
-    )
+        "render", *FAST, "--set", f"model_id={tmp_path / 'no-such-model'}", cwd=tmp_path
+    )  # fmt: skip
     assert result.returncode == 2
     assert "`model_id`: could not load" in result.stderr
     assert "no-such-model" in result.stderr
 
 
-def test_demo_prints_the_path_of_a_gif(tmp_path):
+def test_demo_draws_its_key_frames_with_the_shapes_model(tmp_path):
     result = run_cli("demo", "--output-dir", str(tmp_path), "--quiet", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     output = Path(result.stdout.strip().splitlines()[-1])
     with Image.open(output) as gif:
-        assert gif.n_frames == 17
+        assert gif.n_frames == 25
+        colours = []
+        for index in (0, 12, 24):  # 0: a red circle, 12: a blue square, 24: a yellow star
+            gif.seek(index)
+            colours.append(dominant_colour(np.asarray(gif.convert("RGB"), np.float32) / 255))
+    assert colours == ["red", "blue", "yellow"]
 
 
 @pytest.mark.parametrize("flag", ["--help"])

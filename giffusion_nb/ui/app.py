@@ -12,7 +12,7 @@ from giffusion_nb.ui.panel import Panel
 # Quick, small settings for the built-in offline model; real checkpoints keep the defaults.
 BUILTIN_DEFAULTS = {
     "prompts": "0: a red circle\n12: a blue square\n24: a green star",
-    "num_inference_steps": 8,
+    "num_inference_steps": 12,
     "guidance_scale": 5.0,
     "batch_size": 4,
     "fps": 8.0,
@@ -29,12 +29,12 @@ def build_app(
 ) -> Panel:
     """The dashboard panel on a new session (or ``session``); display it as the cell's value.
 
-    ``model_id`` defaults to ``$GIFFUSION_MODEL`` or ``builtin:tiny-sd``, ``output_dir`` to
+    ``model_id`` defaults to ``$GIFFUSION_MODEL`` or ``builtin:shapes-sd``, ``output_dir`` to
     ``$GIFFUSION_OUTPUT_DIR`` or ``outputs``; ``settings`` override any setting by name.
     """
     if session is None:
         output_dir = output_dir or os.environ.get("GIFFUSION_OUTPUT_DIR", "outputs")
-        model_id = model_id or os.environ.get("GIFFUSION_MODEL", "builtin:tiny-sd")
+        model_id = model_id or os.environ.get("GIFFUSION_MODEL", "builtin:shapes-sd")
         defaults = BUILTIN_DEFAULTS if model_id.startswith("builtin:") else {}
         session = RenderSession(
             output_dir=output_dir, model_id=model_id, **{**defaults, **settings}

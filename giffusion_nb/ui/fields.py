@@ -17,6 +17,7 @@ from giffusion_nb.settings import SCHEDULERS, Settings, coerce_value, setting_he
 from giffusion_nb.validation import check_setting
 
 MODEL_CHOICES = (
+    "builtin:shapes-sd",
     "builtin:tiny-sd",
     "stable-diffusion-v1-5/stable-diffusion-v1-5",
     "stabilityai/stable-diffusion-2-1",
