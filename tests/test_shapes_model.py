@@ -53,8 +53,8 @@ def test_it_draws_the_asked_colour_and_shape(shapes_pipe):
 def test_travel_from_a_red_circle_to_a_blue_square(shapes_pipe):
     frames = travel_frames(shapes_pipe, "builtin:shapes-sd", TRAVEL, steps=20)
     assert len(frames) == 25
-    arrays = [np.asarray(frame.convert("RGB"), dtype=np.float32) / 255 for frame in frames]
-    assert dominant_colour(arrays[0]) == "red" and dominant_colour(arrays[-1]) == "blue"
+    first, last = (np.asarray(frames[i].convert("RGB"), np.float32) / 255 for i in (0, -1))
+    assert dominant_colour(first) == "red" and dominant_colour(last) == "blue"
     red = colour_track(frames, "red")
     blue = colour_track(frames, "blue")
     assert red[0] > red[-1] + 0.05 and blue[-1] > blue[0] + 0.05
