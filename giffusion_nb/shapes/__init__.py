@@ -1,1 +1,1 @@
-"""A small Stable Diffusion model of coloured shapes: training data, training and evaluation."""
+"""The shapes model shipped as ``builtin:shapes-sd``: training data, training and evaluation."""
