@@ -17,8 +17,8 @@ __version__ = "0.1.0"
 
 # Imported on first use, so light modules (prompts, curves) load without torch and diffusers.
 _LAZY = {
-    "RenderSession": "giffusion_nb.session",
-    "RenderedFrame": "giffusion_nb.session",
+    "RenderSession": "giffusion_nb.render.session",
+    "RenderedFrame": "giffusion_nb.render.session",
     "Settings": "giffusion_nb.settings",
 }
 

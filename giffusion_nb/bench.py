@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from giffusion_nb.conditioning import encode_key_frame_prompts
-from giffusion_nb.pipelines import default_device, load_pipeline
-from giffusion_nb.session import RenderSession
+from giffusion_nb.pipelines.load import default_device, load_pipeline
+from giffusion_nb.render.conditioning import encode_key_frame_prompts
+from giffusion_nb.render.session import RenderSession
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ def load_bench_pipeline(case: BenchCase) -> Any:
     """The pipeline to time: a model by id, or the SD 1.5-shaped one built from config."""
     device = torch.device(case.device) if case.device else default_device()
     if case.shape == "sd15":
-        from giffusion_nb.builtin_models import build_sd15_shaped
+        from giffusion_nb.pipelines.builtin import build_sd15_shaped
 
         dtype = torch.float16 if device.type == "cuda" else torch.float32
         pipe = build_sd15_shaped().to(device=device, dtype=dtype)
@@ -145,7 +145,7 @@ def compare(case: BenchCase, batch_sizes: list[int], runs: int) -> dict[str, Any
 def fps_by_workers(case: BenchCase, counts: list[int], batch_size: int) -> dict[str, float]:
     """frames/s of the session on Ray with each number of workers (worker start-up included:
     each worker loads the pipeline once)."""
-    from giffusion_nb.distributed import render_with_ray
+    from giffusion_nb.render.ray import render_with_ray
 
     fps = {}
     for workers in counts:
@@ -161,8 +161,8 @@ def video_memory(frames: int, size: int) -> dict[str, float]:
     video-input path (run in a fresh process by ``video_memory_by_frames``)."""
     from PIL import Image
 
-    from giffusion_nb.encoders import open_output
-    from giffusion_nb.frame_inputs import FrameImages
+    from giffusion_nb.output.encoders import open_output
+    from giffusion_nb.render.frame_inputs import FrameImages
 
     path = Path(tempfile.mkdtemp(prefix="giffusion-bench-")) / "input.mp4"
     encoder = open_output(path, "mp4", 24)

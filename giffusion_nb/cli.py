@@ -176,12 +176,12 @@ def _read_prompts(source: str) -> str:
 
 
 def _render(settings, args: argparse.Namespace, resume: Path | None = None) -> int:
-    from giffusion_nb.session import RenderSession
+    from giffusion_nb.render.session import RenderSession
 
     session = RenderSession(settings, output_dir=args.output_dir, device=args.device)
     try:
         if getattr(args, "ray", None) is not None:
-            from giffusion_nb.distributed import render_with_ray
+            from giffusion_nb.render.ray import render_with_ray
 
             output = render_with_ray(
                 session,
@@ -223,7 +223,7 @@ def _keyframes(args: argparse.Namespace) -> int:
 
 
 def _inspire(args: argparse.Namespace) -> int:
-    from giffusion_nb.inspiration import inspire
+    from giffusion_nb.keyframes.inspiration import inspire
 
     result = inspire(
         args.topics, fps=args.fps, seed=args.seed, count=args.count, model_id=args.model
@@ -235,7 +235,7 @@ def _inspire(args: argparse.Namespace) -> int:
 
 
 def _eval_shapes(args: argparse.Namespace) -> int:
-    from giffusion_nb.pipelines import load_pipeline
+    from giffusion_nb.pipelines.load import load_pipeline
     from giffusion_nb.shapes import evaluate
 
     travel = args.travel or evaluate.TRAVEL
@@ -349,7 +349,7 @@ def main(argv: list[str] | None = None) -> int:
 
             return train_shapes(args.train_args)
         if args.command == "frame":
-            from giffusion_nb.resample import extract_frame
+            from giffusion_nb.output.to_input import extract_frame
 
             print(extract_frame(args.output, args.index, args.out))
             return EXIT_OK

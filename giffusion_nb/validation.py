@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from giffusion_nb.curves import check_range, curve_values
-from giffusion_nb.encoders import check_output_settings
 from giffusion_nb.errors import SettingsError
+from giffusion_nb.keyframes.curves import check_range, curve_values
+from giffusion_nb.keyframes.prompts import num_frames, parse_prompts
+from giffusion_nb.keyframes.schedules import check_schedule
 from giffusion_nb.media.audio import AUDIO_COMPONENTS, MEL_REDUCERS
 from giffusion_nb.media.motion import check_padding_mode, motion_schedule
-from giffusion_nb.prompts import num_frames, parse_prompts
-from giffusion_nb.schedules import check_schedule
+from giffusion_nb.output.encoders import check_output_settings
 from giffusion_nb.settings import MANAGED_ARGUMENTS, MAX_SEED, Settings, scheduler_class_name
 
 

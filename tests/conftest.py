@@ -32,7 +32,7 @@ def _remove_own_cache():
 @pytest.fixture(scope="session")
 def tiny_pipe():
     """``builtin:tiny-sd`` loaded on the CPU through the regular ``from_pretrained`` path."""
-    from giffusion_nb.pipelines import load_pipeline
+    from giffusion_nb.pipelines.load import load_pipeline
 
     return load_pipeline("builtin:tiny-sd", device="cpu")
 

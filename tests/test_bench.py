@@ -9,8 +9,8 @@ import sys
 
 import torch
 
-from giffusion_nb.builtin_models import build_sd15_shaped
-from giffusion_nb.pipelines import load_pipeline
+from giffusion_nb.pipelines.builtin import build_sd15_shaped
+from giffusion_nb.pipelines.load import load_pipeline
 
 
 def bench(*args: str) -> tuple[str, dict]:
@@ -57,7 +57,7 @@ def test_compile_and_offload_options_load_on_the_cpu():
 
 
 def test_large_frames_are_decoded_in_tiles(tiny_pipe):
-    from giffusion_nb.pipelines import fit_vae_to_frames
+    from giffusion_nb.pipelines.load import fit_vae_to_frames
 
     fit_vae_to_frames(tiny_pipe, 512, 512)
     assert not tiny_pipe.vae.use_tiling

@@ -1,4 +1,4 @@
-"""Tests for key-frame value strings (giffusion_nb.curves)."""
+"""Tests for key-frame value strings (giffusion_nb.keyframes.curves)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from giffusion_nb.curves import check_range, curve_values, parse_curve
 from giffusion_nb.errors import SettingsError
+from giffusion_nb.keyframes.curves import check_range, curve_values, parse_curve
 
 
 def _error(text: str, num_frames: int = 5, field: str = "zoom") -> SettingsError:

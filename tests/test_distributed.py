@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from giffusion_nb import RenderSession
-from giffusion_nb.distributed import render_with_ray, split_frames
 from giffusion_nb.errors import SettingsError
-from giffusion_nb.writers import existing_frames, frame_path
+from giffusion_nb.output.writers import existing_frames, frame_path
+from giffusion_nb.render.ray import render_with_ray, split_frames
 
 PROMPTS = "0: a red circle\n23: a blue square"
 TINY = {

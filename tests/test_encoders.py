@@ -1,4 +1,4 @@
-"""Tests for giffusion_nb.encoders: output settings and the streaming GIF/MP4 encoders."""
+"""Tests for giffusion_nb.output.encoders: output settings and the streaming GIF/MP4 encoders."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ import pytest
 from helpers import COLORS, gif_colors, gif_frames, gradient, mp4_frames, pixels, solid
 from PIL import Image, ImageFilter, ImageSequence
 
-from giffusion_nb.encoders import (
+from giffusion_nb.errors import SettingsError
+from giffusion_nb.output.encoders import (
     GifEncoder,
     _octree_palette,
     _palette_fits,
@@ -22,8 +23,7 @@ from giffusion_nb.encoders import (
     gif_frame_duration,
     open_output,
 )
-from giffusion_nb.errors import SettingsError
-from giffusion_nb.readers import count_frames, read_frame
+from giffusion_nb.output.readers import count_frames, read_frame
 
 SIZE = (32, 32)
 solid = functools.partial(solid, size=SIZE)

@@ -1,4 +1,4 @@
-"""Tests for the math-expression language (giffusion_nb.expressions)."""
+"""Tests for the math-expression language (giffusion_nb.keyframes.expressions)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from giffusion_nb.errors import SettingsError
-from giffusion_nb.expressions import (
+from giffusion_nb.keyframes.expressions import (
     Apply,
     Chain,
     Name,

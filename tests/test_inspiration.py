@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from giffusion_nb.errors import SettingsError
-from giffusion_nb.inspiration import (
+from giffusion_nb.keyframes.inspiration import (
     Inspiration,
     OfflinePromptGenerator,
     TransformersPromptGenerator,
@@ -17,7 +17,7 @@ from giffusion_nb.inspiration import (
     inspire,
     parse_topics,
 )
-from giffusion_nb.prompts import parse_prompts
+from giffusion_nb.keyframes.prompts import parse_prompts
 
 
 def frames(inspiration: Inspiration) -> list[int]:

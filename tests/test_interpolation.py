@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from giffusion_nb.interpolation import slerp
+from giffusion_nb.render.slerp import slerp
 
 
 def _reference(t, v0, v1):

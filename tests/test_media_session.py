@@ -16,7 +16,7 @@ from PIL import Image
 from giffusion_nb.errors import SettingsError
 from giffusion_nb.media.audio import AudioSchedule
 from giffusion_nb.media.motion import MotionStep, warp
-from giffusion_nb.pipelines import load_pipeline
+from giffusion_nb.pipelines.load import load_pipeline
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from ipympl.backend_nbagg import Canvas
 from matplotlib._pylab_helpers import Gcf
 
 from giffusion_nb import RenderSession, Settings
-from giffusion_nb.schedules import sine_schedule
+from giffusion_nb.keyframes.schedules import sine_schedule
 from giffusion_nb.ui.previews import AudioPreview, MotionPreview, Previews, SchedulePreview
 
 SAMPLE_RATE = 22050

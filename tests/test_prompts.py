@@ -1,7 +1,7 @@
 import pytest
 
 from giffusion_nb.errors import SettingsError
-from giffusion_nb.prompts import KeyFrame, format_prompts, num_frames, parse_prompts
+from giffusion_nb.keyframes.prompts import KeyFrame, format_prompts, num_frames, parse_prompts
 
 
 def test_sorted_with_colons_and_last_character_kept():

@@ -1,4 +1,4 @@
-"""Tests for giffusion_nb.readers: reading a rendered GIF or MP4 back."""
+"""Tests for giffusion_nb.output.readers: reading a rendered GIF or MP4 back."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from giffusion_nb.encoders import open_output
-from giffusion_nb.readers import count_frames, read_frame
+from giffusion_nb.output.encoders import open_output
+from giffusion_nb.output.readers import count_frames, read_frame
 
 COLORS = [(230, 30, 30), (30, 200, 40), (40, 60, 220), (240, 220, 40), (40, 210, 220)]
 SIZE = (32, 32)

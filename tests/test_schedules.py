@@ -1,4 +1,4 @@
-"""Tests for interpolation schedules (giffusion_nb.schedules)."""
+"""Tests for interpolation schedules (giffusion_nb.keyframes.schedules)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from giffusion_nb.curves import curve_values
 from giffusion_nb.errors import SettingsError
-from giffusion_nb.schedules import (
+from giffusion_nb.keyframes.curves import curve_values
+from giffusion_nb.keyframes.schedules import (
     INTERPOLATION_TYPES,
     FrameStep,
     check_schedule,

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from giffusion_nb.errors import SettingsError
-from giffusion_nb.pipelines import load_pipeline, resolve_pipeline_class
-from giffusion_nb.runs import create_run_dir, slug
+from giffusion_nb.output.runs import create_run_dir, slug
+from giffusion_nb.pipelines.load import load_pipeline, resolve_pipeline_class
 from giffusion_nb.ui.uploads import MAX_UPLOAD_MB, safe_name
 
 PACKAGE = Path(__file__).parent.parent / "giffusion_nb"

@@ -11,9 +11,9 @@ import torch
 from helpers import pixels, spy_calls
 from PIL import Image
 
-from giffusion_nb.conditioning import encode_key_frame_prompts, key_frame_latents
 from giffusion_nb.errors import SettingsError
-from giffusion_nb.interpolation import slerp
+from giffusion_nb.render.conditioning import encode_key_frame_prompts, key_frame_latents
+from giffusion_nb.render.slerp import slerp
 
 PROMPTS = "0: a red circle\n4: a blue square\n6: a green star"
 

@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from giffusion_nb.builtin_models import SHAPES_SD, SHIPPED, builtin_model_path
+from giffusion_nb.pipelines.builtin import SHAPES_SD, SHIPPED, builtin_model_path
 from giffusion_nb.shapes.classify import classify_shape, dominant_colour
 from giffusion_nb.shapes.evaluate import TRAVEL, colour_track, render_samples, travel_frames
 
@@ -15,7 +15,7 @@ from giffusion_nb.shapes.evaluate import TRAVEL, colour_track, render_samples, t
 @pytest.fixture(scope="module")
 def shapes_pipe():
     """``builtin:shapes-sd`` loaded on the CPU through the regular ``from_pretrained`` path."""
-    from giffusion_nb.pipelines import load_pipeline
+    from giffusion_nb.pipelines.load import load_pipeline
 
     return load_pipeline("builtin:shapes-sd", device="cpu")
 

@@ -8,8 +8,8 @@ import json
 import pytest
 import torch
 
-from giffusion_nb.builtin_models import byte_level_clip_tokenizer
-from giffusion_nb.pipelines import load_pipeline
+from giffusion_nb.pipelines.builtin import byte_level_clip_tokenizer
+from giffusion_nb.pipelines.load import load_pipeline
 from giffusion_nb.shapes import models, train
 from giffusion_nb.shapes.classify import classify_shape, dominant_colour
 from giffusion_nb.shapes.dataset import (

@@ -1,4 +1,4 @@
-"""Tests for giffusion_nb.tracking: Comet logging, offline only, into a readable archive."""
+"""Tests for giffusion_nb.output.tracking: Comet logging, offline only, into a readable archive."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from giffusion_nb.tracking import CometTracker
+from giffusion_nb.output.tracking import CometTracker
 
 PROMPTS = "0: a red circle\n4: a blue square"
 SETTINGS = {

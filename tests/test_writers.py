@@ -1,4 +1,4 @@
-"""Tests for giffusion_nb.writers: frame PNGs and the background writer."""
+"""Tests for giffusion_nb.output.writers: frame PNGs and the background writer."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ import pytest
 from helpers import COLORS, gif_colors, gradient, mp4_frames, pixels, solid
 from PIL import Image
 
-from giffusion_nb.encoders import GifEncoder
 from giffusion_nb.errors import SettingsError
-from giffusion_nb.writers import (
+from giffusion_nb.output.encoders import GifEncoder
+from giffusion_nb.output.writers import (
     WRITER_NICENESS,
     BackgroundWriter,
     existing_frames,

@@ -10,8 +10,8 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from giffusion_nb.curves import curve_values
 from giffusion_nb.errors import SettingsError
+from giffusion_nb.keyframes.curves import curve_values
 
 PADDING_MODES = ("border", "reflection", "zeros")
 

@@ -219,7 +219,7 @@ def travel_frames(
 ) -> list[Image.Image]:
     """Every frame of a travel between key-framed ``prompts``, rendered by the render session
     (slerped noise and prompt embeddings) with the already loaded ``pipe``."""
-    from giffusion_nb.session import RenderSession
+    from giffusion_nb.render.session import RenderSession
 
     session = RenderSession(
         pipeline=pipe,
@@ -238,7 +238,7 @@ def travel_frames(
 
 def travel_colours(prompts: str) -> tuple[str, str]:
     """The named colours of the first and last key frames of ``prompts`` (for the track)."""
-    from giffusion_nb.prompts import parse_prompts
+    from giffusion_nb.keyframes.prompts import parse_prompts
 
     key_frames = parse_prompts(prompts)
     found = []

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from giffusion_nb.session import RenderSession
+from giffusion_nb.render.session import RenderSession
 from giffusion_nb.ui.panel import Panel
 
 # Quick, small settings for the built-in offline model; real checkpoints keep the defaults.

@@ -10,9 +10,9 @@ from typing import Any
 import ipywidgets as widgets
 
 from giffusion_nb.errors import SettingsError
+from giffusion_nb.keyframes.schedules import INTERPOLATION_TYPES
 from giffusion_nb.media.audio import AUDIO_COMPONENTS, MEL_REDUCERS
 from giffusion_nb.media.motion import PADDING_MODES
-from giffusion_nb.schedules import INTERPOLATION_TYPES
 from giffusion_nb.settings import SCHEDULERS, Settings, coerce_value, setting_help
 from giffusion_nb.validation import check_setting
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import ipywidgets as widgets
 
 from giffusion_nb.errors import SettingsError
-from giffusion_nb.session import RenderSession
-from giffusion_nb.writers import frame_path
+from giffusion_nb.output.writers import frame_path
+from giffusion_nb.render.session import RenderSession
 
 MAX_DOWNLOAD_MB = 64  # larger outputs get their path only, not an inline download link
 

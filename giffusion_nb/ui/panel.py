@@ -13,7 +13,7 @@ from pathlib import Path
 import ipywidgets as widgets
 
 from giffusion_nb.errors import SettingsError
-from giffusion_nb.session import RenderSession
+from giffusion_nb.render.session import RenderSession
 from giffusion_nb.ui.buttons import button, png_bytes
 from giffusion_nb.ui.fields import SettingField, make_fields
 from giffusion_nb.ui.output_viewer import OutputViewer
@@ -233,7 +233,7 @@ class Panel(widgets.VBox):
         self.output.show(output)
 
     def _inspire(self) -> None:
-        from giffusion_nb.inspiration import inspire
+        from giffusion_nb.keyframes.inspiration import inspire
 
         s = self.session.settings
         result = inspire(

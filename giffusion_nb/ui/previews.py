@@ -18,12 +18,12 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 
 from giffusion_nb.errors import SettingsError
+from giffusion_nb.keyframes.prompts import parse_prompts
 from giffusion_nb.media.audio import OnsetEnvelope, onset_envelope
 from giffusion_nb.media.motion import motion_schedule
-from giffusion_nb.prompts import parse_prompts
 
 if TYPE_CHECKING:
-    from giffusion_nb.session import RenderSession
+    from giffusion_nb.render.session import RenderSession
 
 _FIGSIZE = (6.0, 2.2)
 _ERROR_COLOR = "#c0392b"

@@ -10,7 +10,7 @@ from collections.abc import Callable
 import ipywidgets as widgets
 
 from giffusion_nb.errors import SettingsError
-from giffusion_nb.session import RenderSession
+from giffusion_nb.render.session import RenderSession
 from giffusion_nb.ui.buttons import button
 from giffusion_nb.ui.uploads import save_upload
 

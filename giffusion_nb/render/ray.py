@@ -15,12 +15,12 @@ from PIL import Image
 from tqdm.auto import tqdm
 
 from giffusion_nb.errors import SettingsError
+from giffusion_nb.keyframes.plan import FramePlan
 from giffusion_nb.media.motion import motion_schedule
-from giffusion_nb.plan import FramePlan
-from giffusion_nb.runs import create_run_dir
-from giffusion_nb.session import RenderedFrame, RenderSession
+from giffusion_nb.output.runs import create_run_dir
+from giffusion_nb.output.writers import BackgroundWriter
+from giffusion_nb.render.session import RenderedFrame, RenderSession
 from giffusion_nb.settings import Settings
-from giffusion_nb.writers import BackgroundWriter
 
 IN_FLIGHT = 2  # calls queued on each worker, so it never waits for the driver
 ONE_WORKER = "2D motion feeds each frame into the next, so it renders on one worker"

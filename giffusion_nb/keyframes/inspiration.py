@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from giffusion_nb.errors import SettingsError
-from giffusion_nb.prompts import KeyFrame, format_prompts
+from giffusion_nb.keyframes.prompts import KeyFrame, format_prompts
 
 DEFAULT_PROMPT_MODEL = "Gustavosta/MagicPrompt-Stable-Diffusion"
 MIN_FPS, MAX_FPS = 1, 120

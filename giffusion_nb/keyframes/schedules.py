@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from giffusion_nb.curves import check_range, curve_values, parse_curve
 from giffusion_nb.errors import SettingsError
+from giffusion_nb.keyframes.curves import check_range, curve_values, parse_curve
 
 INTERPOLATION_TYPES = ("linear", "sine", "curve", "audio")
 AudioSchedule = Callable[[int, int], np.ndarray]

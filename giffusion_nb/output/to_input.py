@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from giffusion_nb.encoders import open_output
 from giffusion_nb.errors import SettingsError
-from giffusion_nb.readers import count_frames, iter_frames, read_frame
-from giffusion_nb.writers import save_png_atomic
+from giffusion_nb.output.encoders import open_output
+from giffusion_nb.output.readers import count_frames, iter_frames, read_frame
+from giffusion_nb.output.writers import save_png_atomic
 
 
 def extract_frame(output: str | Path, index: int, target: str | Path) -> Path:

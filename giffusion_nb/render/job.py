@@ -11,14 +11,14 @@ import numpy as np
 import torch
 from PIL import Image
 
-from giffusion_nb.conditioning import travel
-from giffusion_nb.curves import curve_values
 from giffusion_nb.errors import SettingsError
-from giffusion_nb.frame_inputs import FrameImages
+from giffusion_nb.keyframes.curves import curve_values
+from giffusion_nb.keyframes.plan import FramePlan
+from giffusion_nb.keyframes.schedules import FrameStep
 from giffusion_nb.media.motion import MotionSchedule
-from giffusion_nb.pipelines import call_parameters
-from giffusion_nb.plan import FramePlan
-from giffusion_nb.schedules import FrameStep
+from giffusion_nb.pipelines.load import call_parameters
+from giffusion_nb.render.conditioning import travel
+from giffusion_nb.render.frame_inputs import FrameImages
 from giffusion_nb.settings import Settings
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from giffusion_nb.prompts import KeyFrame, num_frames, parse_prompts
-from giffusion_nb.schedules import AudioSchedule, FrameStep, frame_steps
+from giffusion_nb.keyframes.prompts import KeyFrame, num_frames, parse_prompts
+from giffusion_nb.keyframes.schedules import AudioSchedule, FrameStep, frame_steps
 from giffusion_nb.settings import MAX_SEED, Settings
 
 

@@ -7,7 +7,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from giffusion_nb.errors import SettingsError
-from giffusion_nb.expressions import Node, Number, Reader, Token, describe_failure, evaluate
+from giffusion_nb.keyframes.expressions import (
+    Node,
+    Number,
+    Reader,
+    Token,
+    describe_failure,
+    evaluate,
+)
 
 MAX_TEXT_LENGTH = 10_000
 MAX_KEY_FRAME = 1_000_000_000

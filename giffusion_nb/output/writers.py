@@ -11,7 +11,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from giffusion_nb.encoders import (
+from giffusion_nb.output.encoders import (
     OutputEncoder,
     check_output_settings,
     open_output,

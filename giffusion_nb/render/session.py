@@ -24,28 +24,28 @@ from tqdm.auto import tqdm
 from traitlets import Any as AnyTrait
 from traitlets import HasTraits, Instance, Int, Unicode
 
-from giffusion_nb.conditioning import encode_key_frame_prompts, key_frame_latents
 from giffusion_nb.errors import SettingsError
-from giffusion_nb.frame_inputs import FrameImages
+from giffusion_nb.keyframes.plan import FramePlan, plan_frames
 from giffusion_nb.media.audio import AudioSchedule, audio_key_frames, format_key_frames
 from giffusion_nb.media.image import load_image
 from giffusion_nb.media.motion import motion_schedule, warp
 from giffusion_nb.media.video import VideoInfo, video_info
-from giffusion_nb.pipelines import default_device, fit_vae_to_frames, load_pipeline
-from giffusion_nb.plan import FramePlan, plan_frames
-from giffusion_nb.render_job import (
+from giffusion_nb.output.runs import create_run_dir, missing_frames
+from giffusion_nb.output.to_input import as_video, extract_frame
+from giffusion_nb.output.tracking import finish_tracking, start_tracking
+from giffusion_nb.output.writers import BackgroundWriter, existing_frames, frame_path
+from giffusion_nb.pipelines.load import default_device, fit_vae_to_frames, load_pipeline
+from giffusion_nb.pipelines.schedulers import build_scheduler, use_scheduler
+from giffusion_nb.render.conditioning import encode_key_frame_prompts, key_frame_latents
+from giffusion_nb.render.frame_inputs import FrameImages
+from giffusion_nb.render.job import (
     RenderJob,
     check_pipeline_accepts,
     equal_strength_prefix,
     frame_size,
     frame_strengths,
 )
-from giffusion_nb.resample import as_video, extract_frame
-from giffusion_nb.runs import create_run_dir, missing_frames
-from giffusion_nb.scheduling import build_scheduler, use_scheduler
 from giffusion_nb.settings import Settings
-from giffusion_nb.tracking import finish_tracking, start_tracking
-from giffusion_nb.writers import BackgroundWriter, existing_frames, frame_path
 
 _logger = logging.getLogger(__name__)
 
@@ -223,7 +223,7 @@ class RenderSession(HasTraits):
         """Render every frame into a new run folder and return the GIF/MP4 written: here, or
         on ``workers`` Ray workers when that setting is above 1 (see ``render_locally``)."""
         if self.settings.workers > 1 and resume is None:
-            from giffusion_nb.distributed import render_with_ray
+            from giffusion_nb.render.ray import render_with_ray
 
             return render_with_ray(
                 self, workers=self.settings.workers, progress=progress, run_name=run_name

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 import torch
 
 from giffusion_nb.errors import SettingsError
-from giffusion_nb.interpolation import slerp
-from giffusion_nb.schedules import FrameStep
+from giffusion_nb.keyframes.schedules import FrameStep
+from giffusion_nb.render.slerp import slerp
 
 _EMBED_NAMES = {
     2: ("prompt_embeds", "negative_prompt_embeds"),

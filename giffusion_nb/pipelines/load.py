@@ -9,8 +9,8 @@ from collections.abc import Sequence
 
 import torch
 
-from giffusion_nb.builtin_models import builtin_model_path, is_builtin
 from giffusion_nb.errors import SettingsError
+from giffusion_nb.pipelines.builtin import builtin_model_path, is_builtin
 
 AUTO_PIPELINES = (
     "AutoPipelineForText2Image",

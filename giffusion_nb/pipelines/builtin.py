@@ -17,7 +17,7 @@ TINY_SD = "tiny-sd"
 _TINY_SD_VERSION = "v1"
 SHAPES_SD = "shapes-sd"
 # Trained weights shipped inside the package (see giffusion_nb/shapes/train.py).
-SHIPPED = {SHAPES_SD: Path(__file__).parent / "shapes" / "shapes-sd"}
+SHIPPED = {SHAPES_SD: Path(__file__).parent.parent / "shapes" / "shapes-sd"}
 _SEED = 0
 
 
