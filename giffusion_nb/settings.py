@@ -1,5 +1,5 @@
-"""Typed render settings: defaults, help texts, coercion and validation (errors name the field),
-and the JSON round trip."""
+"""Typed render settings: defaults, help texts, coercion (errors name the field) and the JSON
+round trip; validation.py checks the values."""
 
 from __future__ import annotations
 
@@ -56,7 +56,6 @@ class Settings(HasTraits):
     """Every setting of a render. Traits, so a panel can link widgets to them.
 
     >>> settings = Settings(prompts="0: a red circle\\n12: a blue square", fps=12)
-    >>> settings.validate()
     """
 
     model_id = Unicode(
@@ -230,13 +229,6 @@ class Settings(HasTraits):
         except (OSError, UnicodeDecodeError) as exc:
             raise SettingsError("settings", f"cannot read {str(path)!r}: {exc}") from exc
         return cls.from_dict(parse_settings_json(text, path.name), notes)
-
-    def validate(self) -> None:
-        """Check every setting; raise ``SettingsError`` naming the first wrong one."""
-        from giffusion_nb.validation import check_setting
-
-        for name in setting_names():
-            check_setting(self, name)
 
 
 def parse_settings_json(text: str, name: str = "settings.json") -> dict[str, Any]:

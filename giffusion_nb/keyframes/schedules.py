@@ -87,7 +87,8 @@ def _parse_frequency(item: str, position: int, field: str) -> float:
     return value
 
 
-def _check_kind(kind: str, audio_available: bool) -> None:
+def check_interpolation_type(kind: str, audio_available: bool) -> None:
+    """The interpolation type is known, and ``audio`` has an audio input to follow."""
     if kind not in INTERPOLATION_TYPES:
         expected = ", ".join(INTERPOLATION_TYPES)
         raise SettingsError(
@@ -104,7 +105,7 @@ def check_schedule(kind: str, args: str, audio_available: bool = False) -> None:
 
     A curve's [0, 1] range depends on the segment length, so it is checked per segment later.
     """
-    _check_kind(kind, audio_available)
+    check_interpolation_type(kind, audio_available)
     if kind == "sine":
         parse_frequencies(args, field=_ARGS_FIELD)
     elif kind == "curve":
@@ -115,7 +116,7 @@ def segment_schedule(
     kind: str, start: int, end: int, args: str = "", audio: AudioSchedule | None = None
 ) -> np.ndarray:
     """t for frames start..end (inclusive) of one segment: 0 at ``start``."""
-    _check_kind(kind, audio is not None)
+    check_interpolation_type(kind, audio is not None)
     if end < start:
         raise ValueError(f"segment end {end} is before its start {start}")
     length = end - start + 1

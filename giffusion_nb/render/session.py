@@ -46,6 +46,7 @@ from giffusion_nb.render.job import (
     frame_strengths,
 )
 from giffusion_nb.settings import Settings
+from giffusion_nb.validation import validate
 
 _logger = logging.getLogger(__name__)
 
@@ -139,7 +140,7 @@ class RenderSession(HasTraits):
 
     def plan(self) -> FramePlan:
         """Validate the settings and return the frame plan (no model needed)."""
-        self.settings.validate()
+        validate(self.settings)
         return plan_frames(self.settings, audio=self._audio_schedule())
 
     def _audio_schedule(self) -> AudioSchedule | None:
