@@ -139,15 +139,14 @@ def _place(pipe, device: torch.device, *, cpu_offload: bool, compile_unet: bool)
 
 
 def _load_controlnets(controlnet_ids: Sequence[str], dtype: torch.dtype):
-    from diffusers import ControlNetModel
-
     if isinstance(controlnet_ids, str):
         controlnet_ids = controlnet_ids.split(",")
     ids = [cid.strip() for cid in controlnet_ids if cid and cid.strip()]
     models = []
     for cid in ids:
         try:
-            models.append(ControlNetModel.from_pretrained(model_location(cid), dtype=dtype))
+            location = model_location(cid)
+            models.append(_controlnet_class(location).from_pretrained(location, dtype=dtype))
         except SettingsError as exc:
             raise SettingsError("controlnet_ids", exc.message) from exc
         except Exception as exc:
@@ -158,6 +157,18 @@ def _load_controlnets(controlnet_ids: Sequence[str], dtype: torch.dtype):
     if not models:
         return None
     return models[0] if len(models) == 1 else models
+
+
+def _controlnet_class(location: str) -> type:
+    """The ControlNet class a checkpoint's config names (``ControlNetModel``,
+    ``SD3ControlNetModel``, ``FluxControlNetModel``, ...), else ``ControlNetModel``."""
+    import diffusers
+
+    name = diffusers.ControlNetModel.load_config(location).get("_class_name", "")
+    candidate = getattr(diffusers, name, None) if name.endswith("ControlNetModel") else None
+    if inspect.isclass(candidate) and issubclass(candidate, diffusers.ModelMixin):
+        return candidate
+    return diffusers.ControlNetModel
 
 
 def _with_controlnet(pipe, controlnet):
