@@ -149,6 +149,8 @@ def _place(pipe, device: torch.device, *, cpu_offload: bool, compile_unet: bool)
     if cpu_offload and device.type == "cuda":
         pipe.enable_model_cpu_offload(device=device)
         return pipe
+    if pipe.device == device:
+        return pipe  # loaded there already (the CPU): .to() would only warn about dtypes
     return pipe.to(device)
 
 

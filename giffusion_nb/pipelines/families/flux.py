@@ -74,7 +74,9 @@ class Flux(Family):
         return pipe.vae_scale_factor * 2
 
     def native_size(self, pipe: Any) -> int:
-        return pipe.default_sample_size * pipe.vae_scale_factor
+        # The pipeline's default_sample_size is a constant 128 (1024 px) whatever the model;
+        # the VAE's config says the size the checkpoint was made for.
+        return pipe.vae.config.sample_size
 
     def latents_argument(self, pipe: Any, noise: torch.Tensor) -> dict[str, Any]:
         batch, channels, height, width = noise.shape

@@ -15,7 +15,8 @@ class PixArtAlpha(Family):
     masks travel by their maximum (a token counts where either key frame has it), never by
     slerp. Passing negative embeddings needs ``negative_prompt=None`` (its default ``""``
     conflicts with them), and resolution binning stays off so the frames keep the size asked
-    for. diffusers has no image-to-image or ControlNet pipeline for PixArt."""
+    for. diffusers has no image-to-image or ControlNet pipeline for PixArt, and its pipelines
+    take no step callback: Stop ends a render after the batch in flight."""
 
     name = "PixArt-α"
     pipelines: ClassVar[dict[str, str]] = {TEXT: "PixArtAlphaPipeline"}
@@ -42,7 +43,8 @@ class PixArtAlpha(Family):
         return {**tensors, "negative_prompt": None}
 
     def call_defaults(self) -> dict[str, Any]:
-        return {"use_resolution_binning": False}
+        # clean_caption needs bs4 and ftfy, and turns itself off with a warning per call
+        return {"use_resolution_binning": False, "clean_caption": False}
 
     def latent_channels(self, pipe: Any) -> int:
         return pipe.transformer.config.in_channels
