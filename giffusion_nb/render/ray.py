@@ -28,10 +28,11 @@ FrameHook = Callable[[RenderedFrame, list[Any]], None]
 
 @dataclass(frozen=True)
 class RayOptions:
-    """How a render uses Ray: ``workers`` actors on the cluster at ``address`` (or the one this
-    process is connected to, or a local one started for the render)."""
+    """How a render uses Ray: ``workers`` actors (``None``: the ``workers`` setting) on the
+    cluster at ``address`` (or the one this process is connected to, or a local one started
+    for the render)."""
 
-    workers: int
+    workers: int | None = None
     address: str | None = None
     max_retries: int = 3  # lost workers replaced before the render fails
     on_frame: FrameHook | None = None  # called as each frame arrives, with the live actors
@@ -118,22 +119,21 @@ def render_spec_on_ray(
         raise SettingsError(
             "workers", "rendering on several workers needs Ray: pip install 'giffusion-nb[ray]'"
         ) from exc
-    if options.workers < 1:
-        raise SettingsError("workers", f"expected 1 or more, got {options.workers}")
+    workers = spec.settings.workers if options.workers is None else options.workers
+    if workers < 1:
+        raise SettingsError("workers", f"expected 1 or more, got {workers}")
     started = not ray.is_initialized()
     if started and options.address is not None:
         ray.init(address=options.address, log_to_driver=False)
     elif started:
-        cpus = max(options.workers, os.cpu_count() or 1)
+        cpus = max(workers, os.cpu_count() or 1)
         ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False)
     try:
         resource = "GPU" if torch.cuda.is_available() else "CPU"
         available = ray.cluster_resources().get(resource, 0)
-        if available < options.workers:
+        if available < workers:
             raise SettingsError(
-                "workers",
-                f"{options.workers} workers need {options.workers} {resource}s; "
-                f"Ray has {available:g}",
+                "workers", f"{workers} workers need {workers} {resource}s; Ray has {available:g}"
             )
         run = Run(
             spec,
@@ -145,7 +145,7 @@ def render_spec_on_ray(
             progress=progress,
         )
         todo = run.start()
-        chunks = split_frames(todo, options.workers)
+        chunks = split_frames(todo, workers)
         run.where = f" on {len(chunks)} workers"
         status.message = f"Rendering {len(todo)} frames{run.where}…"
         with run.frames():
