@@ -131,6 +131,12 @@ class Settings(HasTraits):
         help="sine: frequencies like `1.0, 2.0`; curve: a key-frame string with values in "
         "[0, 1], like `0: (0.0), 50: (1.0)`.",
     )
+    pacing = Unicode(
+        "schedule",
+        help="schedule: frames move as the interpolation says; even: a quick probe render "
+        "first measures how the picture changes, then t is re-timed so every frame changes it "
+        "by the same amount.",
+    )
     output_format = Unicode("gif", help="gif or mp4.")
     fps = Float(10.0, help="Frames per second of the output.")
     image_input = Unicode(

@@ -13,6 +13,7 @@ from typing import Any
 
 from giffusion_nb.errors import SettingsError
 from giffusion_nb.keyframes.curves import check_range, curve_values, parse_curve
+from giffusion_nb.keyframes.pacing import PACINGS
 from giffusion_nb.keyframes.plan import MAX_SEED
 from giffusion_nb.keyframes.prompts import num_frames, parse_prompts
 from giffusion_nb.keyframes.schedules import check_interpolation_type, parse_frequencies
@@ -27,6 +28,7 @@ from giffusion_nb.settings import (
 )
 
 Check = Callable[[Settings], None]
+MOTION_FIELDS = ("zoom", "angle", "translate_x", "translate_y")
 
 
 def check_setting(settings: Settings, name: str) -> None:
@@ -183,6 +185,17 @@ def _key_frames_or_none(settings: Settings) -> list[int]:
         return []
 
 
+def _check_pacing(settings: Settings) -> None:
+    _choice("pacing", PACINGS)(settings)
+    moving = [name for name in MOTION_FIELDS if getattr(settings, name).strip()]
+    if settings.pacing == "even" and moving:
+        raise SettingsError(
+            "pacing",
+            f"even pacing probes the travel between key frames, which 2D motion ({moving[0]}) "
+            "makes depend on every frame before; choose schedule, or clear the motion",
+        )
+
+
 def _check_scheduler(settings: Settings) -> None:
     if settings.scheduler != "default":
         scheduler_class_name(settings.scheduler)
@@ -219,6 +232,7 @@ CHECKS: dict[str, Check] = {
     "num_latent_channels": _range("num_latent_channels", 1, 64),
     "interpolation_type": _check_interpolation_type,
     "interpolation_args": _check_interpolation_args,
+    "pacing": _check_pacing,
     "output_format": _call(check_output_format, "output_format"),
     "fps": _call(check_fps, "fps"),
     "image_input": _input_file("image_input"),

@@ -16,7 +16,9 @@ import torch
 from PIL import Image
 
 from giffusion_nb.errors import SettingsError
+from giffusion_nb.keyframes.pacing import Pacing
 from giffusion_nb.pipelines.load import default_device, load_pipeline
+from giffusion_nb.render.pacing import probe_pacing
 from giffusion_nb.render.renderer import RenderedFrame, prepare_job, render_frames
 from giffusion_nb.render.run import Run, RunStatus
 from giffusion_nb.render.spec import RenderSpec
@@ -84,6 +86,12 @@ class FrameWorker:
         except Exception as exc:  # raised by render(), so the driver gets it, not a dead actor
             self._error = exc
 
+    def probe(self) -> Pacing:
+        """The even pacing of the spec (see ``render.pacing``)."""
+        if self._error is not None:
+            raise self._error
+        return probe_pacing(self._job, self._stop)
+
     def render(self, frames: list[int]) -> list[tuple[int, bytes]]:
         """``(index, PNG bytes)`` of each frame, in frame order."""
         if self._error is not None:
@@ -149,11 +157,32 @@ def render_spec_on_ray(
         run.where = f" on {len(chunks)} workers"
         status.message = f"Rendering {len(todo)} frames{run.where}…"
         with run.frames():
+            spec = run.pace(lambda: _probe_on_a_worker(ray, spec))
             _gather(ray, spec, chunks, stop, options, run.receive)
         return run.finish()
     finally:
         if started:
             ray.shutdown()
+
+
+def _probe_on_a_worker(ray: Any, spec: RenderSpec) -> Pacing:
+    """Even pacing, probed by an actor of its own (the driver loads no pipeline)."""
+    resources = {"num_gpus": 1} if torch.cuda.is_available() else {"num_cpus": 1}
+    actor = ray.remote(**resources)(FrameWorker).remote(spec)
+    try:
+        return _settings_error_of(ray, lambda: ray.get(actor.probe.remote()))
+    finally:
+        ray.kill(actor)
+
+
+def _settings_error_of(ray: Any, call: Callable[[], Any]) -> Any:
+    """``call()``, with a SettingsError raised on a worker raised here as it is."""
+    try:
+        return call()
+    except ray.exceptions.RayTaskError as exc:
+        if isinstance(exc.cause, SettingsError):
+            raise exc.cause from exc
+        raise
 
 
 def _gather(
