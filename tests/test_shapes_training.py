@@ -16,11 +16,11 @@ from giffusion_nb.shapes.dataset import (
     BACKGROUNDS,
     COLOURS,
     SHAPES,
-    WORDS,
     caption,
     sample_batch,
     save_examples,
 )
+from giffusion_nb.shapes.vocabulary import WORDS
 
 
 def test_same_seed_same_pictures_and_captions():
