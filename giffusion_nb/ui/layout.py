@@ -69,7 +69,7 @@ STYLE = f"""
 }}
 @keyframes gnb-spin {{ to {{ transform: rotate(360deg); }} }}
 .gnb-feedback {{ margin-left: 8px; line-height: 1.3; }}
-.gnb-feedback .widget-html-content {{ white-space: normal; }}
+.gnb-feedback .widget-html-content {{ white-space: normal; line-height: 1.4; }}
 .gnb-screen {{ background: #1e1e1e; border-radius: 4px; overflow: hidden; }}
 .gnb-screen img, .gnb-screen video {{
   width: {SCREEN_PX}px; height: {SCREEN_PX}px; object-fit: contain;
@@ -77,7 +77,11 @@ STYLE = f"""
 .gnb-placeholder {{ align-items: center; justify-content: center; color: #bbb; }}
 .gnb-placeholder .widget-html-content {{ text-align: center; padding: 1em; }}
 .gnb-status .widget-html-content, .gnb-output-message .widget-html-content,
-.gnb-output-info .widget-html-content {{ white-space: normal; word-break: break-all; }}
+.gnb-output-info .widget-html-content, .gnb-prompts-note .widget-html-content {{
+  white-space: normal; overflow-wrap: anywhere; line-height: 1.4;
+}}
+.gnb-output-info a {{ color: #1565c0; text-decoration: underline; }}
+.gnb-studio {{ gap: 16px; }}
 @media (max-width: 900px) {{
   .gnb-settings, .gnb-stage {{ flex-basis: 100%; max-width: none; }}
 }}

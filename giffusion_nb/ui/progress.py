@@ -36,11 +36,13 @@ class Progress:
 
     def __init__(self, session: RenderSession) -> None:
         self.session = session
-        self.bar = widgets.IntProgress(min=0, max=1, value=0, layout=widgets.Layout(width="auto"))
+        self.bar = widgets.IntProgress(
+            min=0, max=1, value=0, layout=widgets.Layout(flex="1 1 160px", min_width="120px")
+        )
         self.bar.add_class("gnb-progress")
         self.text = widgets.HTML()
         self.text.add_class("gnb-progress-text")
-        self.widget = widgets.HBox([self.bar, self.text])
+        self.widget = widgets.HBox([self.bar, self.text], layout=widgets.Layout(flex="1 1 auto"))
         self._start: tuple[float, int] | None = None  # (time, frames done) when the run began
         self._ended_at: float | None = None
         session.observe(self._on_status, names="status")
