@@ -370,3 +370,15 @@ def _check_files(server) -> None:
     assert len(picked) == 1, f"no frame-{PICKED_FRAME:04d}.png under inputs/: {picked}"
     mp4 = _run_with(server, "*.mp4")
     assert len(list((mp4 / "frames").glob("*.png"))) == 3
+
+
+def test_make_dashboard_culls_idle_kernels_and_fetches_nothing_from_a_cdn():
+    from browser_support import REPO
+
+    culling = json.loads((REPO / "voila.json").read_text())["MappingKernelManager"]
+    assert 0 < culling["cull_idle_timeout"] <= 300 and 0 < culling["cull_interval"] <= 60
+    assert culling["cull_connected"] is False  # an open page's kernel is never culled
+    template = REPO / "share" / "jupyter" / "voila" / "templates" / "giffusion"
+    assert json.loads((template / "conf.json").read_text())["base_template"] == "lab"
+    makefile = (REPO / "Makefile").read_text()
+    assert "--template=giffusion" in makefile and "share/jupyter" in makefile
