@@ -17,7 +17,6 @@ from giffusion_nb.settings import setting_help, setting_names
 from giffusion_nb.ui.app import build_app
 from giffusion_nb.ui.labels import LABELS
 from giffusion_nb.ui.panel import Panel
-from giffusion_nb.ui.progress import progress_text
 
 
 @pytest.fixture
@@ -324,17 +323,6 @@ def test_audio_key_frames_open_the_prompts_and_say_what_they_wrote(panel, tmp_pa
     assert f"Wrote {len(frames)} key frames" in feedback and "into Prompts" in feedback
     assert panel.sections["Prompts"].selected_index == 0
     assert "from the audio&#x27;s onsets written here" in panel.prompt_tools.note.value
-
-
-def test_progress_counts_only_this_runs_frames():
-    # Resume: 10 of 25 frames were on disk; 2 more in 2 s is 1 frame/s, not 6.
-    running = progress_text(12, 25, start_done=10, elapsed=2.0, running=True)
-    assert running == "12/25 frames · 1.00 frames/s · ETA 0:00:13"
-    assert progress_text(10, 25, start_done=10, elapsed=0.5, running=True) == (
-        "10/25 frames (10 already on disk)"
-    )
-    ended = progress_text(25, 25, start_done=10, elapsed=7.5, running=False)
-    assert ended == "25/25 frames · 15 in 0:00:08 (2.00 frames/s)"
 
 
 def test_save_load_settings_and_resume_from_the_panel(panel, tmp_path):
