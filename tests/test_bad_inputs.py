@@ -62,7 +62,7 @@ TABLE = [
     ({"pipeline_class": "AutoencoderKL"}, "pipeline_class", "not a diffusers pipeline"),
     ({"pipeline_class": "StableDiffusionPipelin"}, "pipeline_class", "did you mean"),
     ({"model_id": "  "}, "model_id", "must not be empty"),
-    ({"model_id": "<missing>"}, "model_id", "could not load"),
+    ({"model_id": "<missing>"}, "model_id", "there is no folder"),
     ({"model_id": "builtin:huge-sd"}, "model_id", "unknown built-in model"),
     ({"controlnet_ids": ["<missing>"]}, "controlnet_ids", "could not load ControlNet"),
     ({"controlnet_ids": 5}, "controlnet_ids", "list of names"),

@@ -13,6 +13,7 @@ from giffusion_nb.errors import SettingsError
 from giffusion_nb.pipelines.builtin import builtin_model_path, is_builtin
 from giffusion_nb.pipelines.families import family_of, known_pipelines
 from giffusion_nb.pipelines.families.base import CONTROL, CONTROL_IMAGE, IMAGE
+from giffusion_nb.pipelines.load_errors import explain_load_error
 
 AUTO_PIPELINES = (
     "AutoPipelineForText2Image",
@@ -125,10 +126,7 @@ def load_pipeline(
     try:
         pipe = cls.from_pretrained(location, **kwargs)
     except Exception as exc:
-        raise SettingsError(
-            "model_id",
-            f"could not load {model_id!r} with {cls.__name__}: {type(exc).__name__}: {exc}",
-        ) from exc
+        raise SettingsError("model_id", explain_load_error(exc, model_id, cls.__name__)) from exc
     if ids:
         pipe = _with_controlnet(pipe, ids, dtype)
     pipe.set_progress_bar_config(disable=True)
