@@ -8,9 +8,20 @@ import math
 from pathlib import Path
 from typing import Any
 
-from traitlets import Bool, Dict, Float, HasTraits, Int, List, TraitType, Unicode, Union
+from traitlets import Bool, Dict, Float, HasTraits, Int, List, TraitType, Unicode, Union, validate
 
 from giffusion_nb.errors import SettingsError
+from giffusion_nb.limits import (
+    MAX_INT_DIGITS,
+    MAX_SETTINGS_BYTES,
+    LongNumber,
+    is_long_int,
+    loads_json,
+    long_int_error,
+    parse_json_object,
+    read_text_limited,
+    shown,
+)
 
 SCHEMA_VERSION = 1
 SCHEDULERS = {
@@ -121,7 +132,7 @@ class Settings(HasTraits):
         help="sine: frequencies like `1.0, 2.0`; curve: a key-frame string with values in "
         "[0, 1], like `0: (0.0), 50: (1.0)`.",
     )
-    output_format = Unicode("gif", help="gif or mp4.")
+    output_format = Unicode("gif", help="gif or mp4 (read in lower case: ` GIF ` is gif).")
     fps = Float(10.0, help="Frames per second of the output.")
     image_input = Unicode(
         "",
@@ -168,6 +179,11 @@ class Settings(HasTraits):
         help="A text-generation model (Hub id or folder) for the inspiration button; empty, or "
         "when it cannot be loaded, the built-in word lists.",
     )
+
+    @validate("output_format")
+    def _lower_case_format(self, proposal: dict) -> str:
+        """` GIF ` is gif everywhere: in the saved settings, the file name and the encoder."""
+        return proposal["value"].strip().lower()
 
     def to_dict(self) -> dict[str, Any]:
         """Every setting by name, JSON-ready, with the schema version."""
@@ -221,22 +237,22 @@ class Settings(HasTraits):
     @classmethod
     def load(cls, path: str | Path, notes: list[str] | None = None) -> Settings:
         """Read a ``settings.json`` written by ``save`` (see ``from_dict`` for ``notes``)."""
-        path = Path(path)
+        path = Path(path).expanduser()
         if path.is_dir():
             path = path / "settings.json"
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise SettingsError("settings", f"cannot read {str(path)!r}: {exc}") from exc
+        text = read_text_limited(path, MAX_SETTINGS_BYTES, "settings")
         return cls.from_dict(parse_settings_json(text, path.name), notes)
 
 
 def parse_settings_json(text: str, name: str = "settings.json") -> dict[str, Any]:
     """The JSON object of a settings file; errors name the line."""
-    if len(text) > 1_000_000:
-        raise SettingsError("settings", f"{name} is too large to be a settings file")
+    if len(text) > MAX_SETTINGS_BYTES:
+        raise SettingsError(
+            "settings",
+            f"{name} is too large to be a settings file (at most {MAX_SETTINGS_BYTES:,} bytes)",
+        )
     try:
-        data = json.loads(text)
+        data = loads_json(text)
     except json.JSONDecodeError as exc:
         raise SettingsError(
             "settings", f"{name} is not valid JSON: {exc.msg}", line=exc.lineno
@@ -280,7 +296,7 @@ def _coerce(name: str, trait: TraitType, value: Any) -> Any:
             return value
         if isinstance(value, str) and value.strip().lower() in ("true", "false"):
             return value.strip().lower() == "true"
-        raise SettingsError(name, f"expected true or false, got {value!r}")
+        raise SettingsError(name, f"expected true or false, got {shown(value)}")
     if isinstance(trait, Int):
         if value is None and trait.allow_none:
             return None
@@ -298,13 +314,13 @@ def _coerce(name: str, trait: TraitType, value: Any) -> Any:
         return _as_float(name, value)
     if isinstance(trait, Unicode):
         if not isinstance(value, str):
-            raise SettingsError(name, f"expected text, got {value!r}")
+            raise SettingsError(name, f"expected text, got {shown(value)}")
         return value
     if isinstance(trait, List):
         if isinstance(value, str):
             value = [part.strip() for part in value.split(",") if part.strip()]
         if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-            raise SettingsError(name, f"expected a list of names, got {value!r}")
+            raise SettingsError(name, f"expected a list of names, got {shown(value)}")
         return value
     if isinstance(trait, Dict):
         return parse_json_object(name, value)
@@ -312,54 +328,36 @@ def _coerce(name: str, trait: TraitType, value: Any) -> Any:
 
 
 def _as_int(name: str, value: Any) -> int:
-    if isinstance(value, bool):
-        raise SettingsError(name, f"expected an integer, got {value!r}")
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
     if isinstance(value, str):
+        digits = len(value.strip().lstrip("+-").lstrip("0"))
+        if digits > MAX_INT_DIGITS:  # before int() converts it
+            raise long_int_error(name, LongNumber(digits))
         try:
-            return int(value.strip())
+            value = int(value.strip())
         except ValueError:
-            pass
-    if isinstance(value, int):
+            raise SettingsError(name, f"expected an integer, got {shown(value)}") from None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if is_long_int(value):
+        raise long_int_error(name, value)
+    if isinstance(value, int) and not isinstance(value, bool):
         return value
-    raise SettingsError(name, f"expected an integer, got {value!r}")
+    raise SettingsError(name, f"expected an integer, got {shown(value)}")
 
 
 def _as_float(name: str, value: Any) -> float:
+    if is_long_int(value):
+        raise long_int_error(name, value)
     if isinstance(value, str):
         try:
             value = float(value.strip())
         except ValueError:
-            raise SettingsError(name, f"expected a number, got {value!r}") from None
+            raise SettingsError(name, f"expected a number, got {shown(value)}") from None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise SettingsError(name, f"expected a number, got {value!r}")
+        raise SettingsError(name, f"expected a number, got {shown(value)}")
     if not math.isfinite(value):
         raise SettingsError(name, f"expected a finite number, got {value!r}")
     return float(value)
-
-
-def parse_json_object(name: str, value: Any) -> dict[str, Any]:
-    """A dict from a dict or from JSON text (``{"key": value}``); errors name the position."""
-    if isinstance(value, dict):
-        return dict(value)
-    if not isinstance(value, str):
-        raise SettingsError(name, f'expected a JSON object like {{"key": 1}}, got {value!r}')
-    if not value.strip():
-        return {}
-    if len(value) > 100_000:
-        raise SettingsError(name, "the JSON text is too long (at most 100000 characters)")
-    try:
-        parsed = json.loads(value)
-    except json.JSONDecodeError as exc:
-        raise SettingsError(name, f"invalid JSON: {exc.msg}", position=exc.pos) from None
-    except RecursionError:
-        raise SettingsError(name, "the JSON text is nested too deeply") from None
-    if not isinstance(parsed, dict):
-        raise SettingsError(
-            name, f'expected a JSON object like {{"key": 1}}, got {type(parsed).__name__}'
-        )
-    return parsed
 
 
 def scheduler_class_name(name: str) -> str:

@@ -16,6 +16,7 @@ from giffusion_nb.keyframes.curves import check_range, curve_values, parse_curve
 from giffusion_nb.keyframes.prompts import num_frames, parse_prompts
 from giffusion_nb.keyframes.schedules import check_interpolation_type, parse_frequencies
 from giffusion_nb.media.audio import AUDIO_COMPONENTS, MEL_REDUCERS
+from giffusion_nb.media.input_checks import check_media_input
 from giffusion_nb.media.motion import check_padding_mode, motion_schedule
 from giffusion_nb.output.encoders import check_fps, check_output_format
 from giffusion_nb.settings import (
@@ -89,21 +90,26 @@ def _choice(name: str, choices: tuple[str, ...]) -> Check:
     return check
 
 
-def _input_file(name: str) -> Check:
+def _input_file(name: str, kind: str) -> Check:
+    """A named input exists and its header reads as ``kind`` (image, video, audio), whether or
+    not the render uses it (audio in a GIF with a linear schedule is checked too)."""
+
     def check(settings: Settings) -> None:
         value = getattr(settings, name)
         if value and not Path(value).expanduser().is_file():
             raise SettingsError(name, f"no such file: {value!r}")
+        if value:
+            check_media_input(kind, value, name)
 
     return check
 
 
 def _check_video_input(settings: Settings) -> None:
-    _input_file("video_input")(settings)
     if settings.video_input and settings.image_input:
         raise SettingsError(
             "video_input", "set either image_input or video_input, not both (clear one of them)"
         )
+    _input_file("video_input", "video")(settings)
 
 
 def _size(name: str) -> Check:
@@ -219,9 +225,9 @@ CHECKS: dict[str, Check] = {
     "interpolation_args": _check_interpolation_args,
     "output_format": _call(check_output_format, "output_format"),
     "fps": _call(check_fps, "fps"),
-    "image_input": _input_file("image_input"),
+    "image_input": _input_file("image_input", "image"),
     "video_input": _check_video_input,
-    "audio_input": _input_file("audio_input"),
+    "audio_input": _input_file("audio_input", "audio"),
     "audio_component": _choice("audio_component", AUDIO_COMPONENTS),
     "mel_reduce": _choice("mel_reduce", MEL_REDUCERS),
     "zoom": _motion("zoom"),

@@ -140,8 +140,8 @@ def bad_files(tmp_path_factory) -> dict[str, Path]:
     with wave.open(str(files["long.wav"]), "wb") as long_wav:
         long_wav.setnchannels(1)
         long_wav.setsampwidth(1)
-        long_wav.setframerate(1000)
-        long_wav.writeframes(bytes(31 * 60 * 1000))
+        long_wav.setframerate(4000)  # the lowest sample rate accepted
+        long_wav.writeframes(bytes(31 * 60 * 4000))
     files["missing"] = folder / "no-such-model"
     return files
 

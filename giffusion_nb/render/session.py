@@ -377,7 +377,9 @@ class RenderSession(HasTraits):
         job.callback = self._on_step_end
         # 4. The settings' scheduler
         if s.scheduler != "default" or s.scheduler_kwargs:
-            job.scheduler = build_scheduler(pipe.scheduler, s.scheduler, s.scheduler_kwargs)
+            job.scheduler = build_scheduler(
+                pipe.scheduler, s.scheduler, s.scheduler_kwargs, s.num_inference_steps
+            )
         # 5. Encode the key-frame prompts once each
         if s.use_prompt_embeds:
             prompts = [key_frame.prompt for key_frame in plan.key_frames]
