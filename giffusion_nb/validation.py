@@ -15,6 +15,7 @@ from giffusion_nb.errors import SettingsError
 from giffusion_nb.keyframes.curves import check_range, curve_values, parse_curve
 from giffusion_nb.keyframes.prompts import num_frames, parse_prompts
 from giffusion_nb.keyframes.schedules import check_interpolation_type, parse_frequencies
+from giffusion_nb.limits import shown
 from giffusion_nb.media.audio import AUDIO_COMPONENTS, MEL_REDUCERS
 from giffusion_nb.media.input_checks import check_media_input
 from giffusion_nb.media.motion import check_padding_mode, motion_schedule
@@ -78,7 +79,7 @@ def _range(name: str, low: float, high: float) -> Check:
 
 def _check_range(name: str, value: float, low: float, high: float) -> None:
     if not low <= value <= high:
-        raise SettingsError(name, f"expected a value between {low} and {high}, got {value}")
+        raise SettingsError(name, f"expected a value between {low} and {high}, got {shown(value)}")
 
 
 def _choice(name: str, choices: tuple[str, ...]) -> Check:

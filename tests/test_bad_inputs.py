@@ -267,3 +267,13 @@ def test_output_format_is_read_in_lower_case_everywhere(make_session):
     assert output.name.endswith(".gif") and output.is_file()
     saved = json.loads((output.parent / "settings.json").read_text())
     assert saved["output_format"] == "gif"
+
+
+def test_a_huge_integer_set_on_the_trait_itself_is_named_not_converted():
+    from giffusion_nb.validation import validate
+
+    settings = Settings()
+    settings.seed = 10**5000  # a notebook cell, past coercion; str() of it would raise
+    with pytest.raises(SettingsError, match="got a 5001-digit number") as info:
+        validate(settings)
+    assert info.value.field == "seed"

@@ -132,7 +132,7 @@ def _mel(path: str | Path, component: str) -> np.ndarray:
     path = Path(path).expanduser()
     try:
         return mel_power(path, component)
-    except Exception as exc:  # a file damaged after its header: the decoder's error says how
+    except (RuntimeError, OSError, ValueError) as exc:  # damaged after its header (libsndfile)
         raise _unreadable(path, exc, _INPUT_FIELD) from exc
 
 
