@@ -136,3 +136,39 @@ def parse_json_object(name: str, value: Any) -> dict[str, Any]:
         )
     check_no_long_ints(name, parsed)
     return parsed
+
+
+def as_int(name: str, value: Any) -> int:
+    """``value`` (an int, an integral float or its text) as an int of at most
+    ``MAX_INT_DIGITS`` digits, checked before converting; a ``SettingsError`` naming ``name``."""
+    if isinstance(value, str):
+        digits = len(value.strip().lstrip("+-").lstrip("0"))
+        if digits > MAX_INT_DIGITS:  # before int() converts it
+            raise long_int_error(name, LongNumber(digits))
+        try:
+            value = int(value.strip())
+        except ValueError:
+            raise SettingsError(name, f"expected an integer, got {shown(value)}") from None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if is_long_int(value):
+        raise long_int_error(name, value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise SettingsError(name, f"expected an integer, got {shown(value)}")
+
+
+def as_float(name: str, value: Any) -> float:
+    """``value`` (a number or its text) as a finite float; a ``SettingsError`` naming ``name``."""
+    if is_long_int(value):
+        raise long_int_error(name, value)
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            raise SettingsError(name, f"expected a number, got {shown(value)}") from None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise SettingsError(name, f"expected a number, got {shown(value)}")
+    if not math.isfinite(value):
+        raise SettingsError(name, f"expected a finite number, got {value!r}")
+    return float(value)

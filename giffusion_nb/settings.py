@@ -3,8 +3,8 @@ round trip; validation.py checks the values."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
-import math
 from pathlib import Path
 from typing import Any
 
@@ -12,12 +12,10 @@ from traitlets import Bool, Dict, Float, HasTraits, Int, List, TraitType, Unicod
 
 from giffusion_nb.errors import SettingsError
 from giffusion_nb.limits import (
-    MAX_INT_DIGITS,
     MAX_SETTINGS_BYTES,
-    LongNumber,
-    is_long_int,
+    as_float,
+    as_int,
     loads_json,
-    long_int_error,
     parse_json_object,
     read_text_limited,
     shown,
@@ -38,7 +36,6 @@ SCHEDULERS = {
     "UniPC": "UniPCMultistepScheduler",
     "LCM": "LCMScheduler",
 }
-MAX_SEED = 2**63 - 1
 # Arguments the session computes itself; `pipeline_kwargs` may not override them.
 MANAGED_ARGUMENTS = frozenset(
     {
@@ -92,6 +89,11 @@ class Settings(HasTraits):
         help="ControlNet checkpoints (Hub ids or folders), comma-separated; the pipeline "
         "switches to its ControlNet variant.",
     )
+    motion_adapter_id = Unicode(
+        "",
+        help="AnimateDiff: a MotionAdapter checkpoint (Hub id or folder) that turns the model "
+        "into AnimateDiffPipeline's video model.",
+    )
     prompts = Unicode(
         "0: a picture of a corgi\n60: a picture of a lion",
         help="One key frame per line, `frame: prompt`; frames in between travel from one "
@@ -123,7 +125,12 @@ class Settings(HasTraits):
     batch_size = Int(1, help="Frames rendered together; frames are the same at any batch size.")
     height = Int(None, allow_none=True, help="Frame height in pixels (empty: the model's size).")
     width = Int(None, allow_none=True, help="Frame width in pixels (empty: the model's size).")
-    num_latent_channels = Int(4, help="Channels of the noise latent (4 for Stable Diffusion).")
+    num_latent_channels = Int(
+        None,
+        allow_none=True,
+        help="Channels of the noise latent (empty: the model's; 4 for Stable Diffusion, 16 for "
+        "SD3 and Flux); a number must match the model.",
+    )
     interpolation_type = Unicode(
         "linear", help="How frames move between key frames: linear, sine or curve."
     )
@@ -185,6 +192,10 @@ class Settings(HasTraits):
         """` GIF ` is gif everywhere: in the saved settings, the file name and the encoder."""
         return proposal["value"].strip().lower()
 
+    def frozen(self) -> FrozenSettings:
+        """An immutable copy of every setting (lists become tuples, dicts read-only)."""
+        return FrozenSettings(**{name: _freeze(getattr(self, name)) for name in setting_names()})
+
     def to_dict(self) -> dict[str, Any]:
         """Every setting by name, JSON-ready, with the schema version."""
         data: dict[str, Any] = {"schema_version": SCHEMA_VERSION}
@@ -244,6 +255,43 @@ class Settings(HasTraits):
         return cls.from_dict(parse_settings_json(text, path.name), notes)
 
 
+class FrozenDict(dict):
+    """A dict that refuses changes (and still pickles, for Ray workers)."""
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError("frozen settings cannot be changed")
+
+    __setitem__ = __delitem__ = __ior__ = _refuse
+    clear = pop = popitem = setdefault = update = _refuse
+
+    def __reduce__(self) -> tuple:
+        return (FrozenDict, (dict(self),))
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return tuple(_freeze(item) for item in value)
+    if isinstance(value, dict):
+        return FrozenDict({key: _freeze(item) for key, item in value.items()})
+    return value
+
+
+def thaw(value: Any) -> Any:
+    """A frozen value as plain, mutable JSON-like data (tuples become lists, dicts plain)."""
+    if isinstance(value, list | tuple):
+        return [thaw(item) for item in value]
+    if isinstance(value, dict):
+        return {key: thaw(item) for key, item in value.items()}
+    return value
+
+
+def _frozen_to_dict(self) -> dict[str, Any]:
+    """Every setting by name, JSON-ready, with the schema version (as ``Settings.to_dict``)."""
+    data: dict[str, Any] = {"schema_version": SCHEMA_VERSION}
+    data.update({field.name: thaw(getattr(self, field.name)) for field in dataclasses.fields(self)})
+    return data
+
+
 def parse_settings_json(text: str, name: str = "settings.json") -> dict[str, Any]:
     """The JSON object of a settings file; errors name the line."""
     if len(text) > MAX_SETTINGS_BYTES:
@@ -267,6 +315,19 @@ def parse_settings_json(text: str, name: str = "settings.json") -> dict[str, Any
 def setting_names() -> list[str]:
     """The settings' names, in the order they are declared (and shown in ``settings.json``)."""
     return [name for name, value in vars(Settings).items() if isinstance(value, TraitType)]
+
+
+FrozenSettings = dataclasses.make_dataclass(
+    "FrozenSettings",
+    [(name, Any) for name in setting_names()],
+    frozen=True,
+    namespace={
+        "__doc__": "Every setting of one render, read-only: what a render reads instead of the "
+        "live ``Settings`` (made by ``Settings.frozen()``).",
+        "to_dict": _frozen_to_dict,
+        "__module__": __name__,
+    },
+)
 
 
 def setting_help(name: str) -> str:
@@ -302,16 +363,16 @@ def _coerce(name: str, trait: TraitType, value: Any) -> Any:
             return None
         if isinstance(value, str) and value.strip() == "" and trait.allow_none:
             return None
-        return _as_int(name, value)
+        return as_int(name, value)
     if isinstance(trait, Float):
-        return _as_float(name, value)
+        return as_float(name, value)
     if isinstance(trait, Union):  # strength: a number or a key-frame string
         if isinstance(value, str):
             try:
-                return _as_float(name, value)
+                return as_float(name, value)
             except SettingsError:
                 return value  # a key-frame string, checked by validation
-        return _as_float(name, value)
+        return as_float(name, value)
     if isinstance(trait, Unicode):
         if not isinstance(value, str):
             raise SettingsError(name, f"expected text, got {shown(value)}")
@@ -325,39 +386,6 @@ def _coerce(name: str, trait: TraitType, value: Any) -> Any:
     if isinstance(trait, Dict):
         return parse_json_object(name, value)
     raise TypeError(f"no coercion for setting {name}")
-
-
-def _as_int(name: str, value: Any) -> int:
-    if isinstance(value, str):
-        digits = len(value.strip().lstrip("+-").lstrip("0"))
-        if digits > MAX_INT_DIGITS:  # before int() converts it
-            raise long_int_error(name, LongNumber(digits))
-        try:
-            value = int(value.strip())
-        except ValueError:
-            raise SettingsError(name, f"expected an integer, got {shown(value)}") from None
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if is_long_int(value):
-        raise long_int_error(name, value)
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    raise SettingsError(name, f"expected an integer, got {shown(value)}")
-
-
-def _as_float(name: str, value: Any) -> float:
-    if is_long_int(value):
-        raise long_int_error(name, value)
-    if isinstance(value, str):
-        try:
-            value = float(value.strip())
-        except ValueError:
-            raise SettingsError(name, f"expected a number, got {shown(value)}") from None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise SettingsError(name, f"expected a number, got {shown(value)}")
-    if not math.isfinite(value):
-        raise SettingsError(name, f"expected a finite number, got {value!r}")
-    return float(value)
 
 
 def scheduler_class_name(name: str) -> str:

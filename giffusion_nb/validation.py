@@ -13,6 +13,7 @@ from typing import Any
 
 from giffusion_nb.errors import SettingsError
 from giffusion_nb.keyframes.curves import check_range, curve_values, parse_curve
+from giffusion_nb.keyframes.plan import MAX_SEED
 from giffusion_nb.keyframes.prompts import num_frames, parse_prompts
 from giffusion_nb.keyframes.schedules import check_interpolation_type, parse_frequencies
 from giffusion_nb.limits import shown
@@ -22,7 +23,6 @@ from giffusion_nb.media.motion import check_padding_mode, motion_schedule
 from giffusion_nb.output.encoders import check_fps, check_output_format
 from giffusion_nb.settings import (
     MANAGED_ARGUMENTS,
-    MAX_SEED,
     Settings,
     scheduler_class_name,
     setting_names,
@@ -72,7 +72,9 @@ def _text(name: str, *, allow_empty: bool, limit: int = 10_000) -> Check:
 
 def _range(name: str, low: float, high: float) -> Check:
     def check(settings: Settings) -> None:
-        _check_range(name, getattr(settings, name), low, high)
+        value = getattr(settings, name)
+        if value is not None:  # None: an optional setting left to the model
+            _check_range(name, value, low, high)
 
     return check
 

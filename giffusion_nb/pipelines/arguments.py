@@ -40,9 +40,7 @@ def check_call_arguments(call: Callable[..., Any], values: dict[str, Any], field
         if expected is inspect.Parameter.empty:
             expected = _kind_of_default(parameter.default)
         if not _fits(value, expected):
-            raise SettingsError(
-                field, f"{name!r} expects {describe(expected)}, got {shown(value)}"
-            )
+            raise SettingsError(field, f"{name!r} expects {describe(expected)}, got {shown(value)}")
 
 
 def _type_hints(call: Callable[..., Any]) -> dict[str, Any]:
