@@ -17,7 +17,9 @@ from giffusion_nb.keyframes.pacing import PACINGS
 from giffusion_nb.keyframes.plan import MAX_SEED
 from giffusion_nb.keyframes.prompts import num_frames, parse_prompts
 from giffusion_nb.keyframes.schedules import check_interpolation_type, parse_frequencies
+from giffusion_nb.limits import shown
 from giffusion_nb.media.audio import AUDIO_COMPONENTS, MEL_REDUCERS
+from giffusion_nb.media.input_checks import check_media_input
 from giffusion_nb.media.motion import check_padding_mode, motion_schedule
 from giffusion_nb.output.encoders import check_fps, check_output_format
 from giffusion_nb.settings import (
@@ -81,7 +83,7 @@ def _range(name: str, low: float, high: float) -> Check:
 
 def _check_range(name: str, value: float, low: float, high: float) -> None:
     if not low <= value <= high:
-        raise SettingsError(name, f"expected a value between {low} and {high}, got {value}")
+        raise SettingsError(name, f"expected a value between {low} and {high}, got {shown(value)}")
 
 
 def _choice(name: str, choices: tuple[str, ...]) -> Check:
@@ -93,21 +95,26 @@ def _choice(name: str, choices: tuple[str, ...]) -> Check:
     return check
 
 
-def _input_file(name: str) -> Check:
+def _input_file(name: str, kind: str) -> Check:
+    """A named input exists and its header reads as ``kind`` (image, video, audio), whether or
+    not the render uses it (audio in a GIF with a linear schedule is checked too)."""
+
     def check(settings: Settings) -> None:
         value = getattr(settings, name)
         if value and not Path(value).expanduser().is_file():
             raise SettingsError(name, f"no such file: {value!r}")
+        if value:
+            check_media_input(kind, value, name)
 
     return check
 
 
 def _check_video_input(settings: Settings) -> None:
-    _input_file("video_input")(settings)
     if settings.video_input and settings.image_input:
         raise SettingsError(
             "video_input", "set either image_input or video_input, not both (clear one of them)"
         )
+    _input_file("video_input", "video")(settings)
 
 
 def _size(name: str) -> Check:
@@ -235,9 +242,9 @@ CHECKS: dict[str, Check] = {
     "pacing": _check_pacing,
     "output_format": _call(check_output_format, "output_format"),
     "fps": _call(check_fps, "fps"),
-    "image_input": _input_file("image_input"),
+    "image_input": _input_file("image_input", "image"),
     "video_input": _check_video_input,
-    "audio_input": _input_file("audio_input"),
+    "audio_input": _input_file("audio_input", "audio"),
     "audio_component": _choice("audio_component", AUDIO_COMPONENTS),
     "mel_reduce": _choice("mel_reduce", MEL_REDUCERS),
     "zoom": _motion("zoom"),

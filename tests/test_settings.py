@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from helpers import solid, write_video
 
 from giffusion_nb.errors import SettingsError
 from giffusion_nb.settings import (
@@ -165,8 +166,8 @@ def test_defaults_are_valid():
 
 
 def test_image_and_video_together_is_an_error(tmp_path):
-    for name in ("a.png", "b.mp4"):
-        (tmp_path / name).write_bytes(b"x")
+    solid((10, 20, 30)).save(tmp_path / "a.png")
+    write_video(tmp_path / "b.mp4", num_frames=3)
     settings = Settings(image_input=str(tmp_path / "a.png"), video_input=str(tmp_path / "b.mp4"))
     with pytest.raises(SettingsError, match="not both") as info:
         validate(settings)
