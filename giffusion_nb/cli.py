@@ -172,7 +172,7 @@ def _read_prompts(source: str) -> str:
     return read_text_limited(source, MAX_PROMPTS_FILE_BYTES, "--prompts")
 
 
-def _render(settings, args: argparse.Namespace, resume: Path | None = None) -> int:
+def _run_render(settings, args: argparse.Namespace, resume: Path | None = None) -> int:
     from giffusion_nb.output.runs import check_output_dir
     from giffusion_nb.pipelines.devices import resolve_device
     from giffusion_nb.render.session import RenderSession
@@ -331,12 +331,14 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit code (0 ok, 2 user error, 1 other failure)."""
     args = build_parser().parse_args(argv)
     if args.command in ("render", "demo", "bench"):
-        _quiet_libraries()
+        from giffusion_nb.pipelines.load import quiet_library_logs
+
+        quiet_library_logs()
     try:
         if args.command == "demo":
             from giffusion_nb.settings import Settings
 
-            return _render(Settings.from_dict(DEMO_SETTINGS), args)
+            return _run_render(Settings.from_dict(DEMO_SETTINGS), args)
         if args.command == "keyframes":
             return _keyframes(args)
         if args.command == "inspire":
@@ -362,8 +364,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.resume is not None:
             if args.settings or args.values or args.prompts:
                 raise SettingsError("--resume", "a resumed run keeps its own settings")
-            return _render(None, args, resume=args.resume)
-        return _render(settings_from_args(args), args)
+            return _run_render(None, args, resume=args.resume)
+        return _run_render(settings_from_args(args), args)
     except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
@@ -373,14 +375,6 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return EXIT_FAILURE
-
-
-def _quiet_libraries() -> None:
-    import diffusers
-    import transformers
-
-    diffusers.utils.logging.set_verbosity_error()
-    transformers.utils.logging.set_verbosity_error()
 
 
 if __name__ == "__main__":

@@ -8,8 +8,17 @@ import json
 from pathlib import Path
 from typing import Any
 
-from traitlets import Bool, Dict, Float, HasTraits, Int, List, TraitType, Unicode, Union, validate
+from traitlets import Bool, Dict, Float, HasTraits, Int, List, TraitType, Unicode, Union
 
+from giffusion_nb.choices import (
+    AUDIO_COMPONENTS,
+    INTERPOLATION_TYPES,
+    MEL_REDUCERS,
+    OUTPUT_FORMATS,
+    PACINGS,
+    PADDING_MODES,
+    Choice,
+)
 from giffusion_nb.errors import SettingsError
 from giffusion_nb.frozen import freeze, thaw
 from giffusion_nb.limits import (
@@ -132,21 +141,25 @@ class Settings(HasTraits):
         help="Channels of the noise latent (empty: the model's; 4 for Stable Diffusion, 16 for "
         "SD3 and Flux); a number must match the model.",
     )
-    interpolation_type = Unicode(
-        "linear", help="How frames move between key frames: linear, sine or curve."
+    interpolation_type = Choice(
+        INTERPOLATION_TYPES,
+        "linear",
+        help="How frames move between key frames: linear, sine, curve, or audio (following "
+        "the audio's energy).",
     )
     interpolation_args = Unicode(
         "",
         help="sine: frequencies like `1.0, 2.0`; curve: a key-frame string with values in "
         "[0, 1], like `0: (0.0), 50: (1.0)`.",
     )
-    pacing = Unicode(
+    pacing = Choice(
+        PACINGS,
         "schedule",
         help="schedule: frames move as the interpolation says; even: a quick probe render "
         "first measures how the picture changes, then t is re-timed so every frame changes it "
         "by the same amount.",
     )
-    output_format = Unicode("gif", help="gif or mp4 (read in lower case: ` GIF ` is gif).")
+    output_format = Choice(OUTPUT_FORMATS, "gif", help="gif or mp4.")
     fps = Float(10.0, help="Frames per second of the output.")
     image_input = Unicode(
         "",
@@ -163,11 +176,15 @@ class Settings(HasTraits):
         help="Audio whose onsets give key frames and whose energy drives the `audio` "
         "interpolation; muxed into MP4 output.",
     )
-    audio_component = Unicode(
-        "percussive", help="Part of the audio to follow: percussive, harmonic or both."
+    audio_component = Choice(
+        AUDIO_COMPONENTS,
+        "percussive",
+        help="Part of the audio to follow: percussive, harmonic or both.",
     )
-    mel_reduce = Unicode(
-        "max", help="How a frame's mel-spectrogram energy is summarised: max, mean or median."
+    mel_reduce = Choice(
+        MEL_REDUCERS,
+        "max",
+        help="How a frame's mel-spectrogram energy is summarised: max, mean or median.",
     )
     zoom = Unicode("", help="2D motion: scale per frame as a key-frame string, e.g. `0: (1.02)`.")
     angle = Unicode(
@@ -175,8 +192,10 @@ class Settings(HasTraits):
     )
     translate_x = Unicode("", help="2D motion: pixels per frame to the right, e.g. `0: (3)`.")
     translate_y = Unicode("", help="2D motion: pixels per frame downwards, e.g. `0: (-2)`.")
-    padding_mode = Unicode(
-        "border", help="How 2D motion fills uncovered borders: border, reflection or zeros."
+    padding_mode = Choice(
+        PADDING_MODES,
+        "border",
+        help="How 2D motion fills uncovered borders: border, reflection or zeros.",
     )
     comet = Bool(
         False,
@@ -194,10 +213,9 @@ class Settings(HasTraits):
         "when it cannot be loaded, the built-in word lists.",
     )
 
-    @validate("output_format")
-    def _lower_case_format(self, proposal: dict) -> str:
-        """` GIF ` is gif everywhere: in the saved settings, the file name and the encoder."""
-        return proposal["value"].strip().lower()
+    def __init__(self, **values: Any) -> None:
+        super().__init__()
+        self.update(**values)
 
     def frozen(self) -> FrozenSettings:
         """An immutable copy of every setting (lists become tuples, dicts read-only)."""
@@ -320,6 +338,14 @@ def coerce_value(name: str, value: Any) -> Any:
     return _coerce(name, traits[name], value)
 
 
+def setting_choices(name: str) -> tuple[str, ...]:
+    """The names a choice setting takes (the panel's dropdown)."""
+    trait = Settings.class_traits()[name]
+    if not isinstance(trait, Choice):
+        raise ValueError(f"{name} is not a choice setting")
+    return tuple(trait.values)
+
+
 def is_text_setting(name: str) -> bool:
     """True for settings whose values are free text (never parsed as JSON on the CLI)."""
     trait = Settings.class_traits().get(name)
@@ -329,6 +355,13 @@ def is_text_setting(name: str) -> bool:
 
 
 def _coerce(name: str, trait: TraitType, value: Any) -> Any:
+    if isinstance(trait, Choice):
+        choice = trait.canonical(value)
+        if choice is None:
+            raise SettingsError(
+                name, f"expected one of {', '.join(trait.values)}, got {shown(value)}"
+            )
+        return choice
     if isinstance(trait, Bool):
         if isinstance(value, bool):
             return value

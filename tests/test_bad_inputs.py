@@ -55,7 +55,9 @@ TABLE = [
     ({"strength": 1.5}, "strength", "between 0.0 and 1.0"),
     ({"strength": "0: (sqrt(-1))"}, "strength", "math domain error"),
     # interpolation
-    ({"interpolation_type": "cubic"}, "interpolation_type", "unknown interpolation type"),
+    ({"interpolation_type": "cubic"}, "interpolation_type", "expected one of linear"),
+    ({"pacing": "steady"}, "pacing", "expected one of schedule, even"),
+    ({"pacing": "even", "angle": "0: (2)"}, "pacing", "2D motion"),
     ({"interpolation_type": "audio"}, "interpolation_type", "audio"),
     ({"interpolation_type": "sine", "interpolation_args": "1, x"}, "interpolation_args", ""),
     ({"interpolation_type": "sine", "interpolation_args": "-1"}, "interpolation_args", ""),
@@ -115,7 +117,7 @@ TABLE = [
     # output
     ({"fps": 0}, "fps", "between 1 and 120"),
     ({"fps": 500}, "fps", "between 1 and 120"),
-    ({"output_format": "avi"}, "output_format", "expected 'gif' or 'mp4'"),
+    ({"output_format": "avi"}, "output_format", "expected one of gif, mp4"),
     ({"use_fixed_latent": "maybe"}, "use_fixed_latent", "true or false"),
     ({"comet_frame_stride": 0}, "comet_frame_stride", "between 1"),
     ({"workers": 0}, "workers", "between 1"),

@@ -10,11 +10,10 @@ from pathlib import Path
 import librosa
 import numpy as np
 
+from giffusion_nb.choices import AUDIO_COMPONENTS, MEL_REDUCERS
 from giffusion_nb.errors import SettingsError
 from giffusion_nb.media.audio_stream import HOP, SAMPLE_RATE, mel_power, read_header
 
-AUDIO_COMPONENTS = ("percussive", "harmonic", "both")
-MEL_REDUCERS = ("max", "mean", "median")
 MAX_AUDIO_SECONDS = 30 * 60.0  # longer audio is refused: it would mean a huge animation
 MIN_SAMPLE_RATE = 4_000  # below telephone quality (8 kHz) there are no onsets to find
 MAX_SAMPLE_RATE = 384_000  # the highest rate studio files use
