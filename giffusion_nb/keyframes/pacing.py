@@ -8,25 +8,38 @@ from dataclasses import dataclass
 
 import numpy as np
 
-PROBE_POINTS = 5  # probe pictures per segment before refining, its two key frames included
-PROBE_REFINE_RATIO = 1.5  # an interval changing more than this times the mean is split
-PROBE_MAX_POINTS = 9  # at most this many probe pictures in one segment
+PROBE_SHARE = 0.35  # probe pictures per segment: this share of its frames (its key frames included)
+PROBE_MIN_POINTS = 3  # a segment's two key frames and its middle, at least
 
 
 @dataclass(frozen=True)
 class SegmentProbe:
-    """The probe of one segment: its t values (0 to 1, increasing) and the change measured
-    between each neighbouring pair of their pictures (one value fewer)."""
+    """The probe of one segment of ``frames`` frames: its t values (0 to 1, increasing) and the
+    change measured between each neighbouring pair of their pictures (one value fewer)."""
 
     t: np.ndarray
     change: np.ndarray
+    frames: int
+
+    def jumps(self) -> np.ndarray:
+        """Intervals narrower than a frame's t that still change more than a frame's share:
+        the picture jumps there (a model flipping between two pictures), so one frame crosses
+        it however close the frames are."""
+        narrow = np.diff(self.t) < 1.0 / self.frames
+        return narrow & (self.change > self.change.sum() / self.frames)
 
     def cumulative(self) -> np.ndarray:
-        """The share of the segment's whole change reached at each probe t (0 to 1)."""
-        total = float(self.change.sum())
+        """The share of the segment's change reached at each probe t (0 to 1), a jump counted
+        as one frame's step: more frames across it would only add still frames beside it."""
+        weights = np.array(self.change, dtype=np.float64)
+        jumps = self.jumps()
+        if jumps.any():
+            smooth = weights[~jumps].sum()
+            weights[jumps] = smooth / max(self.frames - int(jumps.sum()), 1)
+        total = float(weights.sum())
         if not total > 0:
             return self.t.copy()  # nothing changes: keep the schedule as it is
-        return np.concatenate(([0.0], np.cumsum(self.change) / total))
+        return np.concatenate(([0.0], np.cumsum(weights) / total))
 
     def even_t(self, scheduled: np.ndarray) -> np.ndarray:
         """The t at which the picture has made ``scheduled`` of its change: the inverse of the
@@ -34,20 +47,30 @@ class SegmentProbe:
         return np.interp(scheduled, self.cumulative(), self.t)
 
 
+def probe_budget(frames: int) -> int:
+    """Probe pictures of a segment of ``frames`` frames, its two key frames included."""
+    return max(PROBE_MIN_POINTS, round(PROBE_SHARE * frames))
+
+
 def probe_points(frames: int) -> np.ndarray:
-    """The first probe t values of a segment of ``frames`` frames (its key frames included)."""
-    return np.linspace(0.0, 1.0, min(PROBE_POINTS, frames + 1))
+    """The first probe t values of a segment: its key frames and its middle."""
+    return np.linspace(0.0, 1.0, PROBE_MIN_POINTS)
 
 
 def next_probe(probe: SegmentProbe) -> float | None:
-    """A t to probe next: the middle of the interval that changes most, while it changes more
-    than ``PROBE_REFINE_RATIO`` times the mean and the segment has points left; else None."""
-    if len(probe.t) >= PROBE_MAX_POINTS or not probe.change.size:
+    """A t to probe next: the middle of the interval that changes most (jumps already found
+    aside), while the segment's budget allows and that interval changes more than one
+    frame's step would; else None. Splitting the largest change first finds a jump in a few
+    probes, and spends the rest where the change is still coarse."""
+    if len(probe.t) >= probe_budget(probe.frames) or not probe.change.size:
         return None
-    widest = int(np.argmax(probe.change))
-    if probe.change[widest] <= PROBE_REFINE_RATIO * probe.change.mean():
+    jumps = probe.jumps()
+    open_intervals = np.where(jumps, -1.0, probe.change)
+    largest = int(np.argmax(open_intervals))
+    step = probe.change[~jumps].sum() / probe.frames
+    if not open_intervals[largest] > step:
         return None
-    return float((probe.t[widest] + probe.t[widest + 1]) / 2)
+    return float((probe.t[largest] + probe.t[largest + 1]) / 2)
 
 
 def even_plan_t(
@@ -97,7 +120,11 @@ class Pacing:
             "scheduled_t": self.scheduled_t.tolist(),
             "t": self.t.tolist(),
             "probes": {
-                str(segment): {"t": probe.t.tolist(), "change": probe.change.tolist()}
+                str(segment): {
+                    "t": probe.t.tolist(),
+                    "change": probe.change.tolist(),
+                    "frames": probe.frames,
+                }
                 for segment, probe in self.probes.items()
             },
             "probe_frames": self.probe_frames,
@@ -115,6 +142,7 @@ class Pacing:
             int(segment): SegmentProbe(
                 np.asarray(probe["t"], dtype=np.float64),
                 np.asarray(probe["change"], dtype=np.float64),
+                int(probe["frames"]),
             )
             for segment, probe in data["probes"].items()
         }

@@ -1,5 +1,5 @@
-"""Even-paced travel, the probe: render each segment at a few t values with half the steps,
-measure how much the picture changes between them, and re-time the frames' t."""
+"""Even-paced travel, the probe: render each segment at a few t values, split the intervals that
+change most, measure how much the picture changes between them, and re-time the frames' t."""
 
 from __future__ import annotations
 
@@ -39,16 +39,21 @@ def probe_pacing(job: RenderJob, stop: threading.Event | None = None) -> Pacing:
     plan = job.plan
     key_frames = [key_frame.frame for key_frame in plan.key_frames]
     probes: dict[int, SegmentProbe] = {}
+    key_pictures: dict[int, np.ndarray] = {}  # key frame -> its picture, shared by two segments
     rendered = 0
     for segment in range(len(key_frames) - 1):
         start, end = key_frames[segment], key_frames[segment + 1]
         if end - start < 2 or (stop is not None and stop.is_set()):
             continue
         t = list(probe_points(end - start))
-        pictures = _pictures(probe, segment, start, end, t)
-        rendered += len(t)
+        first = key_pictures.get(segment)  # the previous segment's picture at t = 1
+        wanted = t if first is None else t[1:]
+        made = _pictures(probe, segment, start, end, wanted)
+        pictures = made if first is None else [first, *made]
+        rendered += len(wanted)
+        key_pictures[segment + 1] = pictures[-1]
         while True:
-            measured = SegmentProbe(np.array(t), step_changes(pictures))
+            measured = SegmentProbe(np.array(t), step_changes(pictures), end - start)
             more = next_probe(measured)
             if more is None or (stop is not None and stop.is_set()):
                 break
