@@ -21,13 +21,22 @@ from giffusion_nb.output.gif_format import (
     frame_delay_cs,
     image_block,
 )
-from giffusion_nb.output.palette import frame_colours, frame_palette, palette_error, quantize
+from giffusion_nb.output.palette import (
+    frame_colours,
+    frame_palette,
+    map_nearest,
+    quantize,
+    still_fits,
+)
 
 OUTPUT_FORMATS = ("gif", "mp4")
 MIN_FPS = 1
 MAX_FPS = 120
 # imageio-ffmpeg's 1..10 quality scale; 7 maps to x264 CRF 15, visually close to lossless.
 MP4_QUALITY = 7
+# A GIF frame keeps the previous frame's palette while its mean squared error on it is at
+# most this times the error on its own palette (and no small patch is off).
+GIF_PALETTE_REUSE_TOLERANCE = 1.1
 
 
 def _file_mode() -> int:
@@ -133,8 +142,10 @@ def _compact(indices: np.ndarray, palette: np.ndarray, keep: np.ndarray | None):
 class GifEncoder(OutputEncoder):
     """A looping GIF written frame by frame, so memory stays flat however many frames come.
 
-    Each frame gets a palette of its own (``palette.frame_palette``); pixels take their
-    nearest palette colour, dithered only where that would band. After the first frame only
+    Each frame gets a palette of its own (``palette.frame_palette``), or keeps the previous
+    frame's where that still fits (``palette.still_fits``), so unchanged areas keep their
+    colours exactly; pixels take their nearest palette colour, dithered only where that
+    would band. After the first frame only
     the rectangle that changes is stored, and inside it every pixel that the picture already
     on screen shows at least as closely is transparent. A frame with no change is still
     written (a transparent pixel), so the frame count is the number appended.
@@ -147,6 +158,7 @@ class GifEncoder(OutputEncoder):
         self.frames = 0
         self._file = None
         self._screen: np.ndarray | None = None  # (H, W, 3): what a viewer shows now
+        self._palette: np.ndarray | None = None  # the last frame's
 
     def append(self, image: Image.Image) -> None:
         rgb = self._rgb_frame(image)
@@ -155,6 +167,7 @@ class GifEncoder(OutputEncoder):
                 self._file = open(self._temp, "wb")  # noqa: SIM115 (closed by close/abort)
                 self._file.write(file_header(*rgb.size))
             self._file.write(self._frame_block(rgb))
+            self._file.flush()  # the frame is in the file, not in memory
         except BaseException:
             self.abort()
             raise
@@ -179,8 +192,13 @@ class GifEncoder(OutputEncoder):
     def _frame_block(self, image: Image.Image) -> bytes:
         pixels = np.asarray(image)
         colours = frame_colours(pixels)
-        palette = frame_palette(image, colours)
-        frame = quantize(image, palette, palette_error(colours, palette)[0])
+        mapping = map_nearest(pixels, colours, frame_palette(image, colours))
+        if self._palette is not None:
+            kept = map_nearest(pixels, colours, self._palette)
+            if still_fits(kept, mapping, GIF_PALETTE_REUSE_TOLERANCE):
+                mapping = kept
+        self._palette = mapping.palette
+        frame = quantize(image, mapping)
         shown = frame.palette[frame.indices]
         delay = frame_delay_cs(self.fps, self.frames)
         if self._screen is None:

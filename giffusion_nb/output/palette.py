@@ -9,9 +9,10 @@ from PIL import Image
 
 # One of the 256 indices stays free for the transparent pixels of a delta frame.
 MAX_COLOURS = 255
-# Lloyd iterations refining Pillow's fast octree palette; a palette entry no colour picks is
-# moved onto the colour served worst. Four reach within 0.2 dB of sixteen on rendered frames.
+# Lloyd iterations refining the palette Pillow starts with, and how many entries may move
+# onto badly served colours between two (see kmeans_palette).
 KMEANS_ITERATIONS = 4
+RELOCATED = 32
 # Palettes are trained on at most this many pixels a side (a box-reduced copy).
 TRAINING_SIDE = 128
 # A frame is kept undithered where every DITHER_BLOCK-pixel block's mean colour is within
@@ -74,16 +75,23 @@ def nearest(colours: np.ndarray, palette: np.ndarray) -> tuple[np.ndarray, np.nd
         chunk += lengths  # |c - p|² less |c|², which is the same for every p
         best = chunk.argmin(axis=1)
         indices[start : start + len(rows)] = best
-        distances[start : start + len(rows)] += np.take_along_axis(chunk, best[:, None], 1)[:, 0]
+        distances[start : start + len(rows)] += chunk[np.arange(len(rows)), best]
     return indices, np.maximum(distances, 0)
 
 
 def kmeans_palette(colours: np.ndarray, counts: np.ndarray, start: np.ndarray) -> np.ndarray:
-    """``start`` refined by Lloyd's algorithm on the weighted ``colours``."""
+    """``start`` refined by Lloyd's algorithm on the weighted ``colours``.
+
+    In each iteration, after the colours are assigned, up to ``RELOCATED`` entries that
+    cost least to lose (their pixels times the squared distance to the nearest other entry;
+    an unused one costs nothing) move onto the colours served worst, where that gains more
+    than it costs; the others move to the mean of their colours. Lloyd alone keeps entries
+    on colours that a flat area shares and never reaches an outlying one.
+    """
     palette = start.astype(np.float32)
     size = len(palette)
-    for _ in range(KMEANS_ITERATIONS):
-        indices, distances = nearest(colours, palette)
+    indices, distances = nearest(colours, palette)
+    for iteration in range(KMEANS_ITERATIONS):
         weights = np.bincount(indices, counts, minlength=size)
         sums = np.stack(
             [np.bincount(indices, counts * colours[:, c], minlength=size) for c in range(3)],
@@ -91,12 +99,33 @@ def kmeans_palette(colours: np.ndarray, counts: np.ndarray, start: np.ndarray) -
         )
         used = weights > 0
         palette[used] = sums[used] / weights[used, None]
-        unused = np.flatnonzero(~used)
-        if unused.size:
-            count = min(unused.size, len(colours))
-            worst = np.argpartition(-(distances * counts), count - 1)[:count]
-            palette[unused[:count]] = colours[worst]
+        if iteration == KMEANS_ITERATIONS - 1:
+            break
+        indices, distances = nearest(colours, palette)
+        weights = np.bincount(indices, counts, minlength=size)
+        if _relocate(palette, weights, colours, distances * counts).any():
+            indices, distances = nearest(colours, palette)
     return np.clip(np.round(palette), 0, 255).astype(np.uint8)
+
+
+def _relocate(
+    palette: np.ndarray, weights: np.ndarray, colours: np.ndarray, errors: np.ndarray
+) -> np.ndarray:
+    """Move the cheapest palette entries onto the worst-served colours, in place; returns
+    which entries moved."""
+    lengths = np.square(palette).sum(axis=1)
+    apart = lengths[:, None] + lengths[None, :] - 2 * palette @ palette.T
+    np.fill_diagonal(apart, np.inf)
+    losses = weights * np.maximum(apart.min(axis=1), 0)
+    unused = int((weights == 0).sum())  # they all may move
+    count = min(RELOCATED + unused, len(palette), len(colours))
+    cheapest = np.argsort(losses)[:count]
+    worst = np.argsort(-errors)[:count]
+    gains = errors[worst] > losses[cheapest]
+    palette[cheapest[gains]] = colours[worst[gains]]
+    moved = np.zeros(len(palette), dtype=bool)
+    moved[cheapest[gains]] = True
+    return moved
 
 
 def frame_palette(image: Image.Image, colours: Colours) -> np.ndarray:
@@ -105,7 +134,7 @@ def frame_palette(image: Image.Image, colours: Colours) -> np.ndarray:
 
     A frame up to ``TRAINING_SIDE`` pixels a side starts from the fast octree (0.5 ms at
     64 px, where the encoder's time shows next to a fast render); a larger one is trained on
-    a box-reduced copy, from a maximum-coverage start, which keeps smooth gradients closer.
+    a box-reduced copy from a median-cut start, which keeps smooth gradients closer.
     """
     if len(colours.values) <= MAX_COLOURS:
         return colours.values.astype(np.uint8)
@@ -113,7 +142,7 @@ def frame_palette(image: Image.Image, colours: Colours) -> np.ndarray:
     if max(image.size) > TRAINING_SIDE:
         training = image.reduce(-(-max(image.size) // TRAINING_SIDE))
         colours = frame_colours(np.asarray(training))
-        method = Image.Quantize.MAXCOVERAGE
+        method = Image.Quantize.MEDIANCUT
     start = training.quantize(colors=MAX_COLOURS, method=method).getpalette()
     start = np.asarray(start[: 3 * MAX_COLOURS], dtype=np.float32).reshape(-1, 3)
     if len(start) < MAX_COLOURS:  # Pillow found fewer: the rest start on real colours
@@ -121,11 +150,33 @@ def frame_palette(image: Image.Image, colours: Colours) -> np.ndarray:
     return kmeans_palette(colours.values, colours.counts, start)
 
 
-def palette_error(colours: Colours, palette: np.ndarray) -> tuple[np.ndarray, float]:
-    """Each pixel's nearest palette index (H, W) and the mean squared error of that mapping."""
-    indices, distances = nearest(colours.values, palette)
+@dataclass(frozen=True)
+class Mapping:
+    """A frame's pixels each on its nearest colour of ``palette``: ``indices`` (H, W), the
+    mean squared ``error`` and, per block, the largest channel's mean error in levels."""
+
+    palette: np.ndarray
+    indices: np.ndarray
+    error: float
+    block_errors: np.ndarray
+
+
+def map_nearest(pixels: np.ndarray, colours: Colours, palette: np.ndarray) -> Mapping:
+    """``pixels`` (H, W, 3) uint8, whose distinct colours are ``colours``, on ``palette``."""
+    nearest_indices, distances = nearest(colours.values, palette)
     error = float((distances * colours.counts).sum() / colours.counts.sum())
-    return indices[colours.inverse].reshape(colours.shape).astype(np.uint8), error
+    indices = nearest_indices[colours.inverse].reshape(colours.shape).astype(np.uint8)
+    difference = pixels.astype(np.float32) - palette[indices]
+    return Mapping(palette, indices, error, np.abs(_block_means(difference)).max(axis=2))
+
+
+def still_fits(kept: Mapping, own: Mapping, tolerance: float) -> bool:
+    """Whether a frame on a kept palette (``kept``) is almost as close as on its own (``own``):
+    the mean squared error at most ``tolerance`` times its own, and no block further off
+    than on its own palette or than ``BAND_LIMIT`` (a small patch of a colour the kept
+    palette lacks fails)."""
+    worst = max(float(own.block_errors.max()), BAND_LIMIT)
+    return kept.error <= tolerance * own.error and float(kept.block_errors.max()) <= worst
 
 
 def _block_means(values: np.ndarray) -> np.ndarray:
@@ -149,15 +200,13 @@ def _dithered(image: Image.Image, palette: np.ndarray) -> np.ndarray:
     return np.where(indices < len(palette), indices, 0).astype(np.uint8)
 
 
-def quantize(image: Image.Image, palette: np.ndarray, nearest_indices: np.ndarray) -> Quantized:
-    """``image`` (RGB) on ``palette``: each pixel's nearest colour (``nearest_indices``, from
-    ``palette_error``), except in the blocks where that would band (``BAND_LIMIT``), which
-    are Floyd-Steinberg dithered."""
-    error = np.asarray(image, dtype=np.float32) - palette[nearest_indices]
-    banded = np.abs(_block_means(error)).max(axis=2) > BAND_LIMIT
+def quantize(image: Image.Image, mapping: Mapping) -> Quantized:
+    """``image`` (RGB) on ``mapping``'s palette: each pixel's nearest colour, except in the
+    blocks where that would band (``BAND_LIMIT``), which are Floyd-Steinberg dithered."""
+    banded = mapping.block_errors > BAND_LIMIT
     if not banded.any():
-        return Quantized(nearest_indices, palette, np.zeros(nearest_indices.shape, dtype=bool))
+        return Quantized(mapping.indices, mapping.palette, np.zeros(mapping.indices.shape, bool))
     mask = np.repeat(np.repeat(banded, DITHER_BLOCK, axis=0), DITHER_BLOCK, axis=1)
-    mask = mask[: nearest_indices.shape[0], : nearest_indices.shape[1]]
-    indices = np.where(mask, _dithered(image, palette), nearest_indices)
-    return Quantized(indices, palette, mask)
+    mask = mask[: mapping.indices.shape[0], : mapping.indices.shape[1]]
+    indices = np.where(mask, _dithered(image, mapping.palette), mapping.indices)
+    return Quantized(indices, mapping.palette, mask)
