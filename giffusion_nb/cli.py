@@ -88,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--model", default="builtin:tiny-sd", help="model id (default tiny-sd)")
     bench.add_argument("--shape", choices=["sd15"], help="SD 1.5 shapes, random weights")
     bench.add_argument("--device", help="cpu, cuda, … (default: the GPU if any)")
-    bench.add_argument("--size", type=int, default=64, help="frame width and height")
+    bench.add_argument("--size", type=int, help="frame width and height (64; --gif: 256)")
     bench.add_argument("--steps", type=int, default=2, help="denoising steps")
     bench.add_argument("--batch-size", default="1", help="one, or several like 1,4 to compare")
     bench.add_argument("--frames", default="200", help="frames; several (200,2000) = memory")
@@ -98,6 +98,11 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--workers", help="Ray worker counts to compare, e.g. 1,2")
     bench.add_argument(
         "--video", action="store_true", help="peak memory streaming input videos of --frames"
+    )
+    bench.add_argument(
+        "--gif",
+        action="store_true",
+        help="our GIF against a plain Pillow save; its memory for several --frames (100,800)",
     )
     bench.add_argument("--memory-only", action="store_true", help=argparse.SUPPRESS)
 
@@ -287,11 +292,16 @@ def _bench(args: argparse.Namespace) -> int:
         model_id=args.model,
         shape=args.shape or "",
         device=args.device,
-        size=args.size,
+        size=args.size or 64,
         steps=args.steps,
         frames=frame_counts[0],
         output_format=args.format,
     )
+    if args.gif:
+        from giffusion_nb.bench_gif import run_gif_bench
+
+        run_gif_bench(frame_counts, args.size, args.device, args.json)
+        return EXIT_OK
     if args.memory_only:
         if args.video:
             figures = video_memory(case.frames, case.size)

@@ -11,7 +11,7 @@ from PIL import Image
 MAX_COLOURS = 255
 # Lloyd iterations refining the palette Pillow starts with, and how many entries may move
 # onto badly served colours between two (see kmeans_palette).
-KMEANS_ITERATIONS = 4
+KMEANS_ITERATIONS = 3
 RELOCATED = 32
 # Palettes are trained on at most this many pixels a side (a box-reduced copy).
 TRAINING_SIDE = 128
@@ -20,10 +20,10 @@ TRAINING_SIDE = 128
 # one palette colour, which shows as a band; those blocks take Floyd-Steinberg pixels instead.
 DITHER_BLOCK = 8
 BAND_LIMIT = 1.5
-# Colours compared with the palette at once: one buffer of scores, reused, stays small.
-_CHUNK = 1024
-# Rows of colours compared with the palette at once, so the distance matrix stays small.
-_CHUNK = 1024
+# Colours are compared with the palette in products of at most this many multiply-adds,
+# OpenBLAS's threshold for threads (65536 x 4), so they run on the calling thread: on a busy
+# CPU, threads waiting for each other made a 1024 x 255 product 100 times slower.
+_PRODUCT_LIMIT = 65536 * 4
 
 
 @dataclass(frozen=True)
@@ -67,9 +67,10 @@ def nearest(colours: np.ndarray, palette: np.ndarray) -> tuple[np.ndarray, np.nd
     towards, lengths = -2 * palette.T, np.square(palette).sum(axis=1)
     indices = np.empty(len(colours), dtype=np.intp)
     distances = np.square(colours).sum(axis=1)
-    scores = np.empty((min(_CHUNK, len(colours)), len(palette)), dtype=np.float32)
-    for start in range(0, len(colours), _CHUNK):
-        rows = colours[start : start + _CHUNK]
+    step = max(1, _PRODUCT_LIMIT // (3 * len(palette)))
+    scores = np.empty((min(step, len(colours)), len(palette)), dtype=np.float32)
+    for start in range(0, len(colours), step):
+        rows = colours[start : start + step]
         chunk = scores[: len(rows)]
         np.matmul(rows, towards, out=chunk)
         chunk += lengths  # |c - p|² less |c|², which is the same for every p
@@ -77,6 +78,24 @@ def nearest(colours: np.ndarray, palette: np.ndarray) -> tuple[np.ndarray, np.nd
         indices[start : start + len(rows)] = best
         distances[start : start + len(rows)] += chunk[np.arange(len(rows)), best]
     return indices, np.maximum(distances, 0)
+
+
+def _reassign(
+    colours: np.ndarray,
+    palette: np.ndarray,
+    moved: np.ndarray,
+    indices: np.ndarray,
+    distances: np.ndarray,
+) -> None:
+    """Update ``indices`` and ``distances`` (in place) after the ``moved`` palette entries
+    changed: colours that had one look again, the others compare only with them."""
+    orphans = np.flatnonzero(moved[indices])
+    if orphans.size:
+        indices[orphans], distances[orphans] = nearest(colours[orphans], palette)
+    entries = np.flatnonzero(moved)
+    to_moved, apart = nearest(colours, palette[entries])
+    closer = apart < distances
+    indices[closer], distances[closer] = entries[to_moved[closer]], apart[closer]
 
 
 def kmeans_palette(colours: np.ndarray, counts: np.ndarray, start: np.ndarray) -> np.ndarray:
@@ -103,8 +122,9 @@ def kmeans_palette(colours: np.ndarray, counts: np.ndarray, start: np.ndarray) -
             break
         indices, distances = nearest(colours, palette)
         weights = np.bincount(indices, counts, minlength=size)
-        if _relocate(palette, weights, colours, distances * counts).any():
-            indices, distances = nearest(colours, palette)
+        moved = _relocate(palette, weights, colours, distances * counts)
+        if moved.any():
+            _reassign(colours, palette, moved, indices, distances)
     return np.clip(np.round(palette), 0, 255).astype(np.uint8)
 
 
