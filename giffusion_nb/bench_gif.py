@@ -136,7 +136,14 @@ def moving_frame(index: int, size: int) -> Image.Image:
 
 
 def peak_rss_mb() -> float:
-    """The process's peak resident memory so far, in MB."""
+    """This process's peak resident memory so far, in MB: Linux's ``VmHWM``, which starts
+    afresh at ``exec`` (``ru_maxrss`` carries the parent's peak over a fork), else
+    ``ru_maxrss``."""
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

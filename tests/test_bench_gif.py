@@ -39,10 +39,12 @@ def test_ours_is_closer_than_a_plain_pillow_save():
 
 
 def test_gif_memory_is_measured_in_fresh_processes():
+    held = bytearray(300 * 2**20)  # a fresh process must not report its parent's peak
     memory = bench_gif.gif_memory_by_frames([3, 6], 32)
     assert set(memory) == {"3", "6"}
     for row in memory.values():
-        assert 10 < row["after_first_frame_mb"] <= row["peak_rss_mb"] < 500
+        assert 10 < row["after_first_frame_mb"] <= row["peak_rss_mb"] < 200
+    del held
 
 
 def test_bench_gif_prints_the_table(monkeypatch, capsys):
