@@ -22,6 +22,7 @@ from giffusion_nb.output.gif_format import (
     image_block,
 )
 from giffusion_nb.output.palette import (
+    Quantized,
     frame_colours,
     frame_palette,
     map_nearest,
@@ -126,7 +127,9 @@ def _squared_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.square(a.astype(np.int32) - b.astype(np.int32)).sum(axis=2)
 
 
-def _compact(indices: np.ndarray, palette: np.ndarray, keep: np.ndarray | None):
+def _compact(
+    indices: np.ndarray, palette: np.ndarray, keep: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, int | None]:
     """``indices`` onto the colours they use, in a palette of those colours; pixels in
     ``keep`` get the index after them, the transparent one. Returns (indices, palette,
     transparent index or None)."""
@@ -144,11 +147,11 @@ class GifEncoder(OutputEncoder):
 
     Each frame gets a palette of its own (``palette.frame_palette``), or keeps the previous
     frame's where that still fits (``palette.still_fits``), so unchanged areas keep their
-    colours exactly; pixels take their nearest palette colour, dithered only where that
-    would band. After the first frame only
-    the rectangle that changes is stored, and inside it every pixel that the picture already
-    on screen shows at least as closely is transparent. A frame with no change is still
-    written (a transparent pixel), so the frame count is the number appended.
+    colours exactly; pixels take their nearest palette colour, dithered only where that would
+    band. After the first frame only the rectangle that changes is stored, and inside it
+    every pixel that the picture already on screen shows at least as closely is transparent.
+    A frame with no change is still written (a transparent pixel), so the frame count is the
+    number appended.
     """
 
     def __init__(self, path: Path, fps: float) -> None:
@@ -189,8 +192,8 @@ class GifEncoder(OutputEncoder):
                 self._file.close()
         self._temp.unlink(missing_ok=True)
 
-    def _frame_block(self, image: Image.Image) -> bytes:
-        pixels = np.asarray(image)
+    def _quantize(self, image: Image.Image, pixels: np.ndarray) -> Quantized:
+        """The frame on its own palette, or on the previous frame's where that still fits."""
         colours = frame_colours(pixels)
         mapping = map_nearest(pixels, colours, frame_palette(image, colours))
         if self._palette is not None:
@@ -198,15 +201,19 @@ class GifEncoder(OutputEncoder):
             if still_fits(kept, mapping, GIF_PALETTE_REUSE_TOLERANCE):
                 mapping = kept
         self._palette = mapping.palette
-        frame = quantize(image, mapping)
+        return quantize(image, mapping)
+
+    def _frame_block(self, image: Image.Image) -> bytes:
+        pixels = np.asarray(image)
+        frame = self._quantize(image, pixels)
         shown = frame.palette[frame.indices]
         delay = frame_delay_cs(self.fps, self.frames)
         if self._screen is None:
             self._screen = shown
             indices, palette, _none = _compact(frame.indices, frame.palette, None)
             return image_block(indices, palette, (0, 0), delay)
-        # keep what is on screen where it is the same colour, or (outside dithered areas,
-        # where each pixel's colour matters only with its neighbours') closer to the source
+        # keep what is on screen where it is the same colour or, outside dithered areas
+        # (whose pixels only count together), where it is at least as close to the source
         same = (shown == self._screen).all(axis=2)
         closer = _squared_distance(pixels, self._screen) <= _squared_distance(pixels, shown)
         keep = same | (closer & ~frame.dithered)
