@@ -146,6 +146,7 @@ def test_mp4_may_go_faster_than_a_gif(tmp_path):
     with pytest.raises(SettingsError, match="at most 50") as caught:
         GifEncoder(tmp_path / "fast.gif", 60)
     assert caught.value.field == "fps"
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize("size", [64, 300])  # 300: the palette comes from a reduced copy
