@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from giffusion_nb.pipelines.families import family_of
 from giffusion_nb.pipelines.load import default_device, load_pipeline
-from giffusion_nb.render.conditioning import encode_key_frame_prompts
 from giffusion_nb.render.session import RenderSession
 
 
@@ -58,23 +58,24 @@ def bare_loop(pipe: Any, case: BenchCase, batch_size: int) -> tuple[float, float
     """frames/s and seconds to the first frame of a plain loop over the pipeline that keeps
     nothing: one prompt encoded once, fresh noise per batch."""
     device = pipe.device
-    embeds, negative = encode_key_frame_prompts(
-        pipe, ["a red circle"], "", case.guidance_scale > 1, device
-    )
+    family = family_of(pipe)
+    negatives = [""] if family.uses_guidance(case.guidance_scale, {}) else None
+    with torch.no_grad():
+        prompts = family.encode_prompts(pipe, ["a red circle"], negatives, device).per_prompt
     generator = torch.Generator("cpu").manual_seed(0)
-    latent = (4, case.size // pipe.vae_scale_factor, case.size // pipe.vae_scale_factor)
+    channels = family.latent_channels(pipe)
+    latent = family.noise_shape(pipe, channels, case.size, case.size)
     started, first = time.perf_counter(), None
     for start in range(0, case.frames, batch_size):
         count = min(batch_size, case.frames - start)
         arguments = {
-            name: tensor.expand(count, *tensor.shape[1:])
-            for name, tensor in {**embeds, **negative}.items()
+            name: tensor.expand(count, *tensor.shape[1:]) for name, tensor in prompts.items()
         }
         latents = torch.randn((count, *latent), generator=generator).to(device, pipe.dtype)
         with torch.no_grad():
             pipe(
                 **arguments,
-                latents=latents,
+                **family.latents_argument(pipe, latents),
                 num_inference_steps=case.steps,
                 guidance_scale=case.guidance_scale,
                 height=case.size,

@@ -184,18 +184,13 @@ def _render(settings, args: argparse.Namespace, resume: Path | None = None) -> i
     from giffusion_nb.render.session import RenderSession
 
     session = RenderSession(settings, output_dir=args.output_dir, device=args.device)
-    try:
-        if getattr(args, "ray", None) is not None:
-            from giffusion_nb.render.ray import render_with_ray
+    ray = None
+    if getattr(args, "ray", None) is not None:
+        from giffusion_nb.render.ray import RayOptions
 
-            output = render_with_ray(
-                session,
-                workers=session.settings.workers,
-                address=args.ray or None,
-                progress=not args.quiet,
-            )
-        else:
-            output = session.render(progress=not args.quiet, resume=resume)
+        ray = RayOptions(address=args.ray or None)  # workers: the (run's) setting
+    try:
+        output = session.render(progress=not args.quiet, resume=resume, ray=ray)
     except SettingsError:
         raise
     except Exception:

@@ -1,8 +1,9 @@
-"""Typed render settings: defaults, help texts, coercion and validation (errors name the field),
-and the JSON round trip."""
+"""Typed render settings: defaults, help texts, coercion (errors name the field) and the JSON
+round trip; validation.py checks the values."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from pathlib import Path
@@ -27,7 +28,6 @@ SCHEDULERS = {
     "UniPC": "UniPCMultistepScheduler",
     "LCM": "LCMScheduler",
 }
-MAX_SEED = 2**63 - 1
 # Arguments the session computes itself; `pipeline_kwargs` may not override them.
 MANAGED_ARGUMENTS = frozenset(
     {
@@ -56,7 +56,6 @@ class Settings(HasTraits):
     """Every setting of a render. Traits, so a panel can link widgets to them.
 
     >>> settings = Settings(prompts="0: a red circle\\n12: a blue square", fps=12)
-    >>> settings.validate()
     """
 
     model_id = Unicode(
@@ -81,6 +80,11 @@ class Settings(HasTraits):
         Unicode(),
         help="ControlNet checkpoints (Hub ids or folders), comma-separated; the pipeline "
         "switches to its ControlNet variant.",
+    )
+    motion_adapter_id = Unicode(
+        "",
+        help="AnimateDiff: a MotionAdapter checkpoint (Hub id or folder) that turns the model "
+        "into AnimateDiffPipeline's video model.",
     )
     prompts = Unicode(
         "0: a picture of a corgi\n60: a picture of a lion",
@@ -113,7 +117,12 @@ class Settings(HasTraits):
     batch_size = Int(1, help="Frames rendered together; frames are the same at any batch size.")
     height = Int(None, allow_none=True, help="Frame height in pixels (empty: the model's size).")
     width = Int(None, allow_none=True, help="Frame width in pixels (empty: the model's size).")
-    num_latent_channels = Int(4, help="Channels of the noise latent (4 for Stable Diffusion).")
+    num_latent_channels = Int(
+        None,
+        allow_none=True,
+        help="Channels of the noise latent (empty: the model's; 4 for Stable Diffusion, 16 for "
+        "SD3 and Flux); a number must match the model.",
+    )
     interpolation_type = Unicode(
         "linear", help="How frames move between key frames: linear, sine or curve."
     )
@@ -169,6 +178,10 @@ class Settings(HasTraits):
         help="A text-generation model (Hub id or folder) for the inspiration button; empty, or "
         "when it cannot be loaded, the built-in word lists.",
     )
+
+    def frozen(self) -> FrozenSettings:
+        """An immutable copy of every setting (lists become tuples, dicts read-only)."""
+        return FrozenSettings(**{name: _freeze(getattr(self, name)) for name in setting_names()})
 
     def to_dict(self) -> dict[str, Any]:
         """Every setting by name, JSON-ready, with the schema version."""
@@ -231,12 +244,42 @@ class Settings(HasTraits):
             raise SettingsError("settings", f"cannot read {str(path)!r}: {exc}") from exc
         return cls.from_dict(parse_settings_json(text, path.name), notes)
 
-    def validate(self) -> None:
-        """Check every setting; raise ``SettingsError`` naming the first wrong one."""
-        from giffusion_nb.validation import check_setting
 
-        for name in setting_names():
-            check_setting(self, name)
+class FrozenDict(dict):
+    """A dict that refuses changes (and still pickles, for Ray workers)."""
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError("frozen settings cannot be changed")
+
+    __setitem__ = __delitem__ = __ior__ = _refuse
+    clear = pop = popitem = setdefault = update = _refuse
+
+    def __reduce__(self) -> tuple:
+        return (FrozenDict, (dict(self),))
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return tuple(_freeze(item) for item in value)
+    if isinstance(value, dict):
+        return FrozenDict({key: _freeze(item) for key, item in value.items()})
+    return value
+
+
+def thaw(value: Any) -> Any:
+    """A frozen value as plain, mutable JSON-like data (tuples become lists, dicts plain)."""
+    if isinstance(value, list | tuple):
+        return [thaw(item) for item in value]
+    if isinstance(value, dict):
+        return {key: thaw(item) for key, item in value.items()}
+    return value
+
+
+def _frozen_to_dict(self) -> dict[str, Any]:
+    """Every setting by name, JSON-ready, with the schema version (as ``Settings.to_dict``)."""
+    data: dict[str, Any] = {"schema_version": SCHEMA_VERSION}
+    data.update({field.name: thaw(getattr(self, field.name)) for field in dataclasses.fields(self)})
+    return data
 
 
 def parse_settings_json(text: str, name: str = "settings.json") -> dict[str, Any]:
@@ -259,6 +302,19 @@ def parse_settings_json(text: str, name: str = "settings.json") -> dict[str, Any
 def setting_names() -> list[str]:
     """The settings' names, in the order they are declared (and shown in ``settings.json``)."""
     return [name for name, value in vars(Settings).items() if isinstance(value, TraitType)]
+
+
+FrozenSettings = dataclasses.make_dataclass(
+    "FrozenSettings",
+    [(name, Any) for name in setting_names()],
+    frozen=True,
+    namespace={
+        "__doc__": "Every setting of one render, read-only: what a render reads instead of the "
+        "live ``Settings`` (made by ``Settings.frozen()``).",
+        "to_dict": _frozen_to_dict,
+        "__module__": __name__,
+    },
+)
 
 
 def setting_help(name: str) -> str:

@@ -1,62 +1,80 @@
-"""Validation of every setting; each error names the setting (the panel shows it by the field)."""
+"""Validation of every setting, each check keyed by the field it reads and reports.
+
+``check_setting(settings, name)`` raises only errors about ``name`` (the panel shows them under
+that field); ``invalid_fields`` runs every check and returns every error at once.
+"""
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from giffusion_nb.errors import SettingsError
-from giffusion_nb.keyframes.curves import check_range, curve_values
+from giffusion_nb.keyframes.curves import check_range, curve_values, parse_curve
+from giffusion_nb.keyframes.plan import MAX_SEED
 from giffusion_nb.keyframes.prompts import num_frames, parse_prompts
-from giffusion_nb.keyframes.schedules import check_schedule
+from giffusion_nb.keyframes.schedules import check_interpolation_type, parse_frequencies
 from giffusion_nb.media.audio import AUDIO_COMPONENTS, MEL_REDUCERS
 from giffusion_nb.media.motion import check_padding_mode, motion_schedule
-from giffusion_nb.output.encoders import check_output_settings
-from giffusion_nb.settings import MANAGED_ARGUMENTS, MAX_SEED, Settings, scheduler_class_name
+from giffusion_nb.output.encoders import check_fps, check_output_format
+from giffusion_nb.settings import (
+    MANAGED_ARGUMENTS,
+    Settings,
+    scheduler_class_name,
+    setting_names,
+)
+
+Check = Callable[[Settings], None]
 
 
 def check_setting(settings: Settings, name: str) -> None:
-    """Validate one setting (the panel shows the error next to that field)."""
-    value = getattr(settings, name)
-    checks = {
-        "model_id": lambda: _check_text(name, value, allow_empty=False),
-        "pipeline_class": lambda: _check_text(name, value, allow_empty=False),
-        "prompts": lambda: parse_prompts(value, field=name),
-        "negative_prompt": lambda: _check_text(name, value, allow_empty=True),
-        "seed": lambda: _check_range(name, value, 0, MAX_SEED),
-        "num_inference_steps": lambda: _check_range(name, value, 1, 1000),
-        "guidance_scale": lambda: _check_range(name, value, 0.0, 100.0),
-        "strength": lambda: _check_strength(value, _num_frames_or_one(settings)),
-        "scheduler": lambda: _check_scheduler(value),
-        "pipeline_kwargs": lambda: _check_pipeline_kwargs(value),
-        "batch_size": lambda: _check_range(name, value, 1, 64),
-        "height": lambda: _check_size(name, value),
-        "width": lambda: _check_size(name, value),
-        "num_latent_channels": lambda: _check_range(name, value, 1, 64),
-        "interpolation_type": lambda: check_schedule(
-            value, settings.interpolation_args, audio_available=bool(settings.audio_input)
-        ),
-        "output_format": lambda: check_output_settings(value, settings.fps),
-        "fps": lambda: check_output_settings(settings.output_format, value),
-        "image_input": lambda: _check_input_file(name, value),
-        "video_input": lambda: _check_video_input(settings),
-        "audio_input": lambda: _check_input_file(name, value),
-        "audio_component": lambda: _check_choice(name, value, AUDIO_COMPONENTS),
-        "mel_reduce": lambda: _check_choice(name, value, MEL_REDUCERS),
-        "zoom": lambda: _check_motion(settings),
-        "padding_mode": lambda: check_padding_mode(value),
-        "comet_frame_stride": lambda: _check_range(name, value, 1, 100_000),
-        "workers": lambda: _check_range(name, value, 1, 1024),
-    }
-    if name in checks:
-        checks[name]()
+    """Validate one setting; a ``SettingsError`` it raises always names ``name``."""
+    check = CHECKS.get(name)
+    if check is not None:
+        check(settings)
 
 
-def _check_text(name: str, value: str, *, allow_empty: bool, limit: int = 10_000) -> None:
-    if not allow_empty and not value.strip():
-        raise SettingsError(name, "must not be empty")
-    if len(value) > limit:
-        raise SettingsError(name, f"is too long ({len(value)} characters, at most {limit})")
+def invalid_fields(settings: Settings) -> list[SettingsError]:
+    """The error of every invalid setting, in the order the settings are declared."""
+    errors = []
+    for name in setting_names():
+        try:
+            check_setting(settings, name)
+        except SettingsError as exc:
+            errors.append(exc)
+    return errors
+
+
+def validate(settings: Settings) -> None:
+    """Raise the first invalid setting's error (``invalid_fields`` gives them all)."""
+    errors = invalid_fields(settings)
+    if errors:
+        raise errors[0]
+
+
+# --- checks of one field each ---------------------------------------------------------------
+
+
+def _text(name: str, *, allow_empty: bool, limit: int = 10_000) -> Check:
+    def check(settings: Settings) -> None:
+        value = getattr(settings, name)
+        if not allow_empty and not value.strip():
+            raise SettingsError(name, "must not be empty")
+        if len(value) > limit:
+            raise SettingsError(name, f"is too long ({len(value)} characters, at most {limit})")
+
+    return check
+
+
+def _range(name: str, low: float, high: float) -> Check:
+    def check(settings: Settings) -> None:
+        value = getattr(settings, name)
+        if value is not None:  # None: an optional setting left to the model
+            _check_range(name, value, low, high)
+
+    return check
 
 
 def _check_range(name: str, value: float, low: float, high: float) -> None:
@@ -64,68 +82,155 @@ def _check_range(name: str, value: float, low: float, high: float) -> None:
         raise SettingsError(name, f"expected a value between {low} and {high}, got {value}")
 
 
-def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise SettingsError(name, f"expected one of {', '.join(choices)}, got {value!r}")
+def _choice(name: str, choices: tuple[str, ...]) -> Check:
+    def check(settings: Settings) -> None:
+        value = getattr(settings, name)
+        if value not in choices:
+            raise SettingsError(name, f"expected one of {', '.join(choices)}, got {value!r}")
+
+    return check
 
 
-def _check_input_file(name: str, value: str) -> None:
-    if value and not Path(value).expanduser().is_file():
-        raise SettingsError(name, f"no such file: {value!r}")
+def _input_file(name: str) -> Check:
+    def check(settings: Settings) -> None:
+        value = getattr(settings, name)
+        if value and not Path(value).expanduser().is_file():
+            raise SettingsError(name, f"no such file: {value!r}")
+
+    return check
 
 
 def _check_video_input(settings: Settings) -> None:
-    _check_input_file("video_input", settings.video_input)
+    _input_file("video_input")(settings)
     if settings.video_input and settings.image_input:
         raise SettingsError(
             "video_input", "set either image_input or video_input, not both (clear one of them)"
         )
 
 
-def _check_motion(settings: Settings) -> None:
-    """All four motion strings parse, per frame; zoom stays positive."""
-    motion_schedule(
-        _num_frames_or_one(settings),
-        settings.zoom,
-        settings.angle,
-        settings.translate_x,
-        settings.translate_y,
-    )
+def _size(name: str) -> Check:
+    def check(settings: Settings) -> None:
+        value = getattr(settings, name)
+        if value is None:
+            return
+        _check_range(name, value, 16, 4096)
+        if value % 8:
+            raise SettingsError(name, f"has to be divisible by 8 but is {value}")
+
+    return check
 
 
-def _check_size(name: str, value: int | None) -> None:
-    if value is None:
-        return
-    _check_range(name, value, 16, 4096)
-    if value % 8:
-        raise SettingsError(name, f"has to be divisible by 8 but is {value}")
-
-
-def _num_frames_or_one(settings: Settings) -> int:
+def _frames_or_none(settings: Settings) -> int | None:
+    """The animation's frame count, or None while the prompts are invalid (they say why)."""
     try:
         return num_frames(parse_prompts(settings.prompts))
     except SettingsError:
-        return 1  # the prompts' own check reports that
+        return None
 
 
-def _check_strength(value: float | str, num_frames: int) -> None:
+def _frames_for(settings: Settings, text: str, field: str) -> int:
+    """The frames a key-frame string is checked over: the animation's, or while the prompts
+    are invalid (they say why), the string's own key frames."""
+    frames = _frames_or_none(settings)
+    if frames is None:
+        frames = parse_curve(text, field=field).keyframes[-1][0] + 1
+    return frames
+
+
+def _motion(name: str) -> Check:
+    """One motion string parses at every frame (zoom stays positive)."""
+
+    def check(settings: Settings) -> None:
+        value = getattr(settings, name)
+        if value.strip():
+            motion_schedule(_frames_for(settings, value, name), **{name: value})
+
+    return check
+
+
+def _check_strength(settings: Settings) -> None:
+    value = settings.strength
     if isinstance(value, str):
-        values = curve_values(value, num_frames, field="strength")
-        check_range(values, 0.0, 1.0, field="strength")
+        frames = _frames_for(settings, value, "strength")
+        check_range(curve_values(value, frames, field="strength"), 0.0, 1.0, field="strength")
     else:
         _check_range("strength", value, 0.0, 1.0)
 
 
-def _check_scheduler(value: str) -> None:
-    if value != "default":
-        scheduler_class_name(value)
+def _check_interpolation_type(settings: Settings) -> None:
+    check_interpolation_type(
+        settings.interpolation_type, audio_available=bool(settings.audio_input)
+    )
 
 
-def _check_pipeline_kwargs(value: dict[str, Any]) -> None:
-    managed = sorted(MANAGED_ARGUMENTS.intersection(value))
+def _check_interpolation_args(settings: Settings) -> None:
+    """The arguments of the chosen type: sine frequencies, or a curve in [0, 1] per segment."""
+    kind, args = settings.interpolation_type, settings.interpolation_args
+    if kind == "sine":
+        parse_frequencies(args)
+    elif kind == "curve":
+        parse_curve(args, field="interpolation_args")
+        key_frames = _key_frames_or_none(settings)
+        for start, end in itertools.pairwise(key_frames):
+            values = curve_values(args, end - start + 1, field="interpolation_args")
+            check_range(values, 0.0, 1.0, field="interpolation_args")
+
+
+def _key_frames_or_none(settings: Settings) -> list[int]:
+    try:
+        return [key_frame.frame for key_frame in parse_prompts(settings.prompts)]
+    except SettingsError:
+        return []
+
+
+def _check_scheduler(settings: Settings) -> None:
+    if settings.scheduler != "default":
+        scheduler_class_name(settings.scheduler)
+
+
+def _check_pipeline_kwargs(settings: Settings) -> None:
+    managed = sorted(MANAGED_ARGUMENTS.intersection(settings.pipeline_kwargs))
     if managed:
         raise SettingsError(
             "pipeline_kwargs",
             f"{', '.join(managed)} {'is' if len(managed) == 1 else 'are'} set by giffusion_nb "
             "itself; use the matching setting instead",
         )
+
+
+def _call(check: Callable[[Any], Any], name: str) -> Check:
+    return lambda settings: check(getattr(settings, name))
+
+
+CHECKS: dict[str, Check] = {
+    "model_id": _text("model_id", allow_empty=False),
+    "pipeline_class": _text("pipeline_class", allow_empty=False),
+    "prompts": _call(parse_prompts, "prompts"),
+    "negative_prompt": _text("negative_prompt", allow_empty=True),
+    "seed": _range("seed", 0, MAX_SEED),
+    "num_inference_steps": _range("num_inference_steps", 1, 1000),
+    "guidance_scale": _range("guidance_scale", 0.0, 100.0),
+    "strength": _check_strength,
+    "scheduler": _check_scheduler,
+    "pipeline_kwargs": _check_pipeline_kwargs,
+    "batch_size": _range("batch_size", 1, 64),
+    "height": _size("height"),
+    "width": _size("width"),
+    "num_latent_channels": _range("num_latent_channels", 1, 64),
+    "interpolation_type": _check_interpolation_type,
+    "interpolation_args": _check_interpolation_args,
+    "output_format": _call(check_output_format, "output_format"),
+    "fps": lambda settings: check_fps(settings.fps, settings.output_format),
+    "image_input": _input_file("image_input"),
+    "video_input": _check_video_input,
+    "audio_input": _input_file("audio_input"),
+    "audio_component": _choice("audio_component", AUDIO_COMPONENTS),
+    "mel_reduce": _choice("mel_reduce", MEL_REDUCERS),
+    "zoom": _motion("zoom"),
+    "angle": _motion("angle"),
+    "translate_x": _motion("translate_x"),
+    "translate_y": _motion("translate_y"),
+    "padding_mode": _call(check_padding_mode, "padding_mode"),
+    "comet_frame_stride": _range("comet_frame_stride", 1, 100_000),
+    "workers": _range("workers", 1, 1024),
+}

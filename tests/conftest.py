@@ -19,6 +19,8 @@ os.environ.setdefault(
 # A local Ray instance (the distributed tests) talks over loopback only, never over the
 # machine's network address: Ray's own switch for single-machine use, read when ray is imported.
 os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+# A loaded 2-core machine can take longer than Ray's default to start a raylet.
+os.environ.setdefault("RAY_raylet_start_wait_time_s", "120")
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -66,6 +66,7 @@ TABLE = [
     ({"model_id": "builtin:huge-sd"}, "model_id", "unknown built-in model"),
     ({"controlnet_ids": ["<missing>"]}, "controlnet_ids", "could not load ControlNet"),
     ({"controlnet_ids": 5}, "controlnet_ids", "list of names"),
+    ({"motion_adapter_id": "<missing>"}, "motion_adapter_id", "takes no motion adapter"),
     ({"pipeline_kwargs": {"not_an_argument": 1}}, "pipeline_kwargs", "does not take"),
     ({"pipeline_kwargs": {"latents": None}}, "pipeline_kwargs", "set by giffusion_nb"),
     ({"pipeline_kwargs": "nope"}, "pipeline_kwargs", "invalid JSON"),
@@ -171,7 +172,7 @@ def test_the_table_covers_every_field_and_60_inputs():
 def test_bad_input_names_the_field(values, field, words, make_session, bad_files):
     values = _resolve(values, bad_files)
     values.setdefault("prompts", "0: a corgi\n2: a lion")
-    loads = {"model_id", "pipeline_class", "controlnet_ids"} & set(values)
+    loads = {"model_id", "pipeline_class", "controlnet_ids", "motion_adapter_id"} & set(values)
     with pytest.raises(SettingsError) as info:
         session = make_session(**values)
         session.plan()

@@ -196,3 +196,43 @@ def test_bench_reports_frames_per_second_for_one_and_two_workers(ray_cluster):
     fps = fps_by_workers(case, [1, 2], batch_size=2)
     assert set(fps) == {"1", "2"} and all(value > 0 for value in fps.values())
     assert "2 Ray workers" in report(case, {"fps_by_workers": fps})
+
+
+def test_comet_tracks_a_ray_render(ray_cluster, make_session, tmp_path, monkeypatch):
+    pytest.importorskip("comet_ml")
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("COMET_CONFIG", str(home / ".comet.config"))
+    monkeypatch.setenv("COMET_MODE", "offline")
+    monkeypatch.setenv("COMET_ERROR_TRACKING_ENABLE", "false")
+    monkeypatch.delenv("COMET_API_KEY", raising=False)
+    session = make_session(**{**TINY, "prompts": "0: a red circle\n5: a blue square"}, comet=True)
+    output = render_with_ray(session, workers=2)
+    (archive,) = list((output.parent / "comet").glob("*.zip"))
+    assert f"Comet (offline): archive at {archive}" in session.message
+
+
+def test_a_stopped_ray_render_resumes_to_the_frames_of_one_process(
+    ray_cluster, reference, make_session
+):
+    session = make_session(**TINY)
+
+    def stop_after_eight(frame, actors):
+        if session.frames_done == 8:
+            session.stop()
+
+    output = render_with_ray(session, workers=2, on_frame=stop_after_eight)
+    run_dir = output.parent
+    done = existing_frames(run_dir)
+    assert 8 <= len(done) < 24
+    damaged = frame_path(run_dir, min(done))
+    damaged.write_bytes(damaged.read_bytes()[:50])  # as a kill mid-write would leave it
+    (run_dir / "frames" / ".0020.png.zz.tmp").write_bytes(b"x")
+    resumed = make_session()
+    output = render_with_ray(resumed, workers=2, resume=run_dir)
+    assert resumed.status == "done" and "24 of 24 frames on 2 workers" in resumed.message
+    assert_frames_match(run_dir, reference)
+    assert not list((run_dir / "frames").glob(".*.tmp"))
+    with Image.open(output) as gif:
+        assert gif.n_frames == 24

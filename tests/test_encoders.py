@@ -18,6 +18,8 @@ from giffusion_nb.errors import SettingsError
 from giffusion_nb.output.encoders import GifEncoder, check_output_settings, open_output
 from giffusion_nb.output.gif_format import frame_delay_cs
 from giffusion_nb.output.readers import count_frames, read_frame
+from giffusion_nb.settings import Settings
+from giffusion_nb.validation import invalid_fields
 
 SIZE = (32, 32)
 solid = functools.partial(solid, size=SIZE)
@@ -147,6 +149,10 @@ def test_mp4_may_go_faster_than_a_gif(tmp_path):
         GifEncoder(tmp_path / "fast.gif", 60)
     assert caught.value.field == "fps"
     assert list(tmp_path.iterdir()) == []
+    # the settings say so before a render starts
+    assert not invalid_fields(Settings(output_format="mp4", fps=60))
+    [error] = invalid_fields(Settings(output_format=" GIF", fps=60))
+    assert error.field == "fps" and "at most 50" in str(error)
 
 
 @pytest.mark.parametrize("size", [64, 300])  # 300: the palette comes from a reduced copy

@@ -38,7 +38,7 @@ def test_image_input_uses_image_to_image_sized_from_the_image(make_session, pict
         strength="0: (0.4), 3: (0.9)",
         batch_size=4,
     )
-    image_pipe = session._image_to_image(session.load_pipeline())
+    image_pipe = session.pipeline_for("image")
     calls = spy_calls(monkeypatch, image_pipe)
     frames = list(session.render_frames())
     assert type(image_pipe).__name__ == "StableDiffusionImg2ImgPipeline"
@@ -63,7 +63,7 @@ def test_video_frame_i_is_the_init_image_of_output_frame_i(make_session, tmp_pat
         height=None,
         width=None,
     )
-    image_pipe = session._image_to_image(session.load_pipeline())
+    image_pipe = session.pipeline_for("image")
     calls = spy_calls(monkeypatch, image_pipe)
     frames = list(session.render_frames())
     inits = [image for call in calls for image in call["image"]]
@@ -131,7 +131,7 @@ def test_two_dimensional_motion_feeds_the_warped_frame_forward(make_session, mon
         prompts="0: a corgi\n3: a lion", translate_x="0: (4)", zoom="0: (1.1)", strength=0.6
     )
     text_calls = spy_calls(monkeypatch, session.pipeline)
-    image_pipe = session._image_to_image(session.load_pipeline())
+    image_pipe = session.pipeline_for("image")
     image_calls = spy_calls(monkeypatch, image_pipe)
     frames = [frame.image for frame in session.render_frames()]
     assert len(text_calls) == 1 and len(image_calls) == 3  # frame 0 from noise, then feedback
@@ -193,8 +193,8 @@ def test_controlnet_receives_the_image_input_as_conditioning(
     session = make_session(
         prompts="0: a corgi\n2: a lion", image_input=str(picture), height=None, width=None
     )
-    session._pipe, session.settings.controlnet_ids = pipe, controlnet_dirs[:1]
-    session._pipe_key = session._pipeline_key()
+    session.settings.controlnet_ids = controlnet_dirs[:1]
+    session.use_pipeline(pipe)
     calls = spy_calls(monkeypatch, pipe)
     frames = list(session.render_frames())
     assert len(frames) == 3 and "latents" in calls[0]
@@ -206,8 +206,8 @@ def test_several_controlnets_work_together(make_session, controlnet_dirs, tmp_pa
     pipe = load_pipeline("builtin:tiny-sd", controlnet_ids=",".join(controlnet_dirs), device="cpu")
     video = write_video(tmp_path / "input.mp4", num_frames=3)
     session = make_session(prompts="0: a corgi\n2: a lion", video_input=str(video), batch_size=3)
-    session._pipe, session.settings.controlnet_ids = pipe, controlnet_dirs
-    session._pipe_key = session._pipeline_key()
+    session.settings.controlnet_ids = controlnet_dirs
+    session.use_pipeline(pipe)
     calls = spy_calls(monkeypatch, pipe)
     assert len(list(session.render_frames())) == 3
     per_frame = calls[0]["image"]

@@ -6,17 +6,17 @@ from giffusion_nb.keyframes.prompts import KeyFrame, format_prompts, num_frames,
 
 def test_sorted_with_colons_and_last_character_kept():
     key_frames = parse_prompts("60: a picture of a lion\n0: a fox: at dawn\n12: x")
-    assert key_frames == [
+    assert key_frames == (
         KeyFrame(0, "a fox: at dawn"),
         KeyFrame(12, "x"),
         KeyFrame(60, "a picture of a lion"),
-    ]
+    )
     assert num_frames(key_frames) == 61
 
 
 def test_blank_lines_whitespace_and_crlf():
     key_frames = parse_prompts("\n  0 :  a corgi  \r\n\n 5:a lion")
-    assert key_frames == [KeyFrame(0, "a corgi"), KeyFrame(5, "a lion")]
+    assert key_frames == (KeyFrame(0, "a corgi"), KeyFrame(5, "a lion"))
 
 
 def test_first_key_frame_need_not_be_zero():
@@ -54,3 +54,14 @@ def test_errors_name_the_line(text, line, words):
 def test_empty_text_is_an_error():
     with pytest.raises(SettingsError, match="at least one line"):
         parse_prompts(" \n\n")
+
+
+def test_the_same_text_is_parsed_once(monkeypatch):
+    from giffusion_nb.keyframes import prompts
+
+    lines = []
+    parse_line = prompts._parse_line
+    monkeypatch.setattr(prompts, "_parse_line", lambda *a: lines.append(a) or parse_line(*a))
+    text = "0: a parsed-once corgi\n9: a lion"
+    assert parse_prompts(text) is parse_prompts(text)
+    assert len(lines) == 2  # two lines, parsed by the first call only

@@ -12,7 +12,8 @@ from helpers import pixels, spy_calls
 from PIL import Image
 
 from giffusion_nb.errors import SettingsError
-from giffusion_nb.render.conditioning import encode_key_frame_prompts, key_frame_latents
+from giffusion_nb.pipelines.families import family_of
+from giffusion_nb.render.conditioning import key_frame_latents
 from giffusion_nb.render.slerp import slerp
 
 PROMPTS = "0: a red circle\n4: a blue square\n6: a green star"
@@ -43,13 +44,15 @@ def test_in_between_frame_is_the_slerp_of_its_key_frames(make_session, tiny_pipe
     latents = key_frame_latents([3, 7], (4, 8, 8), torch.device("cpu"), torch.float32)
     expected_latent = slerp(0.25, latents[0], latents[1])
     torch.testing.assert_close(call["latents"][0], expected_latent)
-    embeds, negative = encode_key_frame_prompts(
-        tiny_pipe, ["a red circle", "a blue square"], "", True, torch.device("cpu")
+    encoded = (
+        family_of(tiny_pipe)
+        .encode_prompts(tiny_pipe, ["a red circle", "a blue square"], ["", ""], torch.device("cpu"))
+        .per_prompt
     )
-    expected_embed = slerp(0.25, embeds["prompt_embeds"][0], embeds["prompt_embeds"][1])
+    expected_embed = slerp(0.25, encoded["prompt_embeds"][0], encoded["prompt_embeds"][1])
     torch.testing.assert_close(call["prompt_embeds"][0], expected_embed)
     torch.testing.assert_close(
-        call["negative_prompt_embeds"][0], negative["negative_prompt_embeds"][0]
+        call["negative_prompt_embeds"][0], encoded["negative_prompt_embeds"][0]
     )
 
 

@@ -15,6 +15,7 @@ from giffusion_nb.settings import (
     setting_help,
     setting_names,
 )
+from giffusion_nb.validation import validate
 
 ISSUE_NAMES = [
     "model_id", "pipeline_class", "controlnet_ids", "prompts", "negative_prompt", "seed",
@@ -139,7 +140,7 @@ def test_bad_json_names_the_position():
 def test_validation_names_the_field(values, field, words):
     settings = Settings(**values)
     with pytest.raises(SettingsError) as info:
-        settings.validate()
+        validate(settings)
     assert info.value.field == field
     assert words in str(info.value)
 
@@ -160,7 +161,7 @@ def test_unknown_key_and_newer_schema_in_a_file(tmp_path):
 
 
 def test_defaults_are_valid():
-    Settings().validate()
+    validate(Settings())
 
 
 def test_image_and_video_together_is_an_error(tmp_path):
@@ -168,5 +169,5 @@ def test_image_and_video_together_is_an_error(tmp_path):
         (tmp_path / name).write_bytes(b"x")
     settings = Settings(image_input=str(tmp_path / "a.png"), video_input=str(tmp_path / "b.mp4"))
     with pytest.raises(SettingsError, match="not both") as info:
-        settings.validate()
+        validate(settings)
     assert info.value.field == "video_input"

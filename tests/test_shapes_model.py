@@ -34,10 +34,9 @@ def test_weights_ship_in_the_package_as_small_fp16_safetensors():
 
 
 def test_a_missing_shipped_model_says_so(tmp_path, monkeypatch):
-    from giffusion_nb import builtin_models
     from giffusion_nb.errors import SettingsError
 
-    monkeypatch.setitem(builtin_models.SHIPPED, SHAPES_SD, tmp_path / "gone")
+    monkeypatch.setitem(SHIPPED, SHAPES_SD, tmp_path / "gone")
     with pytest.raises(SettingsError, match="`model_id`: builtin:shapes-sd is missing"):
         builtin_model_path("builtin:shapes-sd")
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from giffusion_nb.errors import SettingsError
@@ -19,17 +21,23 @@ class KeyFrame:
     prompt: str
 
 
-def parse_prompts(text: str, *, field: str = "prompts") -> list[KeyFrame]:
+def parse_prompts(text: str, *, field: str = "prompts") -> tuple[KeyFrame, ...]:
     """Parse ``N: prompt`` lines into key frames sorted by frame.
 
     Blank lines are skipped; the prompt may itself contain colons. Frames must be
-    unique non-negative integers and prompts non-empty.
+    unique non-negative integers and prompts non-empty. The last few texts parsed are
+    remembered, so checking the same prompts again (every field of a panel does) is free.
 
     >>> parse_prompts("10: a lion\\n0: a corgi: at dawn")
-    [KeyFrame(frame=0, prompt='a corgi: at dawn'), KeyFrame(frame=10, prompt='a lion')]
+    (KeyFrame(frame=0, prompt='a corgi: at dawn'), KeyFrame(frame=10, prompt='a lion'))
     """
     if not isinstance(text, str):
         raise SettingsError(field, f"expected text, got {type(text).__name__}")
+    return _parse_text(text, field)
+
+
+@functools.lru_cache(maxsize=16)
+def _parse_text(text: str, field: str) -> tuple[KeyFrame, ...]:
     key_frames: dict[int, KeyFrame] = {}
     first_line: dict[int, int] = {}
     for number, line in enumerate(text.splitlines(), start=1):
@@ -47,7 +55,7 @@ def parse_prompts(text: str, *, field: str = "prompts") -> list[KeyFrame]:
         first_line[key_frame.frame] = number
     if not key_frames:
         raise SettingsError(field, "expected at least one line like `0: a picture of a corgi`")
-    return [key_frames[frame] for frame in sorted(key_frames)]
+    return tuple(key_frames[frame] for frame in sorted(key_frames))
 
 
 def _parse_line(line: str, number: int, field: str) -> KeyFrame:
@@ -80,11 +88,11 @@ def _shorten(text: str, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def num_frames(key_frames: list[KeyFrame]) -> int:
+def num_frames(key_frames: Sequence[KeyFrame]) -> int:
     """The animation's length: the last key frame plus one."""
     return key_frames[-1].frame + 1
 
 
-def format_prompts(key_frames: list[KeyFrame]) -> str:
+def format_prompts(key_frames: Sequence[KeyFrame]) -> str:
     """Write key frames back as text, one ``N: prompt`` line each."""
     return "\n".join(f"{key_frame.frame}: {key_frame.prompt}" for key_frame in key_frames)

@@ -87,7 +87,8 @@ def _parse_frequency(item: str, position: int, field: str) -> float:
     return value
 
 
-def _check_kind(kind: str, audio_available: bool) -> None:
+def check_interpolation_type(kind: str, audio_available: bool) -> None:
+    """The interpolation type is known, and ``audio`` has an audio input to follow."""
     if kind not in INTERPOLATION_TYPES:
         expected = ", ".join(INTERPOLATION_TYPES)
         raise SettingsError(
@@ -104,7 +105,7 @@ def check_schedule(kind: str, args: str, audio_available: bool = False) -> None:
 
     A curve's [0, 1] range depends on the segment length, so it is checked per segment later.
     """
-    _check_kind(kind, audio_available)
+    check_interpolation_type(kind, audio_available)
     if kind == "sine":
         parse_frequencies(args, field=_ARGS_FIELD)
     elif kind == "curve":
@@ -115,7 +116,7 @@ def segment_schedule(
     kind: str, start: int, end: int, args: str = "", audio: AudioSchedule | None = None
 ) -> np.ndarray:
     """t for frames start..end (inclusive) of one segment: 0 at ``start``."""
-    _check_kind(kind, audio is not None)
+    check_interpolation_type(kind, audio is not None)
     if end < start:
         raise ValueError(f"segment end {end} is before its start {start}")
     length = end - start + 1
@@ -141,6 +142,35 @@ def _audio_schedule(audio: AudioSchedule, start: int, end: int) -> np.ndarray:
     return values
 
 
+def frame_schedule(
+    key_frames: Sequence[int],
+    num_frames: int,
+    kind: str = "linear",
+    args: str = "",
+    audio: AudioSchedule | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each output frame's segment (the key frame it travels from) and t, as two arrays.
+
+    Key frames are sorted, unique and non-negative. Frames before the first key frame show
+    it (segment 0, t 0); frames from the last key frame on show the last one.
+    """
+    if not key_frames:
+        raise ValueError("frame_schedule needs at least one key frame")
+    check_schedule(kind, args, audio_available=audio is not None)
+    last = len(key_frames) - 1
+    segments = np.full(num_frames, last, dtype=np.int64)
+    t = np.zeros(num_frames, dtype=np.float64)
+    segments[: min(key_frames[0], num_frames)] = 0
+    for segment in range(last):
+        start, end = key_frames[segment], key_frames[segment + 1]
+        if start >= num_frames:
+            break
+        stop = min(end, num_frames)
+        segments[start:stop] = segment
+        t[start:stop] = segment_schedule(kind, start, end, args, audio)[: stop - start]
+    return segments, t
+
+
 def frame_steps(
     key_frames: Sequence[int],
     num_frames: int,
@@ -148,18 +178,9 @@ def frame_steps(
     args: str = "",
     audio: AudioSchedule | None = None,
 ) -> list[FrameStep]:
-    """One FrameStep per output frame; key frames are sorted, unique and non-negative."""
-    if not key_frames:
-        raise ValueError("frame_steps needs at least one key frame")
-    check_schedule(kind, args, audio_available=audio is not None)
-    last = len(key_frames) - 1
-    steps = [FrameStep(frame, 0, 0.0) for frame in range(min(key_frames[0], num_frames))]
-    for segment in range(last):
-        start, end = key_frames[segment], key_frames[segment + 1]
-        if start >= num_frames:
-            break
-        schedule = segment_schedule(kind, start, end, args, audio)
-        for frame in range(start, min(end, num_frames)):
-            steps.append(FrameStep(frame, segment, float(schedule[frame - start])))
-    steps.extend(FrameStep(frame, last, 0.0) for frame in range(key_frames[last], num_frames))
-    return steps
+    """One FrameStep per output frame (``frame_schedule`` as a list)."""
+    segments, t = frame_schedule(key_frames, num_frames, kind, args, audio)
+    return [
+        FrameStep(frame, int(segment), float(value))
+        for frame, (segment, value) in enumerate(zip(segments, t, strict=True))
+    ]

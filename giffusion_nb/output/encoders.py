@@ -61,21 +61,35 @@ def temp_path_beside(path: Path) -> Path:
     return Path(name)
 
 
-def check_output_settings(output_format: str, fps: float, audio_path: Path | None = None) -> str:
-    """Validate the output settings and return the format in lower case."""
+def check_output_format(output_format: str) -> str:
+    """The output format, ``gif`` or ``mp4``, in lower case; a ``SettingsError`` otherwise."""
     fmt = output_format.strip().lower() if isinstance(output_format, str) else output_format
     if fmt not in OUTPUT_FORMATS:
         raise SettingsError("output_format", f"expected 'gif' or 'mp4', got {output_format!r}")
+    return fmt
+
+
+def check_fps(fps: float, output_format: str) -> float:
+    """A frame rate the output can play (a GIF at most ``GIF_MAX_FPS``); a ``SettingsError``
+    naming ``fps`` otherwise."""
     if isinstance(fps, bool) or not isinstance(fps, numbers.Real) or not MIN_FPS <= fps <= MAX_FPS:
         raise SettingsError(
             "fps", f"expected a frame rate between {MIN_FPS} and {MAX_FPS}, got {fps!r}"
         )
-    if fmt == "gif" and fps > GIF_MAX_FPS:
+    gif = isinstance(output_format, str) and output_format.strip().lower() == "gif"
+    if gif and fps > GIF_MAX_FPS:
         raise SettingsError(
             "fps",
             f"a GIF plays at most {GIF_MAX_FPS} frames/s (its delays are whole hundredths of a "
             f"second, and browsers play delays under 2 as 10), got {fps!r}; choose mp4 for more",
         )
+    return float(fps)
+
+
+def check_output_settings(output_format: str, fps: float, audio_path: Path | None = None) -> str:
+    """Validate the output settings and return the format in lower case."""
+    fmt = check_output_format(output_format)
+    check_fps(fps, fmt)
     if fmt == "mp4" and audio_path is not None and not Path(audio_path).is_file():
         raise SettingsError("audio_path", f"no such audio file: {audio_path}")
     return fmt

@@ -1,11 +1,15 @@
-"""Run folders: one per render under the output directory, with a safe, unique name; which
-frames a resumed run still needs."""
+"""Run folders: one per render under the output directory, with a safe, unique name; what a
+resumed run must check (its frame settings, its complete frames) and still render."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from pathlib import Path
+from typing import Any
+
+from PIL import Image
 
 from giffusion_nb.errors import SettingsError
 
@@ -55,3 +59,52 @@ def missing_frames(done: set[int], num_frames: int, *, in_order: bool) -> list[i
     while start in done:
         start += 1
     return list(range(start, num_frames))
+
+
+RUN_RECORD = "run.json"
+
+
+def write_run_record(run_dir: Path, frame_settings: dict[str, Any]) -> None:
+    """Record the settings that decide the run's frames, beside ``settings.json``: a resume
+    compares them with the run's settings file, so frames of other settings never mix in."""
+    record = {"frame_settings": frame_settings}
+    (Path(run_dir) / RUN_RECORD).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+
+
+def read_run_record(run_dir: Path) -> dict[str, Any] | None:
+    """The frame settings a run recorded (``None`` for runs made before the record existed)."""
+    path = Path(run_dir) / RUN_RECORD
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))["frame_settings"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise SettingsError("resume", f"{path} is damaged ({exc}); start a new render") from exc
+
+
+def complete_frames(run_dir: Path, num_frames: int) -> set[int]:
+    """The frames 0..num_frames-1 saved whole under ``run_dir/frames``; a PNG that does not
+    decode (a truncated or damaged file) is deleted, so it is rendered again."""
+    complete = set()
+    for path in sorted((Path(run_dir) / "frames").glob("*.png")):
+        if not (path.stem.isdigit() and len(path.stem) >= 4 and int(path.stem) < num_frames):
+            continue
+        try:
+            with Image.open(path) as image:
+                image.load()
+        except (OSError, ValueError, SyntaxError):
+            path.unlink(missing_ok=True)
+            continue
+        complete.add(int(path.stem))
+    return complete
+
+
+def remove_temporary_files(run_dir: Path) -> int:
+    """Delete the ``.NAME.*.tmp`` files an interrupted run left behind; returns how many."""
+    removed = 0
+    for folder in (Path(run_dir), Path(run_dir) / "frames"):
+        for path in folder.glob(".*.tmp"):
+            if path.is_file() and not path.is_symlink():
+                path.unlink(missing_ok=True)
+                removed += 1
+    return removed

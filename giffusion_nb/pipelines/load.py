@@ -11,6 +11,8 @@ import torch
 
 from giffusion_nb.errors import SettingsError
 from giffusion_nb.pipelines.builtin import builtin_model_path, is_builtin
+from giffusion_nb.pipelines.families import family_of, known_pipelines
+from giffusion_nb.pipelines.families.base import CONTROL, CONTROL_IMAGE, IMAGE
 
 AUTO_PIPELINES = (
     "AutoPipelineForText2Image",
@@ -87,27 +89,39 @@ def load_pipeline(
     dtype: torch.dtype | None = None,
     cpu_offload: bool = False,
     compile_unet: bool = False,
+    motion_adapter_id: str = "",
 ):
     """Load ``model_id`` with ``pipeline_class`` onto ``device`` (default: the GPU if any).
 
-    With ControlNet checkpoints the pipeline becomes its ControlNet sibling; several
-    ControlNets work together. On CUDA the UNet runs channels-last in fp16 with PyTorch's SDPA
-    attention (diffusers' default) and the VAE decodes one image at a time; ``cpu_offload``
-    keeps only the running model on the GPU, ``compile_unet`` wraps the UNet in
-    ``torch.compile`` (the first batch compiles). A failed load raises ``SettingsError``
-    naming the field and carrying the real reason.
+    With ControlNet checkpoints the pipeline becomes its family's ControlNet sibling; several
+    ControlNets work together. ``motion_adapter_id`` names AnimateDiff's MotionAdapter. On
+    CUDA the denoiser runs channels-last in fp16 with PyTorch's SDPA attention (diffusers'
+    default) and the VAE decodes one image at a time; ``cpu_offload`` keeps only the running
+    model on the GPU, ``compile_unet`` wraps the UNet in ``torch.compile`` (the first batch
+    compiles). A failed load raises ``SettingsError`` naming the field and the reason.
     """
     device = torch.device(device) if device is not None else default_device()
     dtype = dtype or default_dtype(device)
     cls = resolve_pipeline_class(pipeline_class)
     location = model_location(model_id)
-    controlnet = _load_controlnets(controlnet_ids, dtype)
-    kwargs = {"dtype": dtype}
+    kwargs: dict = {"dtype": dtype}
     if _accepts(cls, "safety_checker") or cls.__name__ in ("DiffusionPipeline", *AUTO_PIPELINES):
         kwargs.update(safety_checker=None, requires_safety_checker=False)
-    if controlnet is not None and _accepts(cls, "controlnet"):
-        kwargs["controlnet"] = controlnet
-        controlnet = None
+    if motion_adapter_id.strip():
+        if not _accepts(cls, "motion_adapter"):
+            raise SettingsError(
+                "motion_adapter_id",
+                f"{cls.__name__} takes no motion adapter; choose pipeline_class "
+                "AnimateDiffPipeline (or clear motion_adapter_id)",
+            )
+        kwargs["motion_adapter"] = _load_component(
+            "MotionAdapter", motion_adapter_id.strip(), dtype, "motion_adapter_id"
+        )
+    family = known_pipelines().get(cls.__name__)
+    ids = _ids(controlnet_ids)
+    if ids and family is not None and _accepts(cls, "controlnet"):
+        kwargs["controlnet"] = _load_controlnets(ids, family.controlnet_model, family.name, dtype)
+        ids = []
     try:
         pipe = cls.from_pretrained(location, **kwargs)
     except Exception as exc:
@@ -115,8 +129,8 @@ def load_pipeline(
             "model_id",
             f"could not load {model_id!r} with {cls.__name__}: {type(exc).__name__}: {exc}",
         ) from exc
-    if controlnet is not None:
-        pipe = _with_controlnet(pipe, controlnet)
+    if ids:
+        pipe = _with_controlnet(pipe, ids, dtype)
     pipe.set_progress_bar_config(disable=True)
     return _place(pipe, device, cpu_offload=cpu_offload, compile_unet=compile_unet)
 
@@ -135,36 +149,52 @@ def _place(pipe, device: torch.device, *, cpu_offload: bool, compile_unet: bool)
     if cpu_offload and device.type == "cuda":
         pipe.enable_model_cpu_offload(device=device)
         return pipe
+    if pipe.device == device:
+        return pipe  # loaded there already (the CPU): .to() would only warn about dtypes
     return pipe.to(device)
 
 
-def _load_controlnets(controlnet_ids: Sequence[str], dtype: torch.dtype):
-    from diffusers import ControlNetModel
-
+def _ids(controlnet_ids: Sequence[str] | str) -> list[str]:
     if isinstance(controlnet_ids, str):
         controlnet_ids = controlnet_ids.split(",")
-    ids = [cid.strip() for cid in controlnet_ids if cid and cid.strip()]
-    models = []
-    for cid in ids:
-        try:
-            models.append(ControlNetModel.from_pretrained(model_location(cid), dtype=dtype))
-        except SettingsError as exc:
-            raise SettingsError("controlnet_ids", exc.message) from exc
-        except Exception as exc:
-            raise SettingsError(
-                "controlnet_ids",
-                f"could not load ControlNet {cid!r}: {type(exc).__name__}: {exc}",
-            ) from exc
-    if not models:
-        return None
+    return [cid.strip() for cid in controlnet_ids if cid and cid.strip()]
+
+
+def _load_component(class_name: str, model_id: str, dtype: torch.dtype, field: str):
+    """A model (a ControlNet, a MotionAdapter) by Hub id or folder; errors name ``field``."""
+    import diffusers
+
+    try:
+        location = model_location(model_id, field=field)
+        return getattr(diffusers, class_name).from_pretrained(location, dtype=dtype)
+    except SettingsError as exc:
+        raise SettingsError(field, exc.message) from exc
+    except Exception as exc:
+        raise SettingsError(
+            field, f"could not load {class_name} {model_id!r}: {type(exc).__name__}: {exc}"
+        ) from exc
+
+
+def _load_controlnets(ids: list[str], class_name: str | None, family: str, dtype: torch.dtype):
+    """The family's ControlNet models: one, or a list that the pipeline runs together."""
+    if class_name is None:
+        raise SettingsError("controlnet_ids", f"{family} pipelines take no ControlNet")
+    models = [_load_component(class_name, cid, dtype, "controlnet_ids") for cid in ids]
     return models[0] if len(models) == 1 else models
 
 
-def _with_controlnet(pipe, controlnet):
-    from diffusers import AutoPipelineForText2Image
-
+def _with_controlnet(pipe, ids: list[str], dtype: torch.dtype):
+    """``pipe``'s ControlNet sibling (image-to-image stays image-to-image)."""
     try:
-        return AutoPipelineForText2Image.from_pipe(pipe, controlnet=controlnet)
+        family = family_of(pipe)
+    except SettingsError as exc:
+        raise SettingsError("controlnet_ids", exc.message) from exc
+    controlnet = _load_controlnets(ids, family.controlnet_model, family.name, dtype)
+    mode = CONTROL_IMAGE if family.mode_of(pipe) == IMAGE else CONTROL
+    try:
+        return family.sibling(pipe, mode, controlnet=controlnet)
+    except SettingsError as exc:
+        raise SettingsError("controlnet_ids", exc.message) from exc
     except Exception as exc:
         raise SettingsError(
             "controlnet_ids",

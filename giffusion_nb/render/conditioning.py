@@ -1,86 +1,80 @@
-"""Key-frame tensors (noise latents, prompt embeddings) and their slerp to each frame of a batch."""
+"""Key-frame tensors (noise latents, prompt embeddings), made when a batch first needs them, and
+their travel to each frame of a batch: slerp, or the maximum for attention masks."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Collection, Sequence
 
 import torch
 
-from giffusion_nb.errors import SettingsError
 from giffusion_nb.keyframes.schedules import FrameStep
 from giffusion_nb.render.slerp import slerp
 
-_EMBED_NAMES = {
-    2: ("prompt_embeds", "negative_prompt_embeds"),
-    4: (
-        "prompt_embeds",
-        "negative_prompt_embeds",
-        "pooled_prompt_embeds",
-        "negative_pooled_prompt_embeds",
-    ),
-}
+KEEP_KEY_FRAMES = 8  # a batch spans a few segments; their key frames stay between batches
+
+
+def key_frame_noise(seed: int, shape: tuple[int, ...]) -> torch.Tensor:
+    """The noise latent of one key frame: drawn on the CPU in float32 from its own generator,
+    so a seed gives the same noise on every device and at every batch size."""
+    generator = torch.Generator("cpu").manual_seed(seed)
+    return torch.randn(shape, generator=generator, dtype=torch.float32)
 
 
 def key_frame_latents(
     seeds: Sequence[int], shape: tuple[int, ...], device: torch.device, dtype: torch.dtype
 ) -> torch.Tensor:
-    """One noise latent of ``shape`` per seed, stacked: ``(len(seeds), *shape)``.
-
-    Drawn on the CPU in float32 from a generator per seed, so the same seed gives the same
-    noise on every device and at every batch size.
-    """
-    latents = [
-        torch.randn(shape, generator=torch.Generator("cpu").manual_seed(seed), dtype=torch.float32)
-        for seed in seeds
-    ]
+    """One noise latent of ``shape`` per seed, stacked: ``(len(seeds), *shape)``."""
+    latents = [key_frame_noise(seed, shape) for seed in seeds]
     return torch.stack(latents).to(device=device, dtype=dtype)
 
 
-def encode_key_frame_prompts(
-    pipe, prompts: Sequence[str], negative_prompt: str, guidance: bool, device: torch.device
-) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
-    """Encode every key-frame prompt once through the pipeline's own ``encode_prompt``.
+Make = Callable[[list[int]], dict[str, torch.Tensor]]
 
-    Returns the prompt-dependent tensors (``prompt_embeds`` and, for SDXL-like pipelines,
-    ``pooled_prompt_embeds``), each ``(K, ...)``, and the negative ones, each ``(1, ...)``
-    (empty without classifier-free guidance).
+
+class KeyFrameTensors:
+    """Named tensors of each key frame, made on first use, a few key frames kept.
+
+    ``make(indices)`` returns, for those key frames, each name's tensor with one row per
+    index; the memory held stays that of ``keep`` key frames however many there are.
     """
-    if not hasattr(pipe, "encode_prompt"):
-        raise SettingsError(
-            "use_prompt_embeds",
-            f"{type(pipe).__name__} has no encode_prompt; turn off use_prompt_embeds",
-        )
-    with torch.no_grad():
-        encoded = pipe.encode_prompt(
-            prompt=list(prompts),
-            device=device,
-            num_images_per_prompt=1,
-            do_classifier_free_guidance=guidance,
-            negative_prompt=[negative_prompt] * len(prompts) if guidance else None,
-        )
-    names = _EMBED_NAMES.get(len(encoded)) if isinstance(encoded, tuple) else None
-    if names is None:
-        raise SettingsError(
-            "use_prompt_embeds",
-            f"{type(pipe).__name__}.encode_prompt returns an unknown layout; turn off "
-            "use_prompt_embeds",
-        )
-    positive, negative = {}, {}
-    for name, tensor in zip(names, encoded, strict=True):
-        if tensor is None:
-            continue
-        if name.startswith("negative_"):
-            if guidance:
-                negative[name] = tensor[:1]
+
+    def __init__(self, make: Make, keep: int = KEEP_KEY_FRAMES) -> None:
+        self._make = make
+        self._keep = keep
+        self._rows: OrderedDict[int, dict[str, torch.Tensor]] = OrderedDict()
+
+    def rows(self, indices: Sequence[int]) -> dict[str, torch.Tensor]:
+        """Each name's tensor for ``indices`` (repeats allowed), stacked in that order."""
+        missing = sorted(set(indices) - set(self._rows))
+        if missing:
+            made = self._make(missing)
+            for position, index in enumerate(missing):
+                self._rows[index] = {name: tensor[position] for name, tensor in made.items()}
+        for index in indices:
+            self._rows.move_to_end(index)
+        wanted = [self._rows[index] for index in indices]
+        while len(self._rows) > max(self._keep, len(set(indices))):
+            self._rows.popitem(last=False)
+        return {name: torch.stack([row[name] for row in wanted]) for name in wanted[0]}
+
+
+def travel(
+    tensors: KeyFrameTensors,
+    steps: Sequence[FrameStep],
+    last_key_frame: int,
+    masks: Collection[str] = (),
+) -> dict[str, torch.Tensor]:
+    """Each step's tensors between its segment's two key frames at its t: slerp, or for the
+    names in ``masks`` the elementwise maximum (a token counts where either key frame has it)."""
+    starts = [step.segment for step in steps]
+    ends = [min(segment + 1, last_key_frame) for segment in starts]
+    first, second = tensors.rows(starts), tensors.rows(ends)
+    travelled = {}
+    for name, start in first.items():
+        if name in masks:
+            travelled[name] = torch.maximum(start, second[name])
         else:
-            positive[name] = tensor
-    return positive, negative
-
-
-def travel(key_tensors: torch.Tensor, steps: Sequence[FrameStep]) -> torch.Tensor:
-    """Each step's tensor: the slerp between its segment's two key-frame tensors at its t."""
-    last = key_tensors.shape[0] - 1
-    start = torch.tensor([step.segment for step in steps], device=key_tensors.device)
-    end = torch.clamp(start + 1, max=last)
-    t = torch.tensor([step.t for step in steps], dtype=torch.float32, device=key_tensors.device)
-    return slerp(t, key_tensors[start], key_tensors[end])
+            t = torch.tensor([step.t for step in steps], dtype=torch.float32, device=start.device)
+            travelled[name] = slerp(t, start, second[name])
+    return travelled

@@ -1,4 +1,4 @@
-"""RenderSession: settings + pipeline -> frame plan -> batches -> frames, with stop and progress.
+"""RenderSession: settings + pipeline -> frozen spec -> frames and runs, with stop and progress.
 
 The session knows nothing of widgets: notebook cells, the CLI and the dashboard all drive it.
 
@@ -10,59 +10,41 @@ The session knows nothing of widgets: notebook cells, the CLI and the dashboard 
 from __future__ import annotations
 
 import contextlib
-import logging
-import sys
 import threading
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
-from PIL import Image
-from tqdm.auto import tqdm
 from traitlets import Any as AnyTrait
 from traitlets import HasTraits, Instance, Int, Unicode
 
 from giffusion_nb.errors import SettingsError
-from giffusion_nb.keyframes.plan import FramePlan, plan_frames
+from giffusion_nb.keyframes.plan import FramePlan
 from giffusion_nb.media.audio import AudioSchedule, audio_key_frames, format_key_frames
-from giffusion_nb.media.image import load_image
-from giffusion_nb.media.motion import motion_schedule, warp
 from giffusion_nb.media.video import VideoInfo, video_info
-from giffusion_nb.output.runs import create_run_dir, missing_frames
 from giffusion_nb.output.to_input import as_video, extract_frame
-from giffusion_nb.output.tracking import finish_tracking, start_tracking
-from giffusion_nb.output.writers import BackgroundWriter, existing_frames, frame_path
-from giffusion_nb.pipelines.load import default_device, fit_vae_to_frames, load_pipeline
-from giffusion_nb.pipelines.schedulers import build_scheduler, use_scheduler
-from giffusion_nb.render.conditioning import encode_key_frame_prompts, key_frame_latents
-from giffusion_nb.render.frame_inputs import FrameImages
-from giffusion_nb.render.job import (
-    RenderJob,
-    check_pipeline_accepts,
-    equal_strength_prefix,
-    frame_size,
-    frame_strengths,
-)
-from giffusion_nb.settings import Settings
+from giffusion_nb.pipelines.families import family_of
+from giffusion_nb.pipelines.load import default_device, load_pipeline
+from giffusion_nb.render.ray import ONE_WORKER, RayOptions, render_spec_on_ray
+from giffusion_nb.render.renderer import RenderedFrame, Siblings, prepare_job, render_frames
+from giffusion_nb.render.run import Run
+from giffusion_nb.render.spec import RenderSpec
+from giffusion_nb.settings import FrozenSettings, Settings
 
-_logger = logging.getLogger(__name__)
+__all__ = ["RenderSession", "RenderedFrame", "SessionBusy"]
 
 
-@dataclass(frozen=True)
-class RenderedFrame:
-    """One finished frame of the animation."""
-
-    index: int
-    image: Image.Image
+class SessionBusy(RuntimeError):
+    """A session renders one thing at a time."""
 
 
 class RenderSession(HasTraits):
     """Holds the settings and the loaded pipeline; renders frames and writes runs.
 
-    Status traits (``status``, ``message``, ``frames_done``, ``frames_total``,
-    ``latest_frame``, ``output_path``) can be observed by a panel.
+    Each render reads a frozen spec taken from the settings at its start, so edits made
+    while it runs apply to the next render. Status traits (``status``, ``message``,
+    ``frames_done``, ``frames_total``, ``latest_frame``, ``output_path``) can be observed.
     """
 
     settings = Instance(Settings)
@@ -90,10 +72,10 @@ class RenderSession(HasTraits):
         self.output_dir = Path(output_dir)
         self.device = torch.device(device) if device is not None else default_device()
         self._pipe = pipeline
-        self._pipe_key = self._pipeline_key() if pipeline is not None else None
+        self._pipe_key = _pipeline_key(self.settings) if pipeline is not None else None
+        self._siblings = Siblings()
         self._stop = threading.Event()
-        self._image_pipe: Any = None
-        self._image_pipe_of: Any = None
+        self._busy = threading.Lock()
         self._audio: tuple[tuple, AudioSchedule] | None = None
 
     # --- pipeline ---------------------------------------------------------------------------
@@ -103,21 +85,27 @@ class RenderSession(HasTraits):
         """The loaded diffusers pipeline (``None`` before ``load_pipeline``)."""
         return self._pipe
 
-    def _pipeline_key(self) -> tuple:
-        s = self.settings
-        return (
-            s.model_id.strip(),
-            s.pipeline_class,
-            tuple(s.controlnet_ids),
-            s.cpu_offload,
-            s.compile_unet,
-        )
+    @property
+    def pipeline_loaded(self) -> bool:
+        """True when the pipeline the settings name is the one loaded."""
+        return self._pipe is not None and self._pipe_key == _pipeline_key(self.settings)
 
-    def load_pipeline(self) -> Any:
-        """Load the pipeline the settings name, unless it is already loaded."""
-        if self._pipe is not None and self._pipe_key == self._pipeline_key():
+    def use_pipeline(self, pipe: Any) -> None:
+        """Render with ``pipe``, a pipeline already loaded for the current settings."""
+        self._pipe, self._pipe_key = pipe, _pipeline_key(self.settings)
+
+    def pipeline_for(self, mode: str) -> Any:
+        """The loaded pipeline's sibling for a mode (``"image"``: its image-to-image form),
+        sharing its weights; made once."""
+        pipe = self.load_pipeline()
+        return self._siblings.get(pipe, family_of(pipe), mode)
+
+    def load_pipeline(self, settings: Settings | FrozenSettings | None = None) -> Any:
+        """Load the pipeline ``settings`` (default: the session's) name, unless it is loaded."""
+        s = settings or self.settings
+        key = _pipeline_key(s)
+        if self._pipe is not None and self._pipe_key == key:
             return self._pipe
-        s = self.settings
         self.status, self.message = "loading", f"Loading {s.model_id} ({s.pipeline_class})…"
         try:
             self._pipe = load_pipeline(
@@ -127,25 +115,29 @@ class RenderSession(HasTraits):
                 device=self.device,
                 cpu_offload=s.cpu_offload,
                 compile_unet=s.compile_unet,
+                motion_adapter_id=s.motion_adapter_id,
             )
         except Exception as exc:
             self.status, self.message = "error", str(exc)
             raise
-        self._pipe_key = self._pipeline_key()
+        self._pipe_key = key
         self.status, self.message = "ready", f"Loaded {type(self._pipe).__name__} on {self.device}"
         return self._pipe
 
     # --- planning ---------------------------------------------------------------------------
 
+    def spec(self) -> RenderSpec:
+        """Validate the settings and parse them once into a frozen render spec (no model)."""
+        return RenderSpec.from_settings(self.settings, audio=self._audio_schedule())
+
     def plan(self) -> FramePlan:
         """Validate the settings and return the frame plan (no model needed)."""
-        self.settings.validate()
-        return plan_frames(self.settings, audio=self._audio_schedule())
+        return self.spec().plan
 
     def _audio_schedule(self) -> AudioSchedule | None:
         """The audio-driven schedule (analysed once per file, fps, component and reducer)."""
         s = self.settings
-        if s.interpolation_type != "audio":
+        if s.interpolation_type != "audio" or not s.audio_input:
             return None
         key = (s.audio_input, s.fps, s.audio_component, s.mel_reduce)
         if self._audio is None or self._audio[0] != key:
@@ -194,9 +186,10 @@ class RenderSession(HasTraits):
         """True once ``stop()`` was called (until the next render starts)."""
         return self._stop.is_set()
 
-    def clear_stop(self) -> None:
-        """Forget an earlier stop request (each render starts with this)."""
-        self._stop.clear()
+    @property
+    def busy(self) -> bool:
+        """True while a render runs."""
+        return self._busy.locked()
 
     def stop(self) -> None:
         """Ask a running render to stop; the batch in flight is dropped, frames done are kept."""
@@ -208,10 +201,11 @@ class RenderSession(HasTraits):
         """Render ``frames`` (default: all) in batches, yielding each frame as it is done.
 
         Each frame depends only on the settings and its index, so any subset renders alone
-        and the batch size does not change the frames.
+        and the batch size does not change the frames. Nothing is written.
         """
-        self._stop.clear()
-        yield from self._render(self._prepare(), frames)
+        with self._rendering():
+            spec = self.spec()
+            yield from render_frames(self._prepare(spec), frames, self._stop, on_message=self._note)
 
     def render(
         self,
@@ -219,16 +213,39 @@ class RenderSession(HasTraits):
         progress: bool = False,
         run_name: str | None = None,
         resume: str | Path | None = None,
+        ray: RayOptions | None = None,
     ) -> Path | None:
-        """Render every frame into a new run folder and return the GIF/MP4 written: here, or
-        on ``workers`` Ray workers when that setting is above 1 (see ``render_locally``)."""
-        if self.settings.workers > 1 and resume is None:
-            from giffusion_nb.render.ray import render_with_ray
+        """Render every frame into a run folder and return the GIF/MP4 written: here, or on
+        Ray actors (``ray``, or ``workers`` above 1).
 
-            return render_with_ray(
-                self, workers=self.settings.workers, progress=progress, run_name=run_name
-            )
-        return self.render_locally(progress=progress, run_name=run_name, resume=resume)
+        The folder holds ``settings.json`` (written first), ``frames/NNNN.png`` (each saved
+        atomically as soon as it is rendered) and the output. Stopping (``stop()`` or Ctrl-C)
+        keeps the frames done and writes an output of them; ``None`` when no frame was
+        finished. ``resume=RUN_DIR`` takes that run's settings and renders only its missing
+        frames (damaged ones again), giving the same frames as an uninterrupted render.
+        """
+        with self._rendering():
+            if resume is not None:
+                self.load_settings(Path(resume) / "settings.json")
+            spec = self.spec()
+            resume = None if resume is None else Path(resume)
+            if ray is None and spec.settings.workers > 1:
+                ray = RayOptions(spec.settings.workers)
+            if ray is not None and spec.motion is None:
+                return render_spec_on_ray(
+                    spec,
+                    self,
+                    self._stop,
+                    ray,
+                    output_dir=self.output_dir,
+                    progress=progress,
+                    run_name=run_name,
+                    resume=resume,
+                )
+            output = self._render_here(spec, progress, run_name, resume)
+            if ray is not None:
+                self.message = f"{ONE_WORKER}. {self.message}"
+            return output
 
     def render_locally(
         self,
@@ -237,91 +254,60 @@ class RenderSession(HasTraits):
         run_name: str | None = None,
         resume: str | Path | None = None,
     ) -> Path | None:
-        """Render every frame in this process into a new run folder; return the GIF/MP4.
+        """``render`` in this process, whatever the ``workers`` setting."""
+        with self._rendering():
+            if resume is not None:
+                self.load_settings(Path(resume) / "settings.json")
+            resume = None if resume is None else Path(resume)
+            return self._render_here(self.spec(), progress, run_name, resume)
 
-        The folder holds ``settings.json`` (written first), ``frames/NNNN.png`` (each saved
-        atomically as soon as it is rendered) and the output. Stopping (``stop()`` or Ctrl-C)
-        keeps the frames done and writes an output of them; ``None`` when no frame was
-        finished. ``resume=RUN_DIR`` takes that run's settings and renders only its missing
-        frames, giving the same frames as an uninterrupted render.
-        """
-        self._stop.clear()
-        if resume is not None:
-            self.load_settings(Path(resume) / "settings.json")
-        job = self._prepare()
-        s = self.settings
-        if resume is not None:
-            run_dir = Path(resume)
-            done = existing_frames(run_dir) & set(range(job.plan.num_frames))
-        else:
-            run_dir = create_run_dir(self.output_dir, job.plan.key_frames[0].prompt, run_name)
-            s.save(run_dir / "settings.json")
-            done = set()
-        todo = missing_frames(done, job.plan.num_frames, in_order=job.motion is not None)
-        previous = load_image(frame_path(run_dir, todo[0] - 1)) if todo and todo[0] > 0 else None
-        output_path = run_dir / f"{run_dir.name}.{s.output_format}"
-        audio = Path(s.audio_input) if s.audio_input and s.output_format == "mp4" else None
-        writer = BackgroundWriter(
-            run_dir,
-            job.plan.num_frames,
-            output_path,
-            s.output_format,
-            s.fps,
-            audio_path=audio,
+    def _render_here(
+        self, spec: RenderSpec, progress: bool, run_name: str | None, resume: Path | None
+    ) -> Path | None:
+        job = self._prepare(spec)
+        run = Run(
+            spec,
+            self,
+            self._stop,
+            output_dir=self.output_dir,
+            run_name=run_name,
+            resume=resume,
+            progress=progress,
             background=self.device.type != "cpu",  # on the CPU the model uses every core
+            pipeline_name=type(self._pipe).__name__,
         )
-        tracker = start_tracking(s, run_dir, type(self._pipe).__name__) if s.comet else None
-        self.run_dir, self.output_path = str(run_dir), ""
-        self.frames_total, self.frames_done = job.plan.num_frames, job.plan.num_frames - len(todo)
-        self.status, self.message = "rendering", f"Rendering {len(todo)} frames…"
-        bar = tqdm(
-            total=job.plan.num_frames,
-            initial=self.frames_done,
-            unit="frame",
-            disable=not progress,
-            file=sys.stderr,
-        )
-        with self.frame_loop(writer, bar):
-            for frame in self._render(job, todo, previous):
-                writer.submit(frame.index, frame.image)
-                if tracker is not None:
-                    tracker.log_frame(frame.index, frame.image)
-                self.latest_frame = frame.image
-                self.frames_done += 1
-                bar.update()
-        output = self.end_run(writer, job.plan.num_frames)
-        if tracker is not None:
-            self.message += f" · {finish_tracking(tracker, s, output)}"
-            self.tracking_url = tracker.url
-        return output
+        todo = run.start()
+        with run.frames():
+            previous = run.previous_frame(todo)
+            frames = render_frames(job, todo, self._stop, previous=previous, on_message=self._note)
+            for frame in frames:
+                run.receive(frame)
+        return run.finish()
 
     @contextlib.contextmanager
-    def frame_loop(self, writer: BackgroundWriter, bar: tqdm) -> Iterator[None]:
-        """Around a run's frame loop: Ctrl-C stops the run (``end_run`` then writes the frames
-        done); any other error still writes an output of the frames done, then propagates."""
+    def _rendering(self) -> Iterator[None]:
+        """One render at a time; each starts with no stop request."""
+        if not self._busy.acquire(blocking=False):
+            raise SessionBusy("this session is already rendering; wait for it, or stop() it")
         try:
+            self._stop.clear()
             yield
-        except KeyboardInterrupt:
-            self._stop.set()
-        except BaseException as exc:
-            writer.close()
-            self.status, self.message = "error", str(exc)
-            raise
         finally:
-            bar.close()
+            self._busy.release()
 
-    def end_run(self, writer: BackgroundWriter, num_frames: int, where: str = "") -> Path | None:
-        """Finish a run: write the output of the frames done, set the status and the message."""
-        output = writer.close()
-        self.output_path = str(output or "")
-        stopped = self._stop.is_set()
-        self.status = "stopped" if stopped else "done"
-        self.message = (
-            f"{'Stopped after' if stopped else 'Rendered'} {self.frames_done} of "
-            f"{num_frames} frames{where}"
-            + (f": {output}" if output else "; no complete frame to write")
+    def _prepare(self, spec: RenderSpec):
+        pipe = self.load_pipeline(spec.settings)
+        return prepare_job(
+            spec, pipe, self.device, siblings=self._siblings, callback=self._on_step_end
         )
-        return output
+
+    def _note(self, message: str) -> None:
+        self.message = message
+
+    def _on_step_end(self, pipe: Any, step: int, timestep: Any, tensors: dict) -> dict:
+        if self._stop.is_set():
+            pipe._interrupt = True
+        return tensors
 
     # --- saved settings -----------------------------------------------------------------------
 
@@ -347,141 +333,13 @@ class RenderSession(HasTraits):
         """Write the current settings as ``settings.json`` at ``path``."""
         return self.settings.save(path)
 
-    # --- steps of a render ------------------------------------------------------------------
 
-    def _prepare(self) -> RenderJob:
-        # 1. Check inputs and plan the frames
-        plan = self.plan()
-        s = self.settings
-        # 2. Load the pipeline, and its image-to-image form when frames start from an image
-        pipe = self.load_pipeline()
-        scale = getattr(pipe, "vae_scale_factor", 8)
-        inputs = self._frame_inputs(plan.num_frames, scale)
-        motion = motion_schedule(plan.num_frames, s.zoom, s.angle, s.translate_x, s.translate_y)
-        controlnet = getattr(pipe, "controlnet", None) is not None
-        needs_init = motion.is_active() or (inputs is not None and not controlnet)
-        image_pipe = self._image_to_image(pipe) if needs_init else None
-        for used in (pipe, image_pipe):
-            if used is not None:
-                check_pipeline_accepts(used, s)
-        # 3. Frame size and key-frame noise latents
-        height, width = frame_size(pipe, s, inputs)
-        fit_vae_to_frames(pipe, height, width)
-        shape = (s.num_latent_channels, height // scale, width // scale)
-        latents = key_frame_latents(plan.key_frame_seeds(), shape, self.device, pipe.dtype)
-        job = RenderJob(s, pipe, plan, height, width, latents, image_pipe=image_pipe)
-        job.inputs, job.controlnet = inputs, controlnet
-        job.motion = motion if motion.is_active() else None
-        job.strengths = frame_strengths(s.strength, plan.num_frames)
-        job.callback = self._on_step_end
-        # 4. The settings' scheduler
-        if s.scheduler != "default" or s.scheduler_kwargs:
-            job.scheduler = build_scheduler(pipe.scheduler, s.scheduler, s.scheduler_kwargs)
-        # 5. Encode the key-frame prompts once each
-        if s.use_prompt_embeds:
-            prompts = [key_frame.prompt for key_frame in plan.key_frames]
-            job.embeds, job.negative = encode_key_frame_prompts(
-                pipe, prompts, s.negative_prompt, s.guidance_scale > 1, self.device
-            )
-        return job
-
-    def _render(
-        self,
-        job: RenderJob,
-        frames: Iterable[int] | None,
-        previous: Image.Image | None = None,
-    ) -> Iterator[RenderedFrame]:
-        # 6. Denoising, batch by batch, with the settings' scheduler
-        with use_scheduler(job.pipes, job.scheduler), job.closing():
-            if job.motion is not None:
-                yield from self._render_in_order(job, frames, previous)
-                return
-            steps, start, size = job.plan.steps_for(frames), 0, self.settings.batch_size
-            while start < len(steps) and not self._stop.is_set():
-                part = equal_strength_prefix(steps[start : start + size], job.strengths)
-                inits = [job.inputs[step.frame] for step in part] if job.inputs else None
-                try:
-                    images = job.denoise(part, inits)
-                except torch.cuda.OutOfMemoryError as exc:
-                    size = self._smaller_batch(len(part), exc)
-                    continue
-                if self._stop.is_set():
-                    return  # interrupted mid-batch: drop the partial frames
-                start += len(part)
-                for step, image in zip(part, images, strict=True):
-                    yield RenderedFrame(step.frame, image)
-
-    def _smaller_batch(self, size: int, error: BaseException) -> int:
-        """After running out of GPU memory: half the batch size, or a clear error at 1."""
-        if size == 1:
-            raise SettingsError(
-                "batch_size",
-                "ran out of GPU memory rendering one frame at a time; use smaller frames "
-                "(height, width), fewer steps, or a GPU with more memory",
-            ) from error
-        if torch.cuda.is_available():
-            torch.cuda.empty_cache()
-        self.message = f"Out of GPU memory at batch size {size}; going on at {size // 2}"
-        _logger.warning(self.message)
-        return size // 2
-
-    def _render_in_order(
-        self, job: RenderJob, frames: Iterable[int] | None, previous: Image.Image | None
-    ) -> Iterator[RenderedFrame]:
-        """2D motion: each frame starts from the previous one, warped; one frame at a time."""
-        wanted = list(range(job.plan.num_frames)) if frames is None else sorted(set(frames))
-        if wanted and wanted != list(range(wanted[0], wanted[0] + len(wanted))):
-            raise ValueError("2D motion renders consecutive frames")
-        if wanted and wanted[0] > 0 and previous is None:
-            raise ValueError("2D motion renders from frame 0, or from the frame before")
-        for frame in wanted:
-            if previous is not None:
-                init = warp(previous, job.motion.step(frame), self.settings.padding_mode)
-            elif job.inputs is not None and not job.controlnet:
-                init = job.inputs[frame]
-            else:
-                init = None
-            if self._stop.is_set():
-                return
-            try:
-                (image,) = job.denoise([job.plan.steps[frame]], None if init is None else [init])
-            except torch.cuda.OutOfMemoryError as exc:
-                self._smaller_batch(1, exc)
-            if self._stop.is_set():
-                return
-            previous = image
-            yield RenderedFrame(frame, image)
-
-    def _on_step_end(self, pipe: Any, step: int, timestep: Any, tensors: dict) -> dict:
-        if self._stop.is_set():
-            pipe._interrupt = True
-        return tensors
-
-    def _frame_inputs(self, num_frames: int, scale: int) -> FrameImages | None:
-        s = self.settings
-        if not (s.image_input or s.video_input):
-            return None
-        return FrameImages(
-            image_input=s.image_input,
-            video_input=s.video_input,
-            num_frames=num_frames,
-            multiple=scale,
-            size=(s.width, s.height),
-        )
-
-    def _image_to_image(self, pipe: Any) -> Any:
-        """The loaded pipeline's image-to-image form, sharing its weights (made once)."""
-        if self._image_pipe is None or self._image_pipe_of is not pipe:
-            from diffusers import AutoPipelineForImage2Image
-
-            try:
-                self._image_pipe = AutoPipelineForImage2Image.from_pipe(pipe)
-            except Exception as exc:
-                raise SettingsError(
-                    "pipeline_class",
-                    f"{type(pipe).__name__} has no image-to-image form for image, video or "
-                    f"motion input: {type(exc).__name__}: {exc}",
-                ) from exc
-            self._image_pipe.set_progress_bar_config(disable=True)
-            self._image_pipe_of = pipe
-        return self._image_pipe
+def _pipeline_key(settings: Settings | FrozenSettings) -> tuple:
+    return (
+        settings.model_id.strip(),
+        settings.pipeline_class,
+        tuple(settings.controlnet_ids),
+        settings.motion_adapter_id.strip(),
+        settings.cpu_offload,
+        settings.compile_unet,
+    )

@@ -24,7 +24,14 @@ from giffusion_nb.ui.uploads import MAX_UPLOAD_MB, save_upload
 SECTIONS = (
     (
         "Pipeline settings",
-        ("model_id", "pipeline_class", "controlnet_ids", "cpu_offload", "compile_unet"),
+        (
+            "model_id",
+            "pipeline_class",
+            "controlnet_ids",
+            "motion_adapter_id",
+            "cpu_offload",
+            "compile_unet",
+        ),
     ),
     ("Prompts", ("prompts", "negative_prompt", "inspiration_model")),
     ("Image input", ("image_input", "strength")),

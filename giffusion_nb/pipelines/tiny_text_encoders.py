@@ -1,0 +1,82 @@
+"""Small random-weight CLIP and T5 text encoders, and a T5 tokenizer built offline."""
+
+from __future__ import annotations
+
+import string
+
+T5_MAX_LENGTH = 512
+# Characters the tiny T5 vocabulary spells words with; anything else becomes <unk>.
+_T5_ALPHABET = string.ascii_lowercase + string.ascii_uppercase + string.digits + string.punctuation
+
+
+def clip_text_encoder(
+    tokenizer,
+    *,
+    hidden_size: int,
+    intermediate_size: int,
+    layers: int,
+    heads: int,
+    vocab_size: int | None = None,
+    hidden_act: str = "quick_gelu",
+    projection_dim: int | None = None,
+    with_projection: bool = False,
+):
+    """A CLIP text encoder of this shape with random weights, on ``tokenizer``'s special ids.
+
+    ``with_projection`` gives a ``CLIPTextModelWithProjection`` (SDXL's second encoder, SD3's
+    two): its ``text_embeds`` are the pooled embedding the pipeline passes on.
+    """
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
+
+    config = CLIPTextConfig(
+        vocab_size=vocab_size or len(tokenizer),
+        hidden_size=hidden_size,
+        intermediate_size=intermediate_size,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        max_position_embeddings=77,
+        hidden_act=hidden_act,
+        projection_dim=projection_dim or hidden_size,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    model = CLIPTextModelWithProjection if with_projection else CLIPTextModel
+    return model(config)
+
+
+def t5_tokenizer():
+    """A T5 tokenizer whose vocabulary is ``<pad>``, ``</s>``, ``<unk>``, the word boundary ``▁``
+    and each letter, digit and punctuation mark alone and word-initial (no downloads).
+
+    Like T5's own it appends ``</s>`` and pads with ``<pad>`` (id 0); ids depend only on this
+    fixed vocabulary, so they are the same after ``save_pretrained`` / ``from_pretrained``.
+    """
+    from transformers import T5Tokenizer
+
+    vocab = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0), ("▁", -3.0)]
+    vocab += [("▁" + char, -2.0) for char in _T5_ALPHABET]
+    vocab += [(char, -2.5) for char in _T5_ALPHABET]
+    return T5Tokenizer(vocab=vocab, extra_ids=0, model_max_length=T5_MAX_LENGTH)
+
+
+def t5_encoder(tokenizer, *, d_model: int, layers: int = 2, heads: int = 4):
+    """A T5 v1.1-style encoder (gated GELU, no dropout) of width ``d_model``, random weights."""
+    from transformers import T5Config, T5EncoderModel
+
+    config = T5Config(
+        vocab_size=len(tokenizer),
+        d_model=d_model,
+        d_kv=d_model // heads,
+        d_ff=2 * d_model,
+        num_layers=layers,
+        num_heads=heads,
+        relative_attention_num_buckets=8,
+        relative_attention_max_distance=32,
+        dropout_rate=0.0,
+        feed_forward_proj="gated-gelu",
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        decoder_start_token_id=tokenizer.pad_token_id,
+    )
+    return T5EncoderModel(config)

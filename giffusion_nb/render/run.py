@@ -1,0 +1,231 @@
+"""One run's lifecycle, the same for local and Ray renders: the run folder and its settings,
+which frames remain, the frame writer, Comet tracking, progress and the status it reports."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Protocol
+
+from tqdm.auto import tqdm
+
+from giffusion_nb.errors import SettingsError
+from giffusion_nb.output.runs import (
+    complete_frames,
+    create_run_dir,
+    missing_frames,
+    read_run_record,
+    remove_temporary_files,
+    write_run_record,
+)
+from giffusion_nb.output.tracking import CometTracker, finish_tracking, start_tracking
+from giffusion_nb.output.writers import BackgroundWriter, existing_frames, frame_path
+from giffusion_nb.render.renderer import RenderedFrame
+from giffusion_nb.render.spec import FRAME_SETTINGS, RenderSpec
+from giffusion_nb.settings import Settings
+
+
+class RunStatus(Protocol):
+    """What a run reports to as it goes (the session's traits)."""
+
+    status: str
+    message: str
+    frames_done: int
+    frames_total: int
+    latest_frame: Any
+    run_dir: str
+    output_path: str
+    tracking_url: str
+
+
+class Run:
+    """A render into a run folder: a new one, or a resumed one whose missing frames remain.
+
+    ``start()`` opens it and returns the frames to render; ``receive()`` takes each rendered
+    frame; ``frames()`` surrounds the frame loop (Ctrl-C stops, other errors still write the
+    frames done); ``finish()`` writes the output and says what was done.
+    """
+
+    def __init__(
+        self,
+        spec: RenderSpec,
+        status: RunStatus,
+        stop: threading.Event,
+        *,
+        output_dir: Path,
+        run_name: str | None = None,
+        resume: Path | None = None,
+        progress: bool = False,
+        background: bool = True,
+        pipeline_name: str = "",
+        where: str = "",
+    ) -> None:
+        self.spec, self.status, self.stop = spec, status, stop
+        self._output_dir, self._run_name, self._resume = output_dir, run_name, resume
+        self._progress, self._background = progress, background
+        self._pipeline_name = pipeline_name
+        self.where = where  # how the message says where it ran: " on 2 workers"
+        self.run_dir: Path | None = None
+        self._writer: BackgroundWriter | None = None
+        self._tracker: CometTracker | None = None
+        self._bar: tqdm | None = None
+
+    # --- opening -------------------------------------------------------------------------
+
+    def start(self) -> list[int]:
+        """Open the run folder, its writer and tracker; return the frames still to render."""
+        spec, s = self.spec, self.spec.settings
+        total = spec.num_frames
+        if self._resume is None:
+            title = spec.plan.key_frames[0].prompt
+            run_dir = create_run_dir(self._output_dir, title, self._run_name)
+            Settings.from_dict(s.to_dict()).save(run_dir / "settings.json")
+            write_run_record(run_dir, _frame_settings(s.to_dict()))
+            done: set[int] = set()
+        else:
+            run_dir = Path(self._resume)
+            check_resumable(run_dir, s.to_dict())
+            remove_temporary_files(run_dir)
+            done = complete_frames(run_dir, total)
+        self.run_dir = run_dir
+        todo = missing_frames(done, total, in_order=spec.motion is not None)
+        output = run_dir / f"{run_dir.name}.{s.output_format}"
+        audio = Path(s.audio_input) if s.audio_input and s.output_format == "mp4" else None
+        self._writer = BackgroundWriter(
+            run_dir,
+            total,
+            output,
+            s.output_format,
+            s.fps,
+            audio_path=audio,
+            background=self._background,
+        )
+        if s.comet:
+            self._tracker = start_tracking(s, run_dir, self._pipeline_name)
+        st = self.status
+        st.run_dir, st.output_path = str(run_dir), ""
+        st.frames_total, st.frames_done = total, total - len(todo)
+        st.status, st.message = "rendering", f"Rendering {len(todo)} frames{self.where}…"
+        self._bar = tqdm(
+            total=total,
+            initial=total - len(todo),
+            unit="frame",
+            disable=not self._progress,
+            file=sys.stderr,
+        )
+        return todo
+
+    def previous_frame(self, todo: list[int]) -> Any:
+        """The frame before the first one to render, for 2D motion to warp (or None)."""
+        from giffusion_nb.media.image import load_image
+
+        if self.spec.motion is None or not todo or todo[0] == 0:
+            return None
+        return load_image(frame_path(self.run_dir, todo[0] - 1))
+
+    # --- frames --------------------------------------------------------------------------
+
+    def receive(self, frame: RenderedFrame) -> None:
+        """Save, encode and log one rendered frame, and report it."""
+        self._writer.submit(frame.index, frame.image)
+        if self._tracker is not None:
+            self._tracker.log_frame(frame.index, frame.image)
+        self.status.frames_done += 1
+        self.status.latest_frame = frame.image
+        self._bar.update()
+
+    @contextlib.contextmanager
+    def frames(self) -> Iterator[None]:
+        """Around the frame loop: Ctrl-C stops the run (``finish`` then writes the frames
+        done); any other error still writes an output of the frames done, then propagates."""
+        try:
+            yield
+        except KeyboardInterrupt:
+            self.stop.set()
+        except BaseException as exc:
+            with _interrupts_deferred(), contextlib.suppress(Exception):
+                self._writer.close()  # the frames done stay playable; the render's error goes on
+            self.status.status, self.status.message = "error", str(exc)
+            raise
+        finally:
+            self._bar.close()
+
+    # --- closing -------------------------------------------------------------------------
+
+    def finish(self) -> Path | None:
+        """Write the output of the frames done (a Ctrl-C meanwhile waits for it), end the
+        tracking and set the status and message; returns the output written, if any."""
+        with _interrupts_deferred() as pressed:
+            output = self._writer.close()
+        if pressed:
+            self.stop.set()
+        total = self.spec.num_frames
+        done = len(existing_frames(self.run_dir) & set(range(total)))
+        finished = done == total
+        st = self.status
+        st.output_path = str(output or "")
+        st.status = "done" if finished else "stopped"
+        st.message = (
+            f"{'Rendered' if finished else 'Stopped after'} {done} of {total} frames"
+            f"{self.where}" + (f": {output}" if output else "; no complete frame to write")
+        )
+        if self._tracker is not None:
+            st.message += f" · {finish_tracking(self._tracker, self.spec.settings, output)}"
+            st.tracking_url = self._tracker.url
+        return output
+
+
+def _frame_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    return {name: settings[name] for name in FRAME_SETTINGS}
+
+
+def check_resumable(run_dir: Path, settings: dict[str, Any]) -> None:
+    """A run resumes only with the settings its frames were rendered with: a settings file
+    changed since (by hand, or another version's) is refused, naming what differs."""
+    if not (Path(run_dir) / "settings.json").is_file():
+        raise SettingsError("resume", f"{run_dir} is not a run folder (no settings.json)")
+    recorded = read_run_record(run_dir)
+    if recorded is None:
+        return  # a run from before the record: nothing to compare with
+    changed = [
+        name
+        for name in FRAME_SETTINGS
+        if name in recorded and _json(recorded[name]) != _json(settings[name])
+    ]
+    if changed:
+        details = ", ".join(
+            f"{name} ({recorded[name]!r} → {settings[name]!r})" for name in changed[:5]
+        )
+        raise SettingsError(
+            "resume",
+            f"the run's frames were rendered with other settings than its settings.json now "
+            f"holds: {details}; restore them, or start a new render",
+        )
+
+
+def _json(value: Any) -> Any:
+    """Lists and tuples alike, as JSON has them."""
+    if isinstance(value, list | tuple):
+        return [_json(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _json(item) for key, item in value.items()}
+    return value
+
+
+@contextlib.contextmanager
+def _interrupts_deferred() -> Iterator[list[bool]]:
+    """While the output is written, a Ctrl-C in the main thread is noted instead of raised, so
+    the output of complete frames is always written and a second Ctrl-C exits cleanly."""
+    pressed: list[bool] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield pressed
+        return
+    previous = signal.signal(signal.SIGINT, lambda _signum, _frame: pressed.append(True))
+    try:
+        yield pressed
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -1,0 +1,110 @@
+"""The frozen render spec: settings validated and parsed once into what a render reads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from giffusion_nb.keyframes.curves import curve_values
+from giffusion_nb.keyframes.plan import FramePlan, plan_frames
+from giffusion_nb.keyframes.prompts import parse_prompts
+from giffusion_nb.keyframes.schedules import AudioSchedule
+from giffusion_nb.media.motion import MotionSchedule, motion_schedule
+from giffusion_nb.settings import FrozenSettings, Settings
+from giffusion_nb.validation import validate
+
+# The settings that decide the frames' pixels: a resumed run must have the same.
+FRAME_SETTINGS = (
+    "model_id",
+    "pipeline_class",
+    "controlnet_ids",
+    "motion_adapter_id",
+    "prompts",
+    "negative_prompt",
+    "seed",
+    "num_inference_steps",
+    "guidance_scale",
+    "strength",
+    "use_fixed_latent",
+    "use_prompt_embeds",
+    "scheduler",
+    "scheduler_kwargs",
+    "pipeline_kwargs",
+    "height",
+    "width",
+    "num_latent_channels",
+    "interpolation_type",
+    "interpolation_args",
+    "image_input",
+    "video_input",
+    "audio_input",
+    "audio_component",
+    "mel_reduce",
+    "fps",
+    "zoom",
+    "angle",
+    "translate_x",
+    "translate_y",
+    "padding_mode",
+)
+
+
+@dataclass(frozen=True, eq=False)
+class RenderSpec:
+    """One render's settings, read-only, and what they parse into: the frame plan, each
+    frame's init-image strength and the 2D motion (``None`` when nothing moves).
+
+    A render reads only its spec, so edits of the live settings during a render change
+    nothing in it; the previews and Ray workers read the same object.
+    """
+
+    settings: FrozenSettings
+    plan: FramePlan
+    strengths: np.ndarray
+    motion: MotionSchedule | None
+
+    @property
+    def num_frames(self) -> int:
+        return self.plan.num_frames
+
+    @classmethod
+    def from_settings(cls, settings: Settings, audio: AudioSchedule | None = None) -> RenderSpec:
+        """Validate ``settings`` (the first invalid field raises) and parse them once.
+
+        ``audio`` is the audio schedule when ``interpolation_type`` is ``audio``.
+        """
+        validate(settings)
+        frozen = settings.frozen()
+        plan = plan_frames(
+            parse_prompts(frozen.prompts),
+            interpolation_type=frozen.interpolation_type,
+            interpolation_args=frozen.interpolation_args,
+            seed=frozen.seed,
+            use_fixed_latent=frozen.use_fixed_latent,
+            audio=audio,
+        )
+        motion = motion_schedule(
+            plan.num_frames, frozen.zoom, frozen.angle, frozen.translate_x, frozen.translate_y
+        )
+        return cls(
+            settings=frozen,
+            plan=plan,
+            strengths=frame_strengths(frozen.strength, plan.num_frames),
+            motion=motion if motion.is_active() else None,
+        )
+
+
+def frame_strengths(strength: float | str, num_frames: int) -> np.ndarray:
+    """The init-image strength of every frame (a number, or a key-frame string), read-only."""
+    if isinstance(strength, str):
+        values = curve_values(strength, num_frames, field="strength")
+    else:
+        values = np.full(num_frames, float(strength))
+    values.setflags(write=False)
+    return values
+
+
+def differing_settings(a: FrozenSettings, b: FrozenSettings) -> list[str]:
+    """The frame-deciding settings whose values differ between ``a`` and ``b``."""
+    return [name for name in FRAME_SETTINGS if getattr(a, name) != getattr(b, name)]
