@@ -81,6 +81,3 @@ def test_even_pacing_with_motion_is_refused_by_the_pacing_field():
         check_setting(settings, "pacing")
     assert info.value.field == "pacing"
     check_setting(settings, "zoom")
-    settings.pacing = "steady"
-    with pytest.raises(SettingsError, match="schedule, even"):
-        check_setting(settings, "pacing")

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-PACINGS = ("schedule", "even")
 PROBE_POINTS = 5  # probe pictures per segment before refining, its two key frames included
 PROBE_REFINE_RATIO = 1.5  # an interval changing more than this times the mean is split
 PROBE_MAX_POINTS = 9  # at most this many probe pictures in one segment

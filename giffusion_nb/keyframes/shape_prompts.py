@@ -6,14 +6,14 @@ import json
 import random
 from collections.abc import Sequence
 
-from giffusion_nb.keyframes import shape_words
+from giffusion_nb.keyframes import shape_words as model_words
 
 SHAPES_MODEL = "builtin:shapes-sd"
 _KINDS = {
-    "colour": tuple(shape_words.COLOURS),
-    "shape": shape_words.SHAPES,
-    "size": shape_words.SIZE_WORDS,
-    "background": tuple(shape_words.BACKGROUNDS),
+    "colour": tuple(model_words.COLOURS),
+    "shape": model_words.SHAPES,
+    "size": model_words.SIZE_WORDS,
+    "background": tuple(model_words.BACKGROUNDS),
 }
 
 
@@ -34,10 +34,10 @@ class ShapesPromptGenerator:
         wanted = [shape_words(topic) for topic in topics] or [{} for _ in range(count)]
         prompts, colour, shape = [], "", ""
         for words in wanted:
-            colour = words.get("colour") or _other(rng, tuple(shape_words.COLOURS), colour)
-            shape = words.get("shape") or _other(rng, shape_words.SHAPES, shape)
+            colour = words.get("colour") or _other(rng, tuple(model_words.COLOURS), colour)
+            shape = words.get("shape") or _other(rng, model_words.SHAPES, shape)
             size, ground = words.get("size", ""), words.get("background", background)
-            prompts.append(shape_words.caption(shape, colour, size_word=size, background=ground))
+            prompts.append(model_words.caption(shape, colour, size_word=size, background=ground))
         return prompts
 
 
@@ -45,7 +45,7 @@ def shape_words(topic: str) -> dict[str, str]:
     """The colour, shape, size and background words a topic names (the first of each kind)."""
     found: dict[str, str] = {}
     for word in topic.lower().replace(",", " ").split():
-        singular = word[:-1] if word.endswith("s") and word[:-1] in shape_words.SHAPES else word
+        singular = word[:-1] if word.endswith("s") and word[:-1] in model_words.SHAPES else word
         for kind, words in _KINDS.items():
             if singular in words:
                 found.setdefault(kind, singular)

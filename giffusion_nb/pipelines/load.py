@@ -23,6 +23,15 @@ AUTO_PIPELINES = (
 _CLASS_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,99}")
 
 
+def quiet_library_logs() -> None:
+    """Only errors from diffusers' and transformers' loggers (the CLI's own lines stay readable)."""
+    import diffusers
+    import transformers
+
+    diffusers.utils.logging.set_verbosity_error()
+    transformers.utils.logging.set_verbosity_error()
+
+
 def default_device() -> torch.device:
     """The kernel's GPU when there is one, else the CPU."""
     if torch.cuda.is_available():

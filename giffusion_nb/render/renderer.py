@@ -13,6 +13,7 @@ import torch
 from PIL import Image
 
 from giffusion_nb.errors import SettingsError
+from giffusion_nb.frozen import thaw
 from giffusion_nb.media.motion import warp
 from giffusion_nb.pipelines.families import Family, family_of
 from giffusion_nb.pipelines.families.base import (
@@ -29,7 +30,6 @@ from giffusion_nb.render.conditioning import KeyFrameTensors, key_frame_noise
 from giffusion_nb.render.frame_inputs import FrameImages
 from giffusion_nb.render.job import RenderJob, check_pipeline_accepts, equal_strength_prefix
 from giffusion_nb.render.spec import RenderSpec
-from giffusion_nb.settings import thaw
 
 _logger = logging.getLogger(__name__)
 StepCallback = Callable[[Any, int, Any, dict], dict]
@@ -113,7 +113,9 @@ def prepare_job(
         job.prompts = KeyFrameTensors(_prompt_encoder(spec, family, pipe, device, guidance))
     # 4. The settings' scheduler
     if s.scheduler != "default" or s.scheduler_kwargs:
-        job.scheduler = build_scheduler(pipe.scheduler, s.scheduler, thaw(s.scheduler_kwargs))
+        job.scheduler = build_scheduler(
+            pipe.scheduler, s.scheduler, thaw(s.scheduler_kwargs), s.num_inference_steps
+        )
     return job
 
 

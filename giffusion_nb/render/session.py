@@ -24,8 +24,9 @@ from giffusion_nb.keyframes.plan import FramePlan
 from giffusion_nb.media.audio import AudioSchedule, audio_key_frames, format_key_frames
 from giffusion_nb.media.video import VideoInfo, video_info
 from giffusion_nb.output.to_input import as_video, extract_frame
+from giffusion_nb.pipelines.devices import resolve_device
 from giffusion_nb.pipelines.families import family_of
-from giffusion_nb.pipelines.load import default_device, load_pipeline
+from giffusion_nb.pipelines.load import load_pipeline
 from giffusion_nb.render.pacing import probe_pacing
 from giffusion_nb.render.ray import ONE_WORKER, RayOptions, render_spec_on_ray
 from giffusion_nb.render.renderer import RenderedFrame, Siblings, prepare_job, render_frames
@@ -72,7 +73,7 @@ class RenderSession(HasTraits):
         if values:
             self.settings.update(**values)
         self.output_dir = Path(output_dir)
-        self.device = torch.device(device) if device is not None else default_device()
+        self.device = resolve_device(device)
         self._pipe = pipeline
         self._pipe_key = _pipeline_key(self.settings) if pipeline is not None else None
         self._siblings = Siblings()

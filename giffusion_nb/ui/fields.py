@@ -10,13 +10,15 @@ from typing import Any
 import ipywidgets as widgets
 
 from giffusion_nb.errors import SettingsError
-from giffusion_nb.keyframes.pacing import PACINGS
-from giffusion_nb.keyframes.schedules import INTERPOLATION_TYPES
-from giffusion_nb.media.audio import AUDIO_COMPONENTS, MEL_REDUCERS
-from giffusion_nb.media.motion import PADDING_MODES
 from giffusion_nb.pipelines.families import known_pipelines
 from giffusion_nb.pipelines.load import AUTO_PIPELINES
-from giffusion_nb.settings import SCHEDULERS, Settings, coerce_value, setting_help
+from giffusion_nb.settings import (
+    SCHEDULERS,
+    Settings,
+    coerce_value,
+    setting_choices,
+    setting_help,
+)
 from giffusion_nb.ui.labels import label
 from giffusion_nb.validation import check_setting
 
@@ -155,15 +157,15 @@ def make_fields(settings: Settings) -> dict[str, SettingField]:
     add("height", widgets.Text(placeholder="the model's size"), to_widget=optional)
     add("width", widgets.Text(placeholder="the model's size"), to_widget=optional)
     add("num_latent_channels", widgets.Text(placeholder="the model's"), to_widget=optional)
-    add("interpolation_type", widgets.Dropdown(options=INTERPOLATION_TYPES))
-    add("pacing", widgets.Dropdown(options=PACINGS))
+    add("interpolation_type", widgets.Dropdown(options=setting_choices("interpolation_type")))
+    add("pacing", widgets.Dropdown(options=setting_choices("pacing")))
     add("interpolation_args", widgets.Text(placeholder="sine: 1.0, 2.0 · curve: 0: (0), 30: (1)"))
-    add("output_format", widgets.Dropdown(options=("gif", "mp4")))
+    add("output_format", widgets.Dropdown(options=setting_choices("output_format")))
     add("fps", widgets.FloatText(step=1))
     for name in ("image_input", "video_input", "audio_input"):
         add(name, widgets.Text(placeholder="a file path, or upload below"))
-    add("audio_component", widgets.Dropdown(options=AUDIO_COMPONENTS))
-    add("mel_reduce", widgets.Dropdown(options=MEL_REDUCERS))
+    add("audio_component", widgets.Dropdown(options=setting_choices("audio_component")))
+    add("mel_reduce", widgets.Dropdown(options=setting_choices("mel_reduce")))
     for name, example in (
         ("zoom", "0: (1.0), 30: (1.02)"),
         ("angle", "0: (0), 30: (1.5)"),
@@ -171,7 +173,7 @@ def make_fields(settings: Settings) -> dict[str, SettingField]:
         ("translate_y", "0: (-1)"),
     ):
         add(name, widgets.Text(placeholder=example))
-    add("padding_mode", widgets.Dropdown(options=PADDING_MODES))
+    add("padding_mode", widgets.Dropdown(options=setting_choices("padding_mode")))
     add("workers", widgets.IntText())
     add("comet", widgets.Checkbox(indent=False))
     add("comet_frame_stride", widgets.IntText())

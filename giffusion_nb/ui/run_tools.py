@@ -10,6 +10,7 @@ from collections.abc import Callable
 import ipywidgets as widgets
 
 from giffusion_nb.errors import SettingsError
+from giffusion_nb.limits import MAX_SETTINGS_BYTES
 from giffusion_nb.render.session import RenderSession
 from giffusion_nb.ui.actions import Action
 from giffusion_nb.ui.uploads import save_upload
@@ -78,7 +79,8 @@ class RunTools:
 
         def load_upload() -> str:
             folder = self.session.output_dir / "settings"
-            path = save_upload(change["new"][0], folder, field="settings", max_mb=1)
+            upload, limit = change["new"][0], MAX_SETTINGS_BYTES / 2**20
+            path = save_upload(upload, folder, field="settings", max_mb=limit)
             return self._loaded(str(path), self.session.load_settings(path))
 
         self.load.run_now(load_upload, self._show_error)
