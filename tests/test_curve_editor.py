@@ -99,8 +99,8 @@ def test_values_snap_to_the_settings_step_and_stay_inside_its_limits():
         check_setting(session.settings, name)
 
 
-def test_the_view_stays_put_during_a_drag_and_fits_after():
-    _session, previews = make(zoom=ZOOM)
+def test_the_view_stays_put_during_a_drag_and_grows_after():
+    session, previews = make(zoom=ZOOM)
     ax = previews.motion.axes["zoom"]
     mouse = Mouse(ax)
     before = ax.get_ylim()
@@ -108,7 +108,12 @@ def test_the_view_stays_put_during_a_drag_and_fits_after():
     mouse.move(12, 1.5)
     assert ax.get_ylim() == before and previews.motion.frozen
     mouse.release(12, 1.5)
-    assert not previews.motion.frozen and ax.get_ylim()[1] >= 1.5
+    grown = ax.get_ylim()
+    assert not previews.motion.frozen and grown[1] >= 1.5
+    mouse.drag((12, 1.5), (12, 1.2))  # inside the view: it stays, the handle under the mouse
+    assert ax.get_ylim() == grown
+    session.settings.zoom = "0: (1.0), 12: (1.01)"  # typed: y fits the data again
+    assert ax.get_ylim()[1] < 1.1
 
 
 def test_a_press_on_the_line_adds_a_key_frame_and_drags_it():

@@ -99,6 +99,10 @@ class CurveEditor:
         """True while a handle is being dragged."""
         return self._drag is not None
 
+    def wrote_current(self) -> bool:
+        """True when the setting holds what the mouse wrote last (no change since)."""
+        return self._written is not None and self.history.value(self.name) == self._written
+
     # --- what the plot shows --------------------------------------------------------------
 
     def show(self, value: Any, spans: Sequence[Span]) -> str:

@@ -65,6 +65,19 @@ class CurvePlot(Plot):
         """True while one of the curves' handles is dragged."""
         return any(editor.frozen for editor in self.editors.values())
 
+    def _fit(self, ax: Axes) -> None:
+        """After a mouse edit the view stays while the data is well inside it (the handle
+        just placed stays under the mouse), else it refits; any other change fits y to the
+        data."""
+        editor = next((e for e in self.editors.values() if e.axes is ax), None)
+        if editor is not None and editor.wrote_current():
+            low, high = ax.get_ylim()
+            inset = (high - low) * 0.02  # a handle on the edge would be half outside
+            data_low, data_high = ax.dataLim.intervaly
+            if low + inset <= data_low and data_high <= high - inset:
+                return
+        ax.autoscale_view(scalex=False)
+
     def _editor(self, ax: Axes, name: str, line: Line2D, color: str) -> CurveEditor:
         editor = CurveEditor(
             ax, name, self.history, line, color=color, on_change=lambda: self.update()

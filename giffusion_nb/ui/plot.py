@@ -42,6 +42,7 @@ class Plot:
         self.canvas.toolbar_visible = "fade-in-fade-out"
         self.message = widgets.HTML()
         self.widget = widgets.VBox([self.canvas, self.message])
+        self.widget.add_class(f"gnb-preview-{title.lower()}")
 
     @property
     def frozen(self) -> bool:
@@ -63,9 +64,13 @@ class Plot:
             for ax in axes:
                 ax.set_xlim(-0.5, max(num_frames, 1) - 0.5)
                 ax.relim()
-                ax.autoscale_view(scalex=False)
+                self._fit(ax)
             self.canvas.toolbar.update()  # the toolbar's "home" is the new view
         self.canvas.draw_idle()
+
+    def _fit(self, ax: Axes) -> None:
+        """Fit y to the data (limits set by hand stay)."""
+        ax.autoscale_view(scalex=False)
 
 
 def vlines(ax: Axes, **style: Any) -> LineCollection:
