@@ -119,6 +119,14 @@ def test_bad_prompts_keep_the_plot_and_show_the_error():
     assert previews.schedule.line.get_xdata().tolist() == list(range(6))
 
 
+def test_the_schedule_needs_only_its_own_settings():
+    session = make_session(image_input="/nowhere.png", fps=0)
+    previews = Previews(session)
+    assert "`fps`" in previews.schedule.message.value  # the note reads it
+    session.settings.fps = 10
+    assert "26 frames" in previews.schedule.message.value  # the missing image is not its error
+
+
 def test_a_first_update_with_bad_settings_only_shows_the_message():
     preview = SchedulePreview(make_session(prompts="oops"))
     preview.update()

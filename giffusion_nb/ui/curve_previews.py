@@ -21,7 +21,7 @@ from giffusion_nb.ui.curve_editor import CurveEditor, Span
 from giffusion_nb.ui.curve_history import CurveHistory
 from giffusion_nb.ui.plot import NOTE_COLOR, AudioOnsets, Markers, Plot, frames_text
 from giffusion_nb.ui.plot import prompt_key_frames as read_key_frames
-from giffusion_nb.validation import MOTION_FIELDS
+from giffusion_nb.validation import MOTION_FIELDS, check_setting
 
 if TYPE_CHECKING:
     from giffusion_nb.render.session import RenderSession
@@ -152,11 +152,13 @@ class SchedulePreview(CurvePlot):
         self._redraw([self.axes], plan.num_frames)
 
     def _plan(self) -> FramePlan:
-        """The frames' t from the prompts and the interpolation settings (audio through the
-        session, which keeps the analysis)."""
+        """The frames' t from the prompts and the interpolation settings alone (another
+        invalid setting does not stop the curve's editing); audio through the session, which
+        keeps the analysis."""
         s = self.session.settings
         if s.interpolation_type == "audio":
             return self.session.plan()
+        check_setting(s, "fps")  # the note divides by it
         return plan_frames(
             parse_prompts(s.prompts),
             interpolation_type=s.interpolation_type,
