@@ -83,6 +83,16 @@ def test_frames_stay_between_the_neighbours_and_on_the_animation():
     assert session.settings.zoom == "0: (1.0), 1: (1.04), 30: (1.0)"
 
 
+def test_key_frames_past_the_plot_are_named_and_a_bad_string_shows_no_handles():
+    session, previews = make(zoom="0: (1.0), 40: (2.0)")
+    editor = previews.motion.editors["zoom"]
+    assert handles(editor) == [(0, 1.0)]
+    assert "key frame 40 of zoom is past the plot" in previews.motion.hint.value
+    session.settings.zoom = "0: (1.0"
+    assert handles(editor) == [] and not editor.active
+    assert "`zoom`" in previews.motion.message.value
+
+
 def test_values_snap_to_the_settings_step_and_stay_inside_its_limits():
     session, previews = make(zoom=ZOOM, angle="0: (0), 30: (3)")
     mouse = Mouse(previews.motion.axes["zoom"])

@@ -105,20 +105,18 @@ class CurveEditor:
 
     # --- what the plot shows --------------------------------------------------------------
 
-    def show(self, value: Any, spans: Sequence[Span]) -> str:
+    def show(self, value: Any, spans: Sequence[Span]) -> None:
         """Draw the handles of ``value`` (the setting's value; None: nothing to edit) over
-        ``spans``; returns the value's error, or ""."""
+        ``spans``; a value that does not parse shows none (the preview says why)."""
         if self._drag is not None and value != self._written:
             self._drag = None  # changed elsewhere mid-drag: the drag is over
         self.spans = list(spans)
-        error = ""
         try:
             self.keyframes = [] if value is None else self._parse(value)
             self.active = value is not None and bool(self.spans)
-        except SettingsError as err:
-            self.keyframes, self.active, error = [], False, str(err)
+        except SettingsError:
+            self.keyframes, self.active = [], False
         self._draw()
-        return error
 
     def expressions(self) -> list[KeyFrame]:
         """The key frames that are expressions (drawn, not draggable)."""
