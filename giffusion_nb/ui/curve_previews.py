@@ -19,6 +19,7 @@ from giffusion_nb.keyframes.prompts import parse_prompts
 from giffusion_nb.media.motion import motion_schedule
 from giffusion_nb.ui.curve_editor import CurveEditor, Span
 from giffusion_nb.ui.curve_history import CurveHistory
+from giffusion_nb.ui.pacing_view import PacingLines
 from giffusion_nb.ui.plot import NOTE_COLOR, AudioOnsets, Markers, Plot, frames_text
 from giffusion_nb.ui.plot import prompt_key_frames as read_key_frames
 from giffusion_nb.validation import MOTION_FIELDS, check_setting
@@ -121,6 +122,7 @@ class SchedulePreview(CurvePlot):
         self.key_frame_lines = self.markers.key_frame_lines
         (self.line,) = self.axes.plot([], [], color="C0", marker=".", markersize=3)
         self.editor = self._editor(self.axes, "interpolation_args", self.line, "C0")
+        self.pacing = PacingLines(self.axes)
         self.key_frame_frames: list[int] = []
 
     def update(self) -> None:
@@ -140,10 +142,11 @@ class SchedulePreview(CurvePlot):
         spans = [Span(start, end - start) for start, end in pairs]
         curve = s.interpolation_type == "curve"
         self.editor.show(s.interpolation_args if curve else None, spans)
+        paced = self.pacing.show(self.session.pacing if s.pacing == "even" else None, plan)
         self._note(
             f"{s.interpolation_type}: {plan.num_frames} frames "
             f"({plan.num_frames / s.fps:.1f} s at {s.fps:g} fps), "
-            f"key frames {frames_text(self.key_frame_frames)}"
+            f"key frames {frames_text(self.key_frame_frames)}{paced}"
         )
         if curve:
             self._hint("The curve is read from each key frame: its handles show in every segment.")

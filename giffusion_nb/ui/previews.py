@@ -84,6 +84,7 @@ _WATCHED = {
         "prompts",
         "interpolation_type",
         "interpolation_args",
+        "pacing",
         "mel_reduce",
         *_AUDIO,
     ),
@@ -135,6 +136,7 @@ class Previews:
         self._observed = session.settings
         self._observe(True)
         session.observe(self._settings_replaced, names="settings")
+        session.observe(self._paced, names="pacing")
         self.refresh()
 
     def refresh(self) -> None:
@@ -143,6 +145,10 @@ class Previews:
         for preview in self._previews.values():
             preview.update()
 
+    def _paced(self, _change: dict) -> None:
+        """A render probed its pacing: draw it on the interpolation preview."""
+        self.schedule.update()
+
     def close(self) -> None:
         """Stop following the session (the widgets stay as they are)."""
         self._cancel()
@@ -150,6 +156,7 @@ class Previews:
         for preview in (self.schedule, self.motion, self.strength):
             preview.history.close()
         self.session.unobserve(self._settings_replaced, names="settings")
+        self.session.unobserve(self._paced, names="pacing")
 
     def _observe(self, on: bool) -> None:
         method = self._observed.observe if on else self._observed.unobserve
