@@ -8,19 +8,21 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import torch
 from PIL import Image
 
 from giffusion_nb.errors import SettingsError
 from giffusion_nb.frozen import thaw
 from giffusion_nb.keyframes.schedules import FrameStep
+from giffusion_nb.keyframes.weights import plain_text
 from giffusion_nb.pipelines.arguments import check_call_arguments
 from giffusion_nb.pipelines.families import Family
 from giffusion_nb.pipelines.families.base import CONTROL_IMAGE, IMAGE
 from giffusion_nb.pipelines.load import call_parameters
+from giffusion_nb.pipelines.lora import LoraAdapters
 from giffusion_nb.render.conditioning import KeyFrameTensors, travel
 from giffusion_nb.render.frame_inputs import FrameImages
+from giffusion_nb.render.prompt_checks import check_prompts
 from giffusion_nb.render.spec import RenderSpec
 
 FROM_IMAGE = (IMAGE, CONTROL_IMAGE)
@@ -38,6 +40,7 @@ class RenderJob:
     noise: KeyFrameTensors  # "noise" of each key frame, on the pipeline's device and dtype
     prompts: KeyFrameTensors | None = None  # encoded key-frame prompts (None: text prompts)
     guidance: bool = False  # classifier-free guidance: negative prompts are encoded too
+    lora: LoraAdapters | None = None  # the spec's LoRA adapters, loaded into the pipeline
     controlnet: bool = False
     inputs: FrameImages | None = None
     scheduler: Any = None
@@ -73,7 +76,17 @@ class RenderJob:
         return self.inputs[frame]
 
     def denoise(self, steps: list[FrameStep], inits: list[Image.Image] | None) -> list[Image.Image]:
-        """Run the pipeline on one batch of frames (all from init images, or none)."""
+        """Run the pipeline on one batch of frames (all from init images, or none; one
+        strength and one scale of each LoRA adapter, see ``same_call_prefix``)."""
+        if self.lora is None:
+            return self._denoise(steps, inits)
+        scales = self.spec.lora_scales_at(steps[0].frame)
+        if self.prompts is not None:  # text-encoder layers make the embeddings the scales'
+            self.prompts.made_at(scales if self.lora.text_encoder else None)
+        with self.lora.scaled(scales):
+            return self._denoise(steps, inits)
+
+    def _denoise(self, steps: list[FrameStep], inits: list[Image.Image] | None) -> list:
         mode = self.mode(inits is not None)
         pipe = self.pipes[mode]
         controls = [self.inputs[step.frame] for step in steps] if self.controlnet else None
@@ -121,8 +134,14 @@ class RenderJob:
         if self.prompts is not None:
             tensors = travel(self.prompts, steps, last, self.family.mask_names)
             return self.family.embeds_arguments(tensors)
-        prompts = [self.plan.key_frames[step.segment].prompt for step in steps]
-        negatives = [s.negative_prompt] * len(steps) if s.negative_prompt.strip() else None
+        key_frames = [self.plan.key_frames[step.segment] for step in steps]
+        prompts = [plain_text(key_frame.prompt) for key_frame in key_frames]
+        negatives = None
+        if s.negative_prompt.strip() or any(kf.negative for kf in self.plan.key_frames):
+            negatives = [
+                plain_text(s.negative_prompt if kf.negative is None else kf.negative)
+                for kf in key_frames
+            ]
         return self.family.text_arguments(prompts, negatives)
 
 
@@ -144,11 +163,16 @@ def _check_arguments(pipe: Any, arguments: dict[str, Any], family: Family) -> No
         )
 
 
-def equal_strength_prefix(steps: list[FrameStep], strengths: np.ndarray) -> list[FrameStep]:
-    """The leading steps that share the first step's strength (one strength per pipeline call)."""
-    first = strengths[steps[0].frame]
+def same_call_prefix(steps: list[FrameStep], spec: RenderSpec) -> list[FrameStep]:
+    """The leading steps that share the first step's strength and LoRA scales: one strength
+    and one scale of each adapter a pipeline call, so frames are the same at any batch size."""
+
+    def key(step: FrameStep) -> tuple:
+        return (spec.strengths[step.frame], spec.lora_scales_at(step.frame))
+
+    first = key(steps[0])
     end = 1
-    while end < len(steps) and strengths[steps[end].frame] == first:
+    while end < len(steps) and key(steps[end]) == first:
         end += 1
     return steps[:end]
 
@@ -167,3 +191,4 @@ def check_pipeline_accepts(pipe: Any, spec: RenderSpec, family: Family) -> None:
     check_call_arguments(type(pipe).__call__, thaw(s.pipeline_kwargs), "pipeline_kwargs")
     if s.negative_prompt.strip():
         family.check_negative_prompt(s.guidance_scale, thaw(s.pipeline_kwargs))
+    check_prompts(spec, family)

@@ -25,10 +25,12 @@ from giffusion_nb.pipelines.families.base import (
     mode_words,
 )
 from giffusion_nb.pipelines.load import fit_vae_to_frames
+from giffusion_nb.pipelines.lora import load_adapters
 from giffusion_nb.pipelines.schedulers import build_scheduler, use_scheduler
 from giffusion_nb.render.conditioning import KeyFrameTensors, key_frame_noise
 from giffusion_nb.render.frame_inputs import FrameImages
-from giffusion_nb.render.job import RenderJob, check_pipeline_accepts, equal_strength_prefix
+from giffusion_nb.render.job import RenderJob, check_pipeline_accepts, same_call_prefix
+from giffusion_nb.render.prompt_checks import key_frame_texts
 from giffusion_nb.render.spec import RenderSpec
 
 _logger = logging.getLogger(__name__)
@@ -116,6 +118,10 @@ def prepare_job(
         job.scheduler = build_scheduler(
             pipe.scheduler, s.scheduler, thaw(s.scheduler_kwargs), s.num_inference_steps
         )
+    # 5. LoRA adapters: loaded once (kept for the next render of the same `lora`), on only
+    # during a call
+    if spec.lora:
+        job.lora = load_adapters(pipe, family.name, spec.lora)
     return job
 
 
@@ -123,11 +129,12 @@ def _prompt_encoder(
     spec: RenderSpec, family: Family, pipe: Any, device: torch.device, guidance: bool
 ) -> Callable[[list[int]], dict[str, torch.Tensor]]:
     key_frames = spec.plan.key_frames
-    negative = spec.settings.negative_prompt
+    default_negative = spec.settings.negative_prompt
 
     def encode(indices: list[int]) -> dict[str, torch.Tensor]:
-        prompts = [key_frames[index].prompt for index in indices]
-        negatives = [negative] * len(indices) if guidance else None
+        texts = [key_frame_texts(key_frames[index], default_negative) for index in indices]
+        prompts = [prompt for prompt, _ in texts]
+        negatives = [negative for _, negative in texts] if guidance else None
         with torch.no_grad():
             return family.encode_prompts(pipe, prompts, negatives, device).per_prompt
 
@@ -234,7 +241,7 @@ def render_frames(
         steps = job.plan.steps_for(frames)
         start, size = 0, job.spec.settings.batch_size
         while start < len(steps) and not stop.is_set():
-            part = equal_strength_prefix(steps[start : start + size], job.spec.strengths)
+            part = same_call_prefix(steps[start : start + size], job.spec)
             inits = [job.init_of(step.frame) for step in part]
             try:
                 images = job.denoise(part, None if inits[0] is None else inits)
