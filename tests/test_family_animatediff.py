@@ -248,6 +248,18 @@ def test_video_to_video_uses_the_input_and_the_key_frame_noise(session, tmp_path
     assert np.abs(from_video - from_image).mean() > 1
 
 
+def test_overlapping_windows_read_an_input_video_once(session, tmp_path, monkeypatch):
+    from giffusion_nb.media.video import VideoFrames
+
+    starts = []
+    restart = VideoFrames._restart
+    monkeypatch.setattr(VideoFrames, "_restart", lambda self: starts.append(1) or restart(self))
+    video = write_video(tmp_path / "input.mp4", 8)
+    render = session(**WINDOWED, video_input=str(video), strength=0.5)
+    assert len(frames_of(render)) == 8
+    assert len(starts) == 1  # windows [0, 4), [1, 5), [3, 7), [4, 8): never back to frame 0
+
+
 def test_a_controlnet_takes_the_window_as_conditioning_frames(session, tmp_path):
     controlled = load_pipeline(
         "builtin:tiny-animatediff",
@@ -290,6 +302,14 @@ def test_a_strength_that_changes_within_a_window_is_refused(session, tmp_path):
     render = session(prompts=PROMPTS, video_input=str(video), strength="0: (0.3), 7: (0.8)")
     with pytest.raises(SettingsError, match="one strength") as info:
         list(render.render_frames())
+    assert info.value.field == "strength"
+
+
+def test_a_strength_that_leaves_no_step_is_refused(session, tmp_path):
+    video = write_video(tmp_path / "input.mp4", 8)
+    render = session(prompts=PROMPTS, video_input=str(video), strength=0.4)
+    with pytest.raises(SettingsError, match="no step") as info:
+        list(render.render_frames())  # int(2 steps * 0.4) = 0
     assert info.value.field == "strength"
 
 

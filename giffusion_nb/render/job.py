@@ -44,6 +44,7 @@ class RenderJob:
     callback: Any = None
     windows: list[Window] | None = None  # a video family's calls (None: batches of images)
     notes: list[str] = field(default_factory=list)
+    _window_images: dict[int, Image.Image] = field(default_factory=dict, repr=False)
 
     @property
     def plan(self):
@@ -99,17 +100,16 @@ class RenderJob:
         whose frame i has frame ``window.start + i``'s noise, prompt and input."""
         frames = window.frames
         steps = self.plan.steps_for(frames)
-        inits = [self.init_of(frame) for frame in frames]
-        mode = self.mode(inits[0] is not None)
+        images = self._window_inputs(frames)
+        inits = None if images is None or self.controlnet else images
+        controls = images if self.controlnet else None
+        mode = self.mode(inits is not None)
         pipe = self.pipes[mode]
-        controls = [self.inputs[frame] for frame in frames] if self.controlnet else None
         strength = float(self.spec.strengths[window.start]) if mode in FROM_IMAGE else None
         noise = travel(self.noise, steps, len(self.plan.key_frames) - 1)["noise"]
         arguments = {
             **self.common_arguments(pipe, 1),
-            **self.family.image_arguments(
-                mode, None if inits[0] is None else inits, _video_controls(controls, pipe), strength
-            ),
+            **self.family.image_arguments(mode, inits, _video_controls(controls, pipe), strength),
         }
         entry = nullcontext()
         if mode in FROM_IMAGE:
@@ -121,6 +121,17 @@ class RenderJob:
             arguments.update(prompt_arguments)
             _check_arguments(pipe, arguments, self.family)
             return self.family.images(pipe(**arguments))
+
+    def _window_inputs(self, frames: range) -> list[Image.Image] | None:
+        """The input images of a window's frames; those it shares with the window before are
+        kept from that one, so an input video streams forward once."""
+        if self.inputs is None:
+            return None
+        before = self._window_images
+        self._window_images = {
+            frame: before[frame] if frame in before else self.inputs[frame] for frame in frames
+        }
+        return list(self._window_images.values())
 
     def window_prompts(
         self, steps: list[FrameStep]

@@ -137,10 +137,18 @@ def _check_video(spec: RenderSpec, family: Family, *, from_images: bool) -> None
         raise SettingsError(
             "prompts", f"{family.name} renders videos: add a key frame after frame 0"
         )
-    if from_images and (s.image_input or s.video_input) and len(set(spec.strengths)) > 1:
+    if not from_images or not (s.image_input or s.video_input):
+        return
+    if len(set(spec.strengths)) > 1:
         raise SettingsError(
             "strength",
             f"{family.name} denoises a window of frames from one strength; use a number",
+        )
+    if int(s.num_inference_steps * spec.strengths[0]) < 1:
+        raise SettingsError(
+            "strength",
+            f"{spec.strengths[0]:g} of {s.num_inference_steps} steps leaves no step to denoise "
+            "the input video with; raise strength or num_inference_steps",
         )
 
 
