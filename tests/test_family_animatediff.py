@@ -23,7 +23,10 @@ from giffusion_nb.pipelines.families import animatediff, family_of
 from giffusion_nb.pipelines.families.windows import video_windows
 from giffusion_nb.pipelines.load import load_pipeline
 from giffusion_nb.render.conditioning import key_frame_latents
+from giffusion_nb.render.renderer import call_groups, prepare_job
 from giffusion_nb.render.slerp import slerp
+from giffusion_nb.render.spec import RenderSpec
+from giffusion_nb.settings import Settings
 
 TINY = {
     "model_id": "builtin:tiny-animatediff",
@@ -224,6 +227,13 @@ def test_resume_renders_the_windows_of_missing_frames(
     for index in range(8):
         image = pixels(Image.open(frame_path(run_dir, index)))
         np.testing.assert_allclose(image, windowed_run[1][index], atol=1.0)
+
+
+def test_each_call_is_a_whole_window_which_ray_hands_out_whole(pipe):
+    spec = RenderSpec.from_settings(Settings(**TINY, **WINDOWED, batch_size=3))
+    job = prepare_job(spec, pipe, torch.device("cpu"))
+    assert call_groups(job, None) == [[0, 1], [2, 3], [4, 5], [6, 7]]
+    assert call_groups(job, [3, 4, 5, 6]) == [[3], [4, 5], [6]]
 
 
 def test_freenoise_is_switched_off_after_a_render(pipe, reference):
