@@ -229,6 +229,18 @@ def test_resume_renders_the_windows_of_missing_frames(
         np.testing.assert_allclose(image, windowed_run[1][index], atol=1.0)
 
 
+def test_stop_keeps_the_windows_done(session):
+    render = session(**WINDOWED)
+    render.observe(lambda change: render.stop() if change["new"] == 2 else None, "frames_done")
+    output = render.render()
+    assert render.status == "stopped"
+    assert len(gif_frames(output)) == 2
+    assert sorted(path.name for path in (output.parent / "frames").iterdir()) == [
+        "0000.png",
+        "0001.png",
+    ]
+
+
 def test_each_call_is_a_whole_window_which_ray_hands_out_whole(pipe):
     spec = RenderSpec.from_settings(Settings(**TINY, **WINDOWED, batch_size=3))
     job = prepare_job(spec, pipe, torch.device("cpu"))
