@@ -248,10 +248,25 @@ def test_each_call_is_a_whole_window_which_ray_hands_out_whole(pipe):
     assert call_groups(job, [3, 4, 5, 6]) == [[3], [4, 5], [6]]
 
 
-def test_freenoise_is_switched_off_after_a_render(pipe, reference):
+def test_the_pipeline_is_given_back_as_it_was(session, pipe):
+    def direct() -> np.ndarray:
+        output = pipe(
+            prompt="a red fox",
+            num_frames=3,
+            num_inference_steps=1,
+            height=64,
+            width=64,
+            generator=torch.Generator().manual_seed(0),
+            output_type="np",
+        )
+        return output.frames
+
+    before = direct()
+    frames_of(session(prompts="0: a red fox\n2: a blue whale", num_inference_steps=1))
     assert not pipe.free_noise_enabled
     blocks = pipe.unet.down_blocks[0].motion_modules[0].transformer_blocks
     assert type(blocks[0]).__name__ == "BasicTransformerBlock"
+    np.testing.assert_array_equal(direct(), before)
 
 
 # --- inputs --------------------------------------------------------------------------------
