@@ -34,9 +34,12 @@ lint: install
 	$(PY) -m ruff check giffusion_nb tests
 	$(PY) -m ruff format --check giffusion_nb tests
 
-# Loopback only; websocket messages big enough for the panel's 500 MB upload limit.
+# Loopback only; websocket messages big enough for the panel's 500 MB upload limit. Voilà reads
+# voila.json here: kernels whose page is gone are shut down after a minute idle. The giffusion
+# template (share/jupyter) is Voilà's lab template without the stylesheets it fetches from a CDN.
 dashboard: install
-	$(VENV)/bin/voila notebooks/giffusion.ipynb --no-browser --Voila.ip=127.0.0.1 --port=$(PORT) \
+	JUPYTER_PATH=$(CURDIR)/share/jupyter $(VENV)/bin/voila notebooks/giffusion.ipynb \
+		--template=giffusion --no-browser --Voila.ip=127.0.0.1 --port=$(PORT) \
 		--Voila.tornado_settings="{'websocket_max_message_size': 536870912}"
 
 demo: install

@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from giffusion_nb.errors import SettingsError
+from giffusion_nb.keyframes.prompts import MAX_FRAME
 from giffusion_nb.pipelines.families import family_of
 from giffusion_nb.pipelines.load import default_device, load_pipeline
 from giffusion_nb.render.session import RenderSession
@@ -34,6 +36,21 @@ class BenchCase:
     frames: int = 200
     output_format: str = "gif"
     guidance_scale: float = 5.0
+
+
+def check_case(case: BenchCase, runs: int = 1) -> None:
+    """The bench's own arguments, checked first: errors name the option (``--size``), never a
+    setting the bench builds from it."""
+    if not 16 <= case.size <= 4096 or case.size % 8:
+        raise SettingsError(
+            "--size", f"expected a multiple of 8 between 16 and 4096 pixels, got {case.size}"
+        )
+    if not 1 <= case.steps <= 1000:
+        raise SettingsError("--steps", f"expected 1 to 1000 denoising steps, got {case.steps}")
+    if not 1 <= case.frames <= MAX_FRAME:
+        raise SettingsError("--frames", f"expected 1 to {MAX_FRAME} frames, got {case.frames}")
+    if runs < 1:
+        raise SettingsError("--runs", f"expected at least 1 timed run, got {runs}")
 
 
 def peak_rss_mb() -> float:
@@ -87,10 +104,12 @@ def bare_loop(pipe: Any, case: BenchCase, batch_size: int) -> tuple[float, float
 
 
 def bench_session(case: BenchCase, batch_size: int, **values: Any) -> RenderSession:
-    """A session rendering ``case`` (two key frames) into a fresh temporary folder."""
+    """A session rendering ``case`` (two key frames, one for a single frame) into a fresh
+    temporary folder."""
+    last = f"\n{case.frames - 1}: a blue square" if case.frames > 1 else ""
     return RenderSession(
         output_dir=Path(tempfile.mkdtemp(prefix="giffusion-bench-")),
-        prompts=f"0: a red circle\n{case.frames - 1}: a blue square",
+        prompts=f"0: a red circle{last}",
         num_inference_steps=case.steps,
         guidance_scale=case.guidance_scale,
         height=case.size,

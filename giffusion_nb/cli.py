@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from giffusion_nb.errors import SettingsError
+from giffusion_nb.limits import MAX_PROMPTS_FILE_BYTES, loads_json, read_text_limited
 
 EXIT_OK, EXIT_FAILURE, EXIT_USER_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 DEMO_SETTINGS = {
@@ -148,8 +149,8 @@ def parse_assignment(text: str) -> tuple[str, Any]:
     if is_text_setting(name):
         return name, raw
     try:
-        return name, json.loads(raw)
-    except json.JSONDecodeError:
+        return name, loads_json(raw)  # a 5000-digit number stays unconverted: coercion says so
+    except (json.JSONDecodeError, RecursionError):
         return name, raw
 
 
@@ -167,30 +168,25 @@ def settings_from_args(args: argparse.Namespace):
 
 
 def _read_prompts(source: str) -> str:
-    if source == "-":
-        return sys.stdin.read()
-    try:
-        return Path(source).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SettingsError("--prompts", f"cannot read {source!r}: {exc}") from exc
+    """The prompts file (``-``: standard input), refused unread beyond its size limit."""
+    return read_text_limited(source, MAX_PROMPTS_FILE_BYTES, "--prompts")
 
 
-def _render(settings, args: argparse.Namespace, resume: Path | None = None) -> int:
+def _run_render(settings, args: argparse.Namespace, resume: Path | None = None) -> int:
+    from giffusion_nb.output.runs import check_output_dir
+    from giffusion_nb.pipelines.devices import resolve_device
     from giffusion_nb.render.session import RenderSession
 
-    session = RenderSession(settings, output_dir=args.output_dir, device=args.device)
-    try:
-        if getattr(args, "ray", None) is not None:
-            from giffusion_nb.render.ray import render_with_ray
+    device = resolve_device(args.device)
+    check_output_dir(args.output_dir)
+    session = RenderSession(settings, output_dir=args.output_dir, device=device)
+    ray = None
+    if getattr(args, "ray", None) is not None:
+        from giffusion_nb.render.ray import RayOptions
 
-            output = render_with_ray(
-                session,
-                workers=session.settings.workers,
-                address=args.ray or None,
-                progress=not args.quiet,
-            )
-        else:
-            output = session.render(progress=not args.quiet, resume=resume)
+        ray = RayOptions(address=args.ray or None)  # workers: the (run's) setting
+    try:
+        output = session.render(progress=not args.quiet, resume=resume, ray=ray)
     except SettingsError:
         raise
     except Exception:
@@ -235,12 +231,13 @@ def _inspire(args: argparse.Namespace) -> int:
 
 
 def _eval_shapes(args: argparse.Namespace) -> int:
+    from giffusion_nb.pipelines.devices import resolve_device
     from giffusion_nb.pipelines.load import load_pipeline
     from giffusion_nb.shapes import evaluate
 
     travel = args.travel or evaluate.TRAVEL
     first, last = evaluate.travel_colours(travel)
-    pipe = load_pipeline(args.model, device=args.device)
+    pipe = load_pipeline(args.model, device=resolve_device(args.device))
     report = evaluate.evaluate_model(
         pipe,
         samples=args.samples,
@@ -272,6 +269,7 @@ def _eval_shapes(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     from giffusion_nb.bench import (
         BenchCase,
+        check_case,
         compare,
         fps_by_workers,
         memory_by_frames,
@@ -283,15 +281,18 @@ def _bench(args: argparse.Namespace) -> int:
 
     frame_counts = _numbers("--frames", args.frames)
     batch_sizes = _numbers("--batch-size", args.batch_size)
+    from giffusion_nb.pipelines.devices import resolve_device
+
     case = BenchCase(
         model_id=args.model,
         shape=args.shape or "",
-        device=args.device,
+        device=str(resolve_device(args.device)) if args.device else None,
         size=args.size,
         steps=args.steps,
         frames=frame_counts[0],
         output_format=args.format,
     )
+    check_case(case, args.runs)
     if args.memory_only:
         if args.video:
             figures = video_memory(case.frames, case.size)
@@ -330,12 +331,14 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit code (0 ok, 2 user error, 1 other failure)."""
     args = build_parser().parse_args(argv)
     if args.command in ("render", "demo", "bench"):
-        _quiet_libraries()
+        from giffusion_nb.pipelines.load import quiet_library_logs
+
+        quiet_library_logs()
     try:
         if args.command == "demo":
             from giffusion_nb.settings import Settings
 
-            return _render(Settings.from_dict(DEMO_SETTINGS), args)
+            return _run_render(Settings.from_dict(DEMO_SETTINGS), args)
         if args.command == "keyframes":
             return _keyframes(args)
         if args.command == "inspire":
@@ -351,13 +354,18 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "frame":
             from giffusion_nb.output.to_input import extract_frame
 
-            print(extract_frame(args.output, args.index, args.out))
+            out = args.out.expanduser()  # links in the folder the user names are theirs
+            print(
+                extract_frame(
+                    args.output, args.index, out.parent.resolve() / out.name, target_field="--out"
+                )
+            )
             return EXIT_OK
         if args.resume is not None:
             if args.settings or args.values or args.prompts:
                 raise SettingsError("--resume", "a resumed run keeps its own settings")
-            return _render(None, args, resume=args.resume)
-        return _render(settings_from_args(args), args)
+            return _run_render(None, args, resume=args.resume)
+        return _run_render(settings_from_args(args), args)
     except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
@@ -367,14 +375,6 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return EXIT_FAILURE
-
-
-def _quiet_libraries() -> None:
-    import diffusers
-    import transformers
-
-    diffusers.utils.logging.set_verbosity_error()
-    transformers.utils.logging.set_verbosity_error()
 
 
 if __name__ == "__main__":

@@ -5,13 +5,31 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 from pathlib import Path
 from typing import Any
 
 from traitlets import Bool, Dict, Float, HasTraits, Int, List, TraitType, Unicode, Union
 
+from giffusion_nb.choices import (
+    AUDIO_COMPONENTS,
+    INTERPOLATION_TYPES,
+    MEL_REDUCERS,
+    OUTPUT_FORMATS,
+    PACINGS,
+    PADDING_MODES,
+    Choice,
+)
 from giffusion_nb.errors import SettingsError
+from giffusion_nb.frozen import freeze, thaw
+from giffusion_nb.limits import (
+    MAX_SETTINGS_BYTES,
+    as_float,
+    as_int,
+    loads_json,
+    parse_json_object,
+    read_text_limited,
+    shown,
+)
 
 SCHEMA_VERSION = 1
 SCHEDULERS = {
@@ -130,15 +148,25 @@ class Settings(HasTraits):
         help="Channels of the noise latent (empty: the model's; 4 for Stable Diffusion, 16 for "
         "SD3 and Flux); a number must match the model.",
     )
-    interpolation_type = Unicode(
-        "linear", help="How frames move between key frames: linear, sine or curve."
+    interpolation_type = Choice(
+        INTERPOLATION_TYPES,
+        "linear",
+        help="How frames move between key frames: linear, sine, curve, or audio (following "
+        "the audio's energy).",
     )
     interpolation_args = Unicode(
         "",
         help="sine: frequencies like `1.0, 2.0`; curve: a key-frame string with values in "
         "[0, 1], like `0: (0.0), 50: (1.0)`.",
     )
-    output_format = Unicode("gif", help="gif or mp4.")
+    pacing = Choice(
+        PACINGS,
+        "schedule",
+        help="schedule: frames move as the interpolation says; even: a quick probe render "
+        "first measures how the picture changes, then t is re-timed so every frame changes it "
+        "by the same amount.",
+    )
+    output_format = Choice(OUTPUT_FORMATS, "gif", help="gif or mp4.")
     fps = Float(10.0, help="Frames per second of the output.")
     image_input = Unicode(
         "",
@@ -155,11 +183,15 @@ class Settings(HasTraits):
         help="Audio whose onsets give key frames and whose energy drives the `audio` "
         "interpolation; muxed into MP4 output.",
     )
-    audio_component = Unicode(
-        "percussive", help="Part of the audio to follow: percussive, harmonic or both."
+    audio_component = Choice(
+        AUDIO_COMPONENTS,
+        "percussive",
+        help="Part of the audio to follow: percussive, harmonic or both.",
     )
-    mel_reduce = Unicode(
-        "max", help="How a frame's mel-spectrogram energy is summarised: max, mean or median."
+    mel_reduce = Choice(
+        MEL_REDUCERS,
+        "max",
+        help="How a frame's mel-spectrogram energy is summarised: max, mean or median.",
     )
     zoom = Unicode("", help="2D motion: scale per frame as a key-frame string, e.g. `0: (1.02)`.")
     angle = Unicode(
@@ -167,8 +199,10 @@ class Settings(HasTraits):
     )
     translate_x = Unicode("", help="2D motion: pixels per frame to the right, e.g. `0: (3)`.")
     translate_y = Unicode("", help="2D motion: pixels per frame downwards, e.g. `0: (-2)`.")
-    padding_mode = Unicode(
-        "border", help="How 2D motion fills uncovered borders: border, reflection or zeros."
+    padding_mode = Choice(
+        PADDING_MODES,
+        "border",
+        help="How 2D motion fills uncovered borders: border, reflection or zeros.",
     )
     comet = Bool(
         False,
@@ -186,9 +220,13 @@ class Settings(HasTraits):
         "when it cannot be loaded, the built-in word lists.",
     )
 
+    def __init__(self, **values: Any) -> None:
+        super().__init__()
+        self.update(**values)
+
     def frozen(self) -> FrozenSettings:
         """An immutable copy of every setting (lists become tuples, dicts read-only)."""
-        return FrozenSettings(**{name: _freeze(getattr(self, name)) for name in setting_names()})
+        return FrozenSettings(**{name: freeze(getattr(self, name)) for name in setting_names()})
 
     def to_dict(self) -> dict[str, Any]:
         """Every setting by name, JSON-ready, with the schema version."""
@@ -242,44 +280,11 @@ class Settings(HasTraits):
     @classmethod
     def load(cls, path: str | Path, notes: list[str] | None = None) -> Settings:
         """Read a ``settings.json`` written by ``save`` (see ``from_dict`` for ``notes``)."""
-        path = Path(path)
+        path = Path(path).expanduser()
         if path.is_dir():
             path = path / "settings.json"
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise SettingsError("settings", f"cannot read {str(path)!r}: {exc}") from exc
+        text = read_text_limited(path, MAX_SETTINGS_BYTES, "settings")
         return cls.from_dict(parse_settings_json(text, path.name), notes)
-
-
-class FrozenDict(dict):
-    """A dict that refuses changes (and still pickles, for Ray workers)."""
-
-    def _refuse(self, *args: Any, **kwargs: Any) -> None:
-        raise TypeError("frozen settings cannot be changed")
-
-    __setitem__ = __delitem__ = __ior__ = _refuse
-    clear = pop = popitem = setdefault = update = _refuse
-
-    def __reduce__(self) -> tuple:
-        return (FrozenDict, (dict(self),))
-
-
-def _freeze(value: Any) -> Any:
-    if isinstance(value, list | tuple):
-        return tuple(_freeze(item) for item in value)
-    if isinstance(value, dict):
-        return FrozenDict({key: _freeze(item) for key, item in value.items()})
-    return value
-
-
-def thaw(value: Any) -> Any:
-    """A frozen value as plain, mutable JSON-like data (tuples become lists, dicts plain)."""
-    if isinstance(value, list | tuple):
-        return [thaw(item) for item in value]
-    if isinstance(value, dict):
-        return {key: thaw(item) for key, item in value.items()}
-    return value
 
 
 def _frozen_to_dict(self) -> dict[str, Any]:
@@ -291,10 +296,13 @@ def _frozen_to_dict(self) -> dict[str, Any]:
 
 def parse_settings_json(text: str, name: str = "settings.json") -> dict[str, Any]:
     """The JSON object of a settings file; errors name the line."""
-    if len(text) > 1_000_000:
-        raise SettingsError("settings", f"{name} is too large to be a settings file")
+    if len(text) > MAX_SETTINGS_BYTES:
+        raise SettingsError(
+            "settings",
+            f"{name} is too large to be a settings file (at most {MAX_SETTINGS_BYTES:,} bytes)",
+        )
     try:
-        data = json.loads(text)
+        data = loads_json(text)
     except json.JSONDecodeError as exc:
         raise SettingsError(
             "settings", f"{name} is not valid JSON: {exc.msg}", line=exc.lineno
@@ -337,6 +345,14 @@ def coerce_value(name: str, value: Any) -> Any:
     return _coerce(name, traits[name], value)
 
 
+def setting_choices(name: str) -> tuple[str, ...]:
+    """The names a choice setting takes (the panel's dropdown)."""
+    trait = Settings.class_traits()[name]
+    if not isinstance(trait, Choice):
+        raise ValueError(f"{name} is not a choice setting")
+    return tuple(trait.values)
+
+
 def is_text_setting(name: str) -> bool:
     """True for settings whose values are free text (never parsed as JSON on the CLI)."""
     trait = Settings.class_traits().get(name)
@@ -346,91 +362,47 @@ def is_text_setting(name: str) -> bool:
 
 
 def _coerce(name: str, trait: TraitType, value: Any) -> Any:
+    if isinstance(trait, Choice):
+        choice = trait.canonical(value)
+        if choice is None:
+            raise SettingsError(
+                name, f"expected one of {', '.join(trait.values)}, got {shown(value)}"
+            )
+        return choice
     if isinstance(trait, Bool):
         if isinstance(value, bool):
             return value
         if isinstance(value, str) and value.strip().lower() in ("true", "false"):
             return value.strip().lower() == "true"
-        raise SettingsError(name, f"expected true or false, got {value!r}")
+        raise SettingsError(name, f"expected true or false, got {shown(value)}")
     if isinstance(trait, Int):
         if value is None and trait.allow_none:
             return None
         if isinstance(value, str) and value.strip() == "" and trait.allow_none:
             return None
-        return _as_int(name, value)
+        return as_int(name, value)
     if isinstance(trait, Float):
-        return _as_float(name, value)
+        return as_float(name, value)
     if isinstance(trait, Union):  # strength: a number or a key-frame string
         if isinstance(value, str):
             try:
-                return _as_float(name, value)
+                return as_float(name, value)
             except SettingsError:
                 return value  # a key-frame string, checked by validation
-        return _as_float(name, value)
+        return as_float(name, value)
     if isinstance(trait, Unicode):
         if not isinstance(value, str):
-            raise SettingsError(name, f"expected text, got {value!r}")
+            raise SettingsError(name, f"expected text, got {shown(value)}")
         return value
     if isinstance(trait, List):
         if isinstance(value, str):
             value = [part.strip() for part in value.split(",") if part.strip()]
         if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-            raise SettingsError(name, f"expected a list of names, got {value!r}")
+            raise SettingsError(name, f"expected a list of names, got {shown(value)}")
         return value
     if isinstance(trait, Dict):
         return parse_json_object(name, value)
     raise TypeError(f"no coercion for setting {name}")
-
-
-def _as_int(name: str, value: Any) -> int:
-    if isinstance(value, bool):
-        raise SettingsError(name, f"expected an integer, got {value!r}")
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str):
-        try:
-            return int(value.strip())
-        except ValueError:
-            pass
-    if isinstance(value, int):
-        return value
-    raise SettingsError(name, f"expected an integer, got {value!r}")
-
-
-def _as_float(name: str, value: Any) -> float:
-    if isinstance(value, str):
-        try:
-            value = float(value.strip())
-        except ValueError:
-            raise SettingsError(name, f"expected a number, got {value!r}") from None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise SettingsError(name, f"expected a number, got {value!r}")
-    if not math.isfinite(value):
-        raise SettingsError(name, f"expected a finite number, got {value!r}")
-    return float(value)
-
-
-def parse_json_object(name: str, value: Any) -> dict[str, Any]:
-    """A dict from a dict or from JSON text (``{"key": value}``); errors name the position."""
-    if isinstance(value, dict):
-        return dict(value)
-    if not isinstance(value, str):
-        raise SettingsError(name, f'expected a JSON object like {{"key": 1}}, got {value!r}')
-    if not value.strip():
-        return {}
-    if len(value) > 100_000:
-        raise SettingsError(name, "the JSON text is too long (at most 100000 characters)")
-    try:
-        parsed = json.loads(value)
-    except json.JSONDecodeError as exc:
-        raise SettingsError(name, f"invalid JSON: {exc.msg}", position=exc.pos) from None
-    except RecursionError:
-        raise SettingsError(name, "the JSON text is nested too deeply") from None
-    if not isinstance(parsed, dict):
-        raise SettingsError(
-            name, f'expected a JSON object like {{"key": 1}}, got {type(parsed).__name__}'
-        )
-    return parsed
 
 
 def scheduler_class_name(name: str) -> str:

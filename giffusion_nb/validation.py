@@ -1,4 +1,5 @@
-"""Validation of every setting, each check keyed by the field it reads and reports.
+"""Validation of every setting, each check keyed by the field it reads and reports (choice
+settings hold only their names: the trait and its coercion see to that).
 
 ``check_setting(settings, name)`` raises only errors about ``name`` (the panel shows them under
 that field); ``invalid_fields`` runs every check and returns every error at once.
@@ -16,9 +17,10 @@ from giffusion_nb.keyframes.curves import check_range, curve_values, parse_curve
 from giffusion_nb.keyframes.plan import MAX_SEED
 from giffusion_nb.keyframes.prompts import num_frames, parse_prompts
 from giffusion_nb.keyframes.schedules import check_interpolation_type, parse_frequencies
-from giffusion_nb.media.audio import AUDIO_COMPONENTS, MEL_REDUCERS
-from giffusion_nb.media.motion import check_padding_mode, motion_schedule
-from giffusion_nb.output.encoders import check_fps, check_output_format
+from giffusion_nb.limits import shown
+from giffusion_nb.media.input_checks import check_media_input
+from giffusion_nb.media.motion import motion_schedule
+from giffusion_nb.output.encoders import check_fps
 from giffusion_nb.settings import (
     MANAGED_ARGUMENTS,
     Settings,
@@ -27,6 +29,7 @@ from giffusion_nb.settings import (
 )
 
 Check = Callable[[Settings], None]
+MOTION_FIELDS = ("zoom", "angle", "translate_x", "translate_y")
 
 
 def check_setting(settings: Settings, name: str) -> None:
@@ -79,33 +82,29 @@ def _range(name: str, low: float, high: float) -> Check:
 
 def _check_range(name: str, value: float, low: float, high: float) -> None:
     if not low <= value <= high:
-        raise SettingsError(name, f"expected a value between {low} and {high}, got {value}")
+        raise SettingsError(name, f"expected a value between {low} and {high}, got {shown(value)}")
 
 
-def _choice(name: str, choices: tuple[str, ...]) -> Check:
-    def check(settings: Settings) -> None:
-        value = getattr(settings, name)
-        if value not in choices:
-            raise SettingsError(name, f"expected one of {', '.join(choices)}, got {value!r}")
+def _input_file(name: str, kind: str) -> Check:
+    """A named input exists and its header reads as ``kind`` (image, video, audio), whether or
+    not the render uses it (audio in a GIF with a linear schedule is checked too)."""
 
-    return check
-
-
-def _input_file(name: str) -> Check:
     def check(settings: Settings) -> None:
         value = getattr(settings, name)
         if value and not Path(value).expanduser().is_file():
             raise SettingsError(name, f"no such file: {value!r}")
+        if value:
+            check_media_input(kind, value, name)
 
     return check
 
 
 def _check_video_input(settings: Settings) -> None:
-    _input_file("video_input")(settings)
     if settings.video_input and settings.image_input:
         raise SettingsError(
             "video_input", "set either image_input or video_input, not both (clear one of them)"
         )
+    _input_file("video_input", "video")(settings)
 
 
 def _size(name: str) -> Check:
@@ -183,6 +182,16 @@ def _key_frames_or_none(settings: Settings) -> list[int]:
         return []
 
 
+def _check_pacing(settings: Settings) -> None:
+    moving = [name for name in MOTION_FIELDS if getattr(settings, name).strip()]
+    if settings.pacing == "even" and moving:
+        raise SettingsError(
+            "pacing",
+            f"even pacing probes the travel between key frames, which 2D motion ({moving[0]}) "
+            "makes depend on every frame before; choose schedule, or clear the motion",
+        )
+
+
 def _check_scheduler(settings: Settings) -> None:
     if settings.scheduler != "default":
         scheduler_class_name(settings.scheduler)
@@ -235,18 +244,15 @@ CHECKS: dict[str, Check] = {
     "num_latent_channels": _range("num_latent_channels", 1, 64),
     "interpolation_type": _check_interpolation_type,
     "interpolation_args": _check_interpolation_args,
-    "output_format": _call(check_output_format, "output_format"),
+    "pacing": _check_pacing,
     "fps": _call(check_fps, "fps"),
-    "image_input": _input_file("image_input"),
+    "image_input": _input_file("image_input", "image"),
     "video_input": _check_video_input,
-    "audio_input": _input_file("audio_input"),
-    "audio_component": _choice("audio_component", AUDIO_COMPONENTS),
-    "mel_reduce": _choice("mel_reduce", MEL_REDUCERS),
+    "audio_input": _input_file("audio_input", "audio"),
     "zoom": _motion("zoom"),
     "angle": _motion("angle"),
     "translate_x": _motion("translate_x"),
     "translate_y": _motion("translate_y"),
-    "padding_mode": _call(check_padding_mode, "padding_mode"),
     "comet_frame_stride": _range("comet_frame_stride", 1, 100_000),
     "workers": _range("workers", 1, 1024),
 }

@@ -7,6 +7,7 @@ from functools import cache, partial
 from itertools import pairwise
 from pathlib import Path
 
+import librosa
 import numpy as np
 import pytest
 import soundfile
@@ -23,9 +24,9 @@ from giffusion_nb.media.audio import (
     audio_key_frames,
     format_key_frames,
     frames_for_duration,
-    load_audio,
     onset_envelope,
 )
+from giffusion_nb.media.audio_stream import mel_power
 
 SAMPLE_RATE = 22050
 DURATION = 4.0
@@ -77,21 +78,40 @@ def schedule(clicks_wav):
 # --- loading -----------------------------------------------------------------------------------
 
 
-def test_duration_and_load(clicks_wav):
+def _whole_file_mel(path: Path, component: str) -> np.ndarray:
+    """librosa on the whole file at once: what the block-wise analysis must reproduce."""
+    samples, _ = librosa.load(path, sr=SAMPLE_RATE, mono=True)
+    if component != "both":
+        samples = getattr(librosa.effects, component)(samples)
+    return librosa.feature.melspectrogram(y=samples, sr=SAMPLE_RATE)
+
+
+def test_duration(clicks_wav):
     assert audio_duration(clicks_wav) == pytest.approx(DURATION)
-    for component in AUDIO_COMPONENTS:
-        samples, rate = load_audio(clicks_wav, component)
-        assert rate == SAMPLE_RATE
-        assert samples.dtype == np.float32 and samples.ndim == 1
-        assert samples.size == pytest.approx(DURATION * SAMPLE_RATE, abs=1)
-    both, _ = load_audio(clicks_wav, "both")
-    assert np.allclose(both, _signal(tone=0.0), atol=1e-4)  # "both" is the signal as is
 
 
-def test_load_resamples(clicks_wav):
-    samples, rate = load_audio(clicks_wav, "both", sample_rate=11025)
-    assert rate == 11025
-    assert samples.size == pytest.approx(DURATION * 11025, abs=1)
+@pytest.mark.parametrize("component", AUDIO_COMPONENTS)
+def test_block_wise_mel_equals_librosa_on_the_whole_file(notes_wav, monkeypatch, component):
+    import giffusion_nb.media.audio_stream as stream
+
+    whole = _whole_file_mel(notes_wav, component)
+    assert np.allclose(mel_power(notes_wav, component), whole, rtol=1e-4, atol=1e-6 * whole.max())
+    # small blocks: the 4 s file is analysed in 6 blocks, each with its context on both sides
+    monkeypatch.setattr(stream, "BLOCK", 32 * stream.HOP)
+    monkeypatch.setattr(stream, "MARGIN", 24 * stream.HOP)
+    blocks = mel_power(notes_wav, component)
+    assert blocks.shape == whole.shape
+    assert np.allclose(blocks, whole, rtol=1e-4, atol=1e-6 * whole.max())
+
+
+def test_block_wise_mel_resamples_and_mixes_to_mono(tmp_path):
+    path = tmp_path / "stereo-44k.wav"
+    left = librosa.resample(_signal(tone=0.3), orig_sr=SAMPLE_RATE, target_sr=44100)
+    soundfile.write(path, np.stack([left, 0.5 * left], axis=1), 44100, subtype="FLOAT")
+    whole = _whole_file_mel(path, "both")
+    mine = mel_power(path, "both")
+    assert mine.shape == whole.shape
+    assert np.allclose(mine, whole, rtol=1e-3, atol=1e-5 * whole.max())
 
 
 def test_frames_for_duration():
@@ -254,7 +274,7 @@ def test_missing_and_empty_files(tmp_path):
     missing = tmp_path / "missing.wav"
     empty = tmp_path / "empty.wav"
     empty.write_bytes(b"")
-    for call in (audio_duration, load_audio, lambda p: audio_key_frames(p, 10)):
+    for call in (audio_duration, lambda p: AudioSchedule(p, 10), lambda p: audio_key_frames(p, 10)):
         _error(
             partial(call, missing), "audio_input", "expected an audio file", "no file", str(missing)
         )
@@ -267,7 +287,11 @@ def test_missing_and_empty_files(tmp_path):
 def test_not_audio(tmp_path):
     text = tmp_path / "prompts.wav"
     text.write_text("0: a corgi\n60: a lion\n")
-    for call in (audio_duration, load_audio, lambda p: onset_envelope(p, 10)):
+    for call in (
+        audio_duration,
+        lambda p: audio_key_frames(p, 10),
+        lambda p: onset_envelope(p, 10),
+    ):
         error = _error(partial(call, text), "audio_input", "expected an audio file", "prompts.wav")
         assert error.__cause__ is not None
 
@@ -277,7 +301,7 @@ def test_truncated_wav(clicks_wav, tmp_path):
     data = clicks_wav.read_bytes()
     header_only = tmp_path / "header.wav"
     header_only.write_bytes(data[:44])
-    _error(lambda: load_audio(header_only), "audio_input", "expected audio samples", "has none")
+    _error(lambda: audio_duration(header_only), "audio_input", "expected audio samples", "none")
     broken_header = tmp_path / "broken.wav"
     broken_header.write_bytes(data[:20])
     _error(lambda: audio_duration(broken_header), "audio_input", "expected an audio file")
@@ -290,12 +314,10 @@ def test_truncated_wav(clicks_wav, tmp_path):
 def test_too_long(clicks_wav):
     long = lambda: audio_duration(clicks_wav, max_seconds=1.0)  # noqa: E731
     _error(long, "audio_input", "expected at most 1 seconds", "lasts 4.0 s")
-    _error(lambda: load_audio(clicks_wav, max_seconds=2.0), "audio_input", "at most 2 seconds")
 
 
 def test_unknown_component_and_reducer(clicks_wav, tmp_path):
     calls = [
-        lambda: load_audio(clicks_wav, "drums"),
         lambda: audio_key_frames(clicks_wav, 10, "drums"),
         lambda: onset_envelope(clicks_wav, 10, "drums"),
         lambda: AudioSchedule(clicks_wav, 10, "drums"),

@@ -3,6 +3,7 @@ naming the field and saying what was expected. Plus property tests on the parser
 
 from __future__ import annotations
 
+import json
 import wave
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from PIL import Image
 
 from giffusion_nb.errors import SettingsError
 from giffusion_nb.keyframes.prompts import parse_prompts
+from giffusion_nb.limits import LongNumber
 from giffusion_nb.settings import Settings, parse_json_object, parse_settings_json
 
 # (values, field, words): values may name files by "<name>", replaced by the fixture's files.
@@ -28,6 +30,14 @@ TABLE = [
     ({"prompts": "0:   "}, "prompts", "empty prompt"),
     ({"prompts": "5000000: a corgi"}, "prompts", "too large"),
     ({"prompts": 12}, "prompts", "expected text"),
+    ({"prompts": "0: a corgi " * 1_000_000}, "prompts", "expected at most 200,000"),  # 11 MB
+    ({"prompts": "0: " + "a corgi " * 2000}, "prompts", "expected at most 10,000 (CLIP"),
+    (
+        {"prompts": "".join(f"{i}: a\n" for i in range(10_001))},
+        "prompts",
+        "more than 10,000 key frames",
+    ),
+    ({"prompts": "1" * 5000 + ": a corgi"}, "prompts", "too large (at most 1000000)"),
     # negative prompt
     ({"negative_prompt": "x" * 10_001}, "negative_prompt", "too long"),
     ({"negative_prompt": ["blurry"]}, "negative_prompt", "expected text"),
@@ -45,7 +55,9 @@ TABLE = [
     ({"strength": 1.5}, "strength", "between 0.0 and 1.0"),
     ({"strength": "0: (sqrt(-1))"}, "strength", "math domain error"),
     # interpolation
-    ({"interpolation_type": "cubic"}, "interpolation_type", "unknown interpolation type"),
+    ({"interpolation_type": "cubic"}, "interpolation_type", "expected one of linear"),
+    ({"pacing": "steady"}, "pacing", "expected one of schedule, even"),
+    ({"pacing": "even", "angle": "0: (2)"}, "pacing", "2D motion"),
     ({"interpolation_type": "audio"}, "interpolation_type", "audio"),
     ({"interpolation_type": "sine", "interpolation_args": "1, x"}, "interpolation_args", ""),
     ({"interpolation_type": "sine", "interpolation_args": "-1"}, "interpolation_args", ""),
@@ -57,17 +69,31 @@ TABLE = [
     ({"scheduler_kwargs": "{bad json"}, "scheduler_kwargs", "invalid JSON"),
     ({"scheduler_kwargs": "[1]"}, "scheduler_kwargs", "JSON object"),
     ({"scheduler": "DDIM", "scheduler_kwargs": {"beta_schedule": "nope"}}, "scheduler_kwargs", ""),
+    (
+        {"scheduler_kwargs": '{"steps_offset": 1' + "0" * 5000 + "}"},
+        "scheduler_kwargs",
+        "'steps_of",
+    ),
+    ({"scheduler_kwargs": {"a": [1, 10**5000]}}, "scheduler_kwargs", "'a'[1] is a number of"),
+    # options a scheduler takes but cannot render with: found by a dry run before any frame
+    (
+        {"scheduler": "DDIM", "scheduler_kwargs": {"steps_offset": 5000}},
+        "scheduler_kwargs",
+        "Index",
+    ),
+    ({"scheduler_kwargs": {"num_train_timesteps": 1}}, "scheduler_kwargs", "fails at 2 steps"),
     # pipeline, model, ControlNet, extra arguments
     ({"pipeline_class": "os.system"}, "pipeline_class", "pipeline class name"),
     ({"pipeline_class": "AutoencoderKL"}, "pipeline_class", "not a diffusers pipeline"),
     ({"pipeline_class": "StableDiffusionPipelin"}, "pipeline_class", "did you mean"),
     ({"model_id": "  "}, "model_id", "must not be empty"),
-    ({"model_id": "<missing>"}, "model_id", "could not load"),
+    ({"model_id": "<missing>"}, "model_id", "there is no folder"),
     ({"model_id": "builtin:huge-sd"}, "model_id", "unknown built-in model"),
     ({"controlnet_ids": ["<missing>"]}, "controlnet_ids", "could not load ControlNet"),
     ({"controlnet_ids": 5}, "controlnet_ids", "list of names"),
     ({"motion_adapter_id": "<missing>"}, "motion_adapter_id", "takes no motion adapter"),
     ({"pipeline_kwargs": {"not_an_argument": 1}}, "pipeline_kwargs", "does not take"),
+    ({"pipeline_kwargs": {"guidance_rescale": "high"}}, "pipeline_kwargs", "expects a number"),
     ({"pipeline_kwargs": {"latents": None}}, "pipeline_kwargs", "set by giffusion_nb"),
     ({"pipeline_kwargs": "nope"}, "pipeline_kwargs", "invalid JSON"),
     # sizes, steps, guidance, seed, batch, channels
@@ -80,6 +106,10 @@ TABLE = [
     ({"guidance_scale": "high"}, "guidance_scale", "expected a number"),
     ({"seed": -1}, "seed", "between 0"),
     ({"seed": "lucky"}, "seed", "expected an integer"),
+    ({"seed": "7" * 5000}, "seed", "5000 digits; expected at most 30"),  # `--set seed=777…`
+    ({"seed": 10**5000}, "seed", "5001 digits; expected at most 30"),
+    ({"num_inference_steps": LongNumber(5000)}, "num_inference_steps", "5000 digits"),  # JSON
+    ({"guidance_scale": 10**5000}, "guidance_scale", "5001 digits"),
     ({"batch_size": 0}, "batch_size", "between 1 and 64"),
     ({"batch_size": 1000}, "batch_size", "between 1 and 64"),
     ({"video_window": 1}, "video_window", "between 2 and 1024"),
@@ -91,7 +121,7 @@ TABLE = [
     # output
     ({"fps": 0}, "fps", "between 1 and 120"),
     ({"fps": 500}, "fps", "between 1 and 120"),
-    ({"output_format": "avi"}, "output_format", "expected 'gif' or 'mp4'"),
+    ({"output_format": "avi"}, "output_format", "expected one of gif, mp4"),
     ({"use_fixed_latent": "maybe"}, "use_fixed_latent", "true or false"),
     ({"comet_frame_stride": 0}, "comet_frame_stride", "between 1"),
     ({"workers": 0}, "workers", "between 1"),
@@ -116,6 +146,11 @@ TABLE = [
     ({"audio_input": "<truncated.wav>", "interpolation_type": "audio"}, "audio_input", ""),
     ({"audio_input": "<text.wav>", "interpolation_type": "audio"}, "audio_input", ""),
     ({"audio_input": "<long.wav>", "interpolation_type": "audio"}, "audio_input", "at most 1800"),
+    ({"audio_input": "<rate1.wav>", "interpolation_type": "audio"}, "audio_input", "of 1 Hz"),
+    # every named input is checked, used or not: a GIF with a linear schedule takes no audio
+    ({"audio_input": "<text.mp3>"}, "audio_input", "could not be read"),
+    ({"audio_input": "<text.mp3>", "output_format": "mp4"}, "audio_input", "could not be read"),
+    ({"image_input": "<truncated.png>", "interpolation_type": "sine"}, "image_input", "truncated"),
 ]
 
 
@@ -145,8 +180,16 @@ def bad_files(tmp_path_factory) -> dict[str, Path]:
     with wave.open(str(files["long.wav"]), "wb") as long_wav:
         long_wav.setnchannels(1)
         long_wav.setsampwidth(1)
-        long_wav.setframerate(1000)
-        long_wav.writeframes(bytes(31 * 60 * 1000))
+        long_wav.setframerate(4000)  # the lowest sample rate accepted
+        long_wav.writeframes(bytes(31 * 60 * 4000))
+    files["rate1.wav"] = folder / "rate1.wav"  # 3.6 KB, an hour at 1 sample a second
+    with wave.open(str(files["rate1.wav"]), "wb") as slow_wav:
+        slow_wav.setnchannels(1)
+        slow_wav.setsampwidth(1)
+        slow_wav.setframerate(1)
+        slow_wav.writeframes(bytes(3600))
+    files["text.mp3"] = folder / "text.mp3"
+    files["text.mp3"].write_text("ID3? no, just text\n" * 50)
     files["missing"] = folder / "no-such-model"
     return files
 
@@ -220,3 +263,25 @@ def test_any_json_text_parses_or_says_why(text):
 def test_deeply_nested_json_is_refused_quickly():
     with pytest.raises(SettingsError, match="nested too deeply"):
         parse_json_object("scheduler_kwargs", "[" * 10_000 + "]" * 10_000)
+
+
+def test_output_format_is_read_in_lower_case_everywhere(make_session):
+    session = make_session(prompts="0: a corgi\n1: a lion", output_format=" GIF ")
+    assert session.settings.output_format == "gif"
+    session.settings.output_format = "MP4 "  # as a widget or a notebook cell sets it
+    assert session.settings.output_format == "mp4"
+    session.settings.output_format = " Gif"
+    output = session.render()
+    assert output.name.endswith(".gif") and output.is_file()
+    saved = json.loads((output.parent / "settings.json").read_text())
+    assert saved["output_format"] == "gif"
+
+
+def test_a_huge_integer_set_on_the_trait_itself_is_named_not_converted():
+    from giffusion_nb.validation import validate
+
+    settings = Settings()
+    settings.seed = 10**5000  # a notebook cell, past coercion; str() of it would raise
+    with pytest.raises(SettingsError, match="got a 5001-digit number") as info:
+        validate(settings)
+    assert info.value.field == "seed"

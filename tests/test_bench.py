@@ -71,3 +71,11 @@ def test_bench_measures_streaming_input_videos_in_fresh_processes():
     peaks = figures["video_peak_rss_mb_by_frames"]
     assert set(peaks) == {"10", "30"} and all(peak > 50 for peak in peaks.values())
     assert "input video" in text
+
+
+def test_a_one_frame_bench_plans_one_frame_of_its_own_prompt():
+    from giffusion_nb.bench import BenchCase, bench_session
+
+    plan = bench_session(BenchCase(frames=1, device="cpu"), 1, device="cpu").plan()
+    assert plan.num_frames == 1
+    assert [key_frame.prompt for key_frame in plan.key_frames] == ["a red circle"]

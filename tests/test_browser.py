@@ -1,356 +1,361 @@
-"""The Voilà dashboard in a real browser: load, render, pick a frame, send it to the image input.
+"""The Voilà dashboard in a real browser (Playwright on Debian's Chromium), one server for all
+checks, each numbered problem of the dashboard v2 issue driven as a user meets it.
 
-Starts ``voila notebooks/giffusion.ipynb`` on a free local port with the built-in tiny model and
-drives it with Playwright on the system Chromium. Skipped where Chromium or Playwright is missing.
+Skipped where Chromium or Playwright is missing. Screenshots of the studio before and after a
+render are copied to /tmp/giffusion-studio-before.png and /tmp/giffusion-studio-after.png.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
+import re
 import shutil
-import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlparse
 
+import numpy as np
 import pytest
+from browser_support import (
+    ACTION_S,
+    BROKEN_IMAGES,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    FEEDBACK_RECORDER,
+    FIELD_ROWS,
+    field_error,
+    full_page_screenshot,
+    log_tail,
+    move_slider,
+    open_section,
+    shown_pixels,
+    type_into,
+    voila_server,
+)
+from helpers import pixels, write_video
 from PIL import Image
 
-CHROMIUM = Path("/usr/bin/chromium")
-NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "giffusion.ipynb"
-SCREENSHOT_COPY = Path("/tmp/giffusion-dashboard.png")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-SERVER_START_S = 90  # until Voilà answers HTTP
-PANEL_S = 120  # until the kernel has run the cell and the widgets are drawn
+from giffusion_nb.keyframes.shape_words import WORDS
+from giffusion_nb.settings import setting_help, setting_names
+from giffusion_nb.ui.labels import LABELS
+
+SCREEN = {"width": 1280, "height": 800}
+SHOTS = Path("/tmp")
+PANEL_S = 150  # until the kernel has run the cell and the widgets are drawn
 LOAD_S = 120  # loading the shipped shapes model
-RENDER_S = 180  # rendering 4 frames at 64 px, 10 steps
-ACTION_S = 30  # anything else (a widget round trip)
-PROMPTS = "0: a red circle\n3: a blue square"
-NUM_FRAMES = 4
+RENDER_S = 180  # rendering 7 frames at 64 px, 10 steps
+CULL = ("--MappingKernelManager.cull_idle_timeout=15", "--MappingKernelManager.cull_interval=3")
+PROMPTS = "0: a red circle\n6: a blue square"
+NUM_FRAMES = 7
 STEPS = "10"  # not the dashboard's default (12), so the saved value proves the typing
 PICKED_FRAME = 2
 
 
-@dataclass
-class Server:
-    url: str
-    log: Path
-    output_dir: Path
-    process: subprocess.Popen
-
-    @property
-    def probe_url(self) -> str:
-        # A static file: any GET of the notebook's page starts a kernel that runs the notebook,
-        # and a second kernel loading torch would slow the real one down on small machines.
-        return self.url + "voila/static/extension.js"
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _log_tail(log: Path, lines: int = 60) -> str:
-    try:
-        text = log.read_text(encoding="utf-8", errors="replace")
-    except OSError as exc:
-        return f"(no Voilà log: {exc})"
-    return "\n".join(text.splitlines()[-lines:])
-
-
-def _wait_for_http(server: Server, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    last_error: Exception | None = None
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise AssertionError(
-                f"Voilà exited with {server.process.returncode} before answering\n"
-                f"--- Voilà log ---\n{_log_tail(server.log)}"
-            )
-        try:
-            with urllib.request.urlopen(server.probe_url, timeout=5) as response:
-                if response.status < 500:
-                    return
-        except urllib.error.HTTPError as exc:
-            if exc.code < 500:
-                return
-            last_error = exc
-        except (OSError, urllib.error.URLError) as exc:
-            last_error = exc
-        time.sleep(0.5)
-    raise AssertionError(
-        f"Voilà did not answer at {server.probe_url} within {timeout:.0f} s ({last_error})\n"
-        f"--- Voilà log ---\n{_log_tail(server.log)}"
-    )
-
-
-def _process_table() -> dict[int, tuple[int, str]]:
-    """pid -> (parent pid, start time) of every process (Linux /proc; empty elsewhere)."""
-    table: dict[int, tuple[int, str]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            # "pid (comm) state ppid ... starttime ...": comm may hold spaces.
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            table[int(stat.parent.name)] = (int(fields[1]), fields[19])
-    return table
-
-
-def _descendants(pid: int) -> dict[int, str]:
-    """``pid``'s child processes and theirs, with their start times (to spot a reused id)."""
-    table = _process_table()
-    found: dict[int, str] = {}
-    todo = [pid]
-    while todo:
-        parent = todo.pop()
-        for child, (ppid, started) in table.items():
-            if ppid == parent and child not in found:
-                found[child] = started
-                todo.append(child)
-    return found
-
-
-def _stop(process: subprocess.Popen) -> None:
-    """SIGTERM the server's process group, then SIGKILL what is left of it. Kernels run in
-    their own sessions, so the server's descendants are also ended by their ids."""
-    kernels = _descendants(process.pid)
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, signal.SIGTERM)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        process.wait(timeout=15)
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, signal.SIGKILL)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        process.wait(timeout=10)
-    deadline = time.monotonic() + 10
-    while kernels and time.monotonic() < deadline:
-        table = _process_table()
-        kernels = {pid: t for pid, t in kernels.items() if pid in table and table[pid][1] == t}
-        if kernels:
-            time.sleep(0.2)  # the server shuts its kernels down on SIGTERM; give them a moment
-    for pid in kernels:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(pid, signal.SIGKILL)
-
-
-@pytest.fixture
-def voila_server(tmp_path: Path) -> Iterator[Server]:
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
     if not CHROMIUM.is_file():
         pytest.skip(f"no Chromium at {CHROMIUM}")
     pytest.importorskip("playwright.sync_api", reason="Python playwright is not installed")
-    port = _free_port()
-    workdir = tmp_path / "voila-cwd"
-    output_dir = tmp_path / "outputs"
-    workdir.mkdir()
-    output_dir.mkdir()
-    log = tmp_path / "voila.log"
-    env = {  # the default model, builtin:shapes-sd, as `make dashboard` serves it
-        **{name: value for name, value in os.environ.items() if name != "GIFFUSION_MODEL"},
-        "GIFFUSION_OUTPUT_DIR": str(output_dir),
-        "PYTHONUNBUFFERED": "1",
-    }
-    command = [
-        sys.executable,
-        "-m",
-        "voila",
-        str(NOTEBOOK),
-        "--no-browser",
-        f"--port={port}",
-        "--Voila.ip=127.0.0.1",
-        "--show_tracebacks=True",
-    ]
-    with log.open("wb") as log_file:
-        process = subprocess.Popen(
-            command,
-            cwd=workdir,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    server = Server(f"http://127.0.0.1:{port}/", log, output_dir, process)
-    try:
-        _wait_for_http(server, SERVER_START_S)
-        yield server
-    finally:
-        _stop(process)
+    # The shipped voila.json culls after a minute; the same options, shorter, keep this quick.
+    with voila_server(tmp_path_factory.mktemp("voila"), *CULL) as running:
+        yield running
 
 
-def test_dashboard_renders_and_sends_a_frame_to_the_image_input(voila_server, tmp_path):
-    from playwright.sync_api import expect, sync_playwright
+@pytest.fixture(scope="module")
+def browser(server):
+    from playwright.sync_api import sync_playwright
 
-    server = voila_server
-    started = time.monotonic()
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
             executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
         )
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 1000})
-            page.set_default_timeout(ACTION_S * 1000)
-            try:
-                _drive_dashboard(page, expect, server.url)
-                screenshot = tmp_path / "dashboard.png"
-                _full_page_screenshot(page, screenshot)
-            except Exception as exc:
-                raise AssertionError(_diagnostics(page, server, exc, tmp_path)) from exc
-        finally:
-            browser.close()
+        yield launched
+        launched.close()
 
-    shutil.copyfile(screenshot, SCREENSHOT_COPY)
-    data = screenshot.read_bytes()
-    assert data.startswith(b"\x89PNG\r\n\x1a\n"), "the screenshot is not a PNG"
-    assert len(data) > 20_000, f"the screenshot is suspiciously small ({len(data)} bytes)"
-    with Image.open(screenshot) as shot:
-        assert shot.width >= 800 and shot.height >= 600, shot.size
 
+def test_studio_end_to_end(server, browser, tmp_path):
+    from playwright.sync_api import expect
+
+    started = time.monotonic()
+    page = browser.new_page(viewport=SCREEN)
+    page.set_default_timeout(ACTION_S * 1000)
+    expect.set_options(timeout=ACTION_S * 1000)
+    external: list[str] = []
+    page.on("request", lambda request: _note_external(request.url, external))
+    try:
+        page.goto(server.url, wait_until="domcontentloaded", timeout=PANEL_S * 1000)
+        page.locator("button.gnb-render").wait_for(state="visible", timeout=PANEL_S * 1000)
+        page.evaluate(FEEDBACK_RECORDER)
+        _before_a_render(page, expect, tmp_path)
+        _errors_where_the_mistake_is(page, expect)
+        _feedback_next_to_each_button(page, expect, tmp_path)
+        gif_box = _render_and_the_viewer(page, expect, server, tmp_path)
+        _mp4_at_the_gifs_size(page, expect, gif_box)
+        _a_bad_model_id_in_words(page, expect)
+        page.wait_for_timeout(500)
+        assert external == [], f"the page fetched from the internet: {external}"
+    except Exception as exc:
+        shot = tmp_path / "failure.png"
+        page.screenshot(path=str(shot), full_page=True)
+        raise AssertionError(
+            f"{type(exc).__name__}: {exc}\nstatus: {_text(page, '.gnb-status')!r}\n"
+            f"failure screenshot: {shot}\n--- Voilà log ---\n{log_tail(server.log)}"
+        ) from exc
+    finally:
+        page.close()
     _check_files(server)
-    elapsed = time.monotonic() - started
-    print(f"\nbrowser test: dashboard driven in {elapsed:.1f} s; screenshot {SCREENSHOT_COPY}")
+    print(f"\nbrowser test: the studio driven in {time.monotonic() - started:.1f} s")
 
 
-def _drive_dashboard(page, expect, url: str) -> None:
-    page.goto(url, wait_until="domcontentloaded", timeout=PANEL_S * 1000)
-    render = page.locator("button.gnb-render")
-    render.wait_for(state="visible", timeout=PANEL_S * 1000)
+def test_closed_and_reloaded_pages_leave_at_most_one_kernel(server, browser):
+    started = time.monotonic()
+    page = browser.new_page(viewport=SCREEN)
+    peak = 0
+    for opening in range(5):
+        if opening == 0:
+            page.goto(server.url, wait_until="domcontentloaded", timeout=PANEL_S * 1000)
+        else:
+            page.reload(wait_until="domcontentloaded", timeout=PANEL_S * 1000)
+        page.locator("button.gnb-render").wait_for(state="visible", timeout=PANEL_S * 1000)
+        peak = max(peak, len(server.kernels()))
+    page.close(run_before_unload=True)
+    deadline = time.monotonic() + 15 + 3 * 3 + 30  # idle timeout, a few cull rounds, slack
+    while len(server.kernels()) > 1 and time.monotonic() < deadline:
+        time.sleep(1)
+    alive = len(server.kernels())
+    print(
+        f"\nkernels: {peak} at most while the page was opened 5 times, {alive} alive "
+        f"{time.monotonic() - started:.0f} s after the first opening"
+    )
+    assert alive <= 1, f"{alive} kernels still alive\n{log_tail(server.log)}"
+
+
+# --- the numbered problems -----------------------------------------------------------------------
+
+
+def _before_a_render(page, expect, tmp_path):
+    """3, 4, 9: the studio fits the screen, no broken images, a tooltip and label on every
+    setting, the audio preview says there is no audio."""
+    render, screen = page.locator("button.gnb-render"), page.locator(".gnb-screen")
+    settings, stage = page.locator(".gnb-settings").bounding_box(), page.locator(".gnb-stage")
+    assert settings["x"] + settings["width"] <= stage.bounding_box()["x"] + 1, "not two columns"
+    for element in (render, screen):
+        box = element.bounding_box()
+        assert box["y"] + box["height"] <= SCREEN["height"], f"below the fold: {box}"
+    expect(page.locator(".gnb-viewer-caption")).to_have_text("Output")
+    assert page.evaluate(BROKEN_IMAGES) == []
+    assert page.locator(".gnb-viewer img:visible").count() == 0
+    rows = {
+        next(c[4:].replace("-", "_") for c in row["classes"] if c.startswith("gnb-")): row
+        for row in page.evaluate(FIELD_ROWS)
+    }
+    assert set(rows) == set(setting_names())
+    for name, row in rows.items():
+        assert row["label"] == LABELS[name], (name, row)
+        assert row["labelTitle"] == row["widgetTitle"] == setting_help(name), (name, row)
+    page.locator(".gnb-stage .lm-TabBar-tab", has_text="Audio").click()
+    expect(page.locator(".gnb-stage")).to_contain_text("no audio input")
+    page.locator(".gnb-stage .lm-TabBar-tab", has_text="Interpolation").click()
+    _screenshot(page, tmp_path, "before")
+
+
+def _errors_where_the_mistake_is(page, expect):
+    """1: each error under its own field, live, gone when fixed; Render shows them all."""
+    open_section(page, "Animation settings")
+    kind = page.locator(".gnb-interpolation-type select")
+    kind.select_option("sine")
+    type_into(page, "interpolation_args", "1.0, 2.0")
+    kind.select_option("curve")
+    expect(field_error(page, "interpolation_args")).to_contain_text("`interpolation_args`")
+    expect(field_error(page, "interpolation_type")).to_be_hidden()
+    type_into(page, "interpolation_args", "0: (0), 6: (1)")
+    expect(field_error(page, "interpolation_args")).to_be_hidden()
+    type_into(page, "interpolation_args", "0: (abc")
+    expect(field_error(page, "interpolation_args")).to_contain_text("position")
+    for name in ("angle", "translate_x"):
+        type_into(page, name, "0: (x")
+        expect(field_error(page, name)).to_contain_text(f"`{name}`")
+    type_into(page, "zoom", "0: (-1)")
+    page.locator("button.gnb-render").click()
     status = page.locator(".gnb-status")
+    expect(status).to_contain_text("4 settings to fix before rendering")
+    for name in ("interpolation_args", "zoom", "angle", "translate_x"):
+        expect(field_error(page, name)).to_be_visible()
+    kind.select_option("linear")
+    for name in ("interpolation_args", "zoom", "angle", "translate_x"):
+        type_into(page, name, "")
+        expect(field_error(page, name)).to_be_hidden()
 
-    # Load the model (the Load button sits in "Pipeline settings").
-    _open_section(page, "Pipeline settings")
-    load = page.locator("button.gnb-load")
-    expect(load).to_be_visible()
-    load.click()
-    expect(status).to_contain_text("Loaded", timeout=LOAD_S * 1000)
-    expect(status).to_contain_text("ready")
 
-    # Two key-framed prompts: frames 0..3.
-    _open_section(page, "Prompts")
+def _feedback_next_to_each_button(page, expect, tmp_path):
+    """5, 9: busy and result beside Load and Get key frame information (which opens Prompts),
+    inspiration the shapes model can draw, Undo."""
+    open_section(page, "Pipeline settings")
+    load = page.locator(".gnb-load-feedback")
+    page.locator("button.gnb-load").click()
+    expect(load).to_contain_text("Loaded StableDiffusionPipeline", timeout=LOAD_S * 1000)
+    page.locator("button.gnb-load").click()
+    expect(load).to_contain_text("Already loaded")
+    assert _next_to(page, "button.gnb-load", ".gnb-load-feedback")
+
     prompts = page.locator(".gnb-prompts textarea")
-    expect(prompts).to_be_visible()
-    prompts.fill(PROMPTS)
-    prompts.press("Tab")
+    before = prompts.input_value()
+    open_section(page, "Video input")
+    video = write_video(tmp_path / "clip.mp4", 12)
+    with page.expect_file_chooser() as chooser:  # the upload button's file input is detached
+        page.locator(".gnb-upload-video").click()
+    chooser.value.set_files(str(video))
+    expect(page.locator(".gnb-video-input input")).to_have_value(re.compile(r"clip\.mp4$"))
+    page.locator(".gnb-section-prompts .jupyter-widget-Collapse-header").click()  # close it
+    page.locator("button.gnb-video-keyframes").click()
+    feedback = page.locator(".gnb-video-keyframes-feedback")
+    expect(feedback).to_contain_text("Wrote 2 key frames (frames 0, 11) into Prompts")
+    assert _next_to(page, "button.gnb-video-keyframes", ".gnb-video-keyframes-feedback")
+    expect(prompts).to_be_visible()  # the Prompts section opened
+    expect(prompts).to_have_value("0: \n11: ")
+    page.locator("button.gnb-undo").click()
+    expect(prompts).to_have_value(before)
+    type_into(page, "video_input", "")
 
-    # Quick diffusion settings.
-    _open_section(page, "Diffusion settings")
-    steps = page.locator(".gnb-num-inference-steps input")
-    expect(steps).to_be_visible()
-    steps.fill(STEPS)
-    steps.press("Enter")
-    steps.press("Tab")
+    page.locator("button.gnb-inspire").click()
+    expect(page.locator(".gnb-inspire-feedback")).to_contain_text("builtin:shapes-sd words")
+    written = [line.split(": ", 1)[1] for line in prompts.input_value().splitlines()]
+    assert written and all(word in WORDS for text in written for word in text.split()), written
+    page.locator("button.gnb-undo").click()
+    expect(prompts).to_have_value(before)
+    seen = page.evaluate("() => window.gnbSeen")
+    for busy in ("Loading the model", "Reading the video", "Writing prompts"):
+        assert any(busy in text for text in seen), (busy, seen)
+
+
+def _render_and_the_viewer(page, expect, server, tmp_path):
+    """2, 3, 8: the live frame ends on the output's last frame; the output in the same viewer;
+    no ETA once done; a frame sent back to the image input."""
+    type_into(page, "prompts", PROMPTS)
+    open_section(page, "Diffusion settings")
+    type_into(page, "num_inference_steps", STEPS)
     for name in ("height", "width"):
-        box = page.locator(f".gnb-{name} input")
-        box.fill("64")
-        box.press("Enter")
-        box.press("Tab")
-    expect(steps).to_have_value(STEPS)
-
-    # Render.
-    expect(render).to_be_enabled()
-    render.click()
+        type_into(page, name, "64")
+    page.locator("button.gnb-render").click()
+    expect(page.locator(".gnb-viewer-caption")).to_contain_text(
+        "Live frame", timeout=RENDER_S * 1000
+    )
+    status = page.locator(".gnb-status")
     expect(status).to_contain_text("done", timeout=RENDER_S * 1000)
     expect(status).to_contain_text(f"Rendered {NUM_FRAMES} of {NUM_FRAMES} frames")
-    media = page.locator("img.gnb-output-media, .gnb-output-media img").first
-    expect(media).to_have_attribute("src", _non_empty(), timeout=ACTION_S * 1000)
-    expect(page.locator(".gnb-output-info")).to_contain_text("Run folder")
-    expect(page.locator(".gnb-output-info a[download]")).to_have_count(1)
+    progress = page.locator(".gnb-progress-text")
+    expect(progress).to_contain_text(f"{NUM_FRAMES}/{NUM_FRAMES} frames · {NUM_FRAMES} in")
+    assert "ETA" not in progress.inner_text()
+    run = _run_with(server, "*.gif")
+    last, before_last = (pixels(Image.open(run / "frames" / f"{i:04d}.png")) for i in (6, 5))
+    live = shown_pixels(page, "img.gnb-live-frame")
+    assert np.abs(live - last).max() <= 2, "the live frame is not the output's last frame"
+    assert np.abs(live - before_last).mean() > np.abs(live - last).mean()
+    media = page.locator("img.gnb-output-media")
+    expect(media).to_be_visible()
+    gif_box = media.bounding_box()
+    expect(page.locator(".gnb-viewer-caption")).to_contain_text(f"{NUM_FRAMES} frames")
+    assert page.evaluate(BROKEN_IMAGES) == []
+    for element in (page.locator("button.gnb-render"), media):
+        box = element.bounding_box()
+        assert box["y"] + box["height"] <= SCREEN["height"], f"below the fold: {box}"
+    _screenshot(page, tmp_path, "after")
+    full_page_screenshot(page, tmp_path / "studio-after-full.png")
+    shutil.copyfile(tmp_path / "studio-after-full.png", SHOTS / "giffusion-studio-after-full.png")
 
-    # Pick frame 2 on the slider, then send it to the image input.
-    _move_slider(page, expect, PICKED_FRAME)
-    send = page.locator("button.gnb-send-image")
-    expect(send).to_be_enabled()
-    send.click()
+    move_slider(page, expect, PICKED_FRAME)
+    expect(page.locator("img.gnb-output-frame")).to_be_visible()
+    page.locator("button.gnb-send-image").click()
     message = page.locator(".gnb-output-message")
     expect(message).to_contain_text(f"Frame {PICKED_FRAME} is now the image input")
-
-    _open_section(page, "Image input")
+    open_section(page, "Image input")
     image_input = page.locator(".gnb-image-input input")
-    expect(image_input).to_be_visible()
-    expect(image_input).to_have_value(_ends_with(f"frame-{PICKED_FRAME:04d}.png"))
+    expect(image_input).to_have_value(re.compile(f"frame-{PICKED_FRAME:04d}.png$"))
+    type_into(page, "image_input", "")
+    return gif_box
 
 
-def _open_section(page, title: str) -> None:
-    """Open the accordion section ``title`` (a click on an open one would close it)."""
-    header = page.locator(".jupyter-widget-Collapse-header", has_text=title).first
-    header.wait_for(state="visible")
-    collapse = header.locator("xpath=..")
-    opened = "jupyter-widget-Collapse-open"
-    if opened not in (collapse.get_attribute("class") or ""):
-        header.click()
-    page.wait_for_function(
-        "([el, cls]) => el.classList.contains(cls)",
-        arg=[collapse.element_handle(), opened],
-        timeout=ACTION_S * 1000,
-    )
+def _mp4_at_the_gifs_size(page, expect, gif_box: dict):
+    """3: an MP4 output shows at the GIF's display size, with its controls."""
+    open_section(page, "Output settings")
+    page.locator(".gnb-output-format select").select_option("mp4")
+    type_into(page, "prompts", "0: a red circle\n2: a blue square")
+    page.locator("button.gnb-render").click()
+    status = page.locator(".gnb-status")
+    expect(status).to_contain_text("Rendered 3 of 3 frames", timeout=RENDER_S * 1000)
+    video = page.locator("video.gnb-output-video, .gnb-output-video video").first
+    expect(video).to_be_visible()
+    box = video.bounding_box()
+    assert (round(box["width"]), round(box["height"])) == (
+        round(gif_box["width"]),
+        round(gif_box["height"]),
+    ), (box, gif_box)
+    assert video.evaluate("v => v.controls")
 
 
-def _move_slider(page, expect, value: int) -> None:
-    """Set the frame slider with the keyboard (noUiSlider's handle takes arrow keys)."""
-    slider = page.locator(".gnb-frame-slider")
-    readout = slider.locator(".widget-readout")
-    expect(readout).to_have_text("0")
-    handle = slider.locator(".noUi-handle").first
-    handle.focus()
-    for _ in range(value):
-        handle.press("ArrowRight")
-    expect(readout).to_have_text(str(value))
+def _a_bad_model_id_in_words(page, expect):
+    """7: a model that cannot load says why in words, by the field and beside Load."""
+    open_section(page, "Pipeline settings")
+    type_into(page, "model_id", "/nowhere/a-model")
+    page.locator("button.gnb-load").click()
+    expect(page.locator(".gnb-load-feedback")).to_contain_text("there is no folder")
+    expect(field_error(page, "model_id")).to_contain_text("there is no folder")
+    assert "local_files_only" not in _text(page, ".gnb-status")
+    type_into(page, "model_id", "builtin:shapes-sd")
 
 
-def _full_page_screenshot(page, path: Path) -> None:
-    """A screenshot of the whole dashboard: Voilà scrolls inside a page-high container, not
-    the document, so the viewport first grows to the tallest scrolled content."""
-    height = page.evaluate(
-        """() => {
-            let height = document.documentElement.scrollHeight;
-            for (const el of document.querySelectorAll('*')) {
-                const overflow = getComputedStyle(el).overflowY;
-                if ((overflow === 'auto' || overflow === 'scroll')
-                        && el.scrollHeight > el.clientHeight) {
-                    height = Math.max(height, el.scrollHeight + el.getBoundingClientRect().top);
-                }
-            }
-            return Math.ceil(height);
-        }"""
-    )
-    width = page.viewport_size["width"] if page.viewport_size else 1280
-    page.set_viewport_size({"width": width, "height": min(max(int(height) + 40, 600), 12_000)})
-    page.screenshot(path=str(path), full_page=True)
+# --- helpers -----------------------------------------------------------------------------------
 
 
-def _non_empty():
-    import re
-
-    return re.compile(r"\S+")
-
-
-def _ends_with(suffix: str):
-    import re
-
-    return re.compile(re.escape(suffix) + r"$")
+def _note_external(url: str, external: list[str]) -> None:
+    host = urlparse(url).hostname
+    if url.startswith(("http:", "https:", "ws:", "wss:")) and host not in (
+        "127.0.0.1",
+        "localhost",
+    ):
+        external.append(url)
 
 
-def _check_files(server: Server) -> None:
-    runs = [d for d in server.output_dir.iterdir() if d.is_dir() and d.name != "inputs"]
-    assert len(runs) == 1, f"expected one run folder in {server.output_dir}: {runs}"
-    run = runs[0]
+def _next_to(page, button: str, feedback: str) -> bool:
+    """The feedback line starts within 40 px of its button (to the right or just below)."""
+    b = page.locator(button).bounding_box()
+    f = page.locator(feedback).bounding_box()
+    beside = abs(f["y"] - b["y"]) < 40 and 0 <= f["x"] - (b["x"] + b["width"]) < 40
+    below = 0 <= f["y"] - (b["y"] + b["height"]) < 40
+    return beside or below
+
+
+def _screenshot(page, tmp_path: Path, name: str) -> None:
+    """The studio as a 1280×800 screen shows it, kept under /tmp to look at."""
+    path = tmp_path / f"studio-{name}.png"
+    page.evaluate("() => document.activeElement && document.activeElement.blur()")
+    page.screenshot(path=str(path))
+    with Image.open(path) as shot:
+        assert shot.size == (SCREEN["width"], SCREEN["height"]), shot.size
+    shutil.copyfile(path, SHOTS / f"giffusion-studio-{name}.png")
+
+
+def _text(page, selector: str) -> str:
+    try:
+        return page.locator(selector).inner_text(timeout=2000)
+    except Exception as exc:
+        return f"(unreadable: {type(exc).__name__})"
+
+
+def _run_with(server, pattern: str) -> Path:
+    runs = [
+        d
+        for d in server.output_dir.iterdir()
+        if d.is_dir() and d.name != "inputs" and list(d.glob(pattern))
+    ]
+    assert len(runs) == 1, f"expected one run with {pattern} in {server.output_dir}: {runs}"
+    return runs[0]
+
+
+def _check_files(server) -> None:
+    run = _run_with(server, "*.gif")
     frames = sorted(p.name for p in (run / "frames").glob("*.png"))
     assert frames == [f"{i:04d}.png" for i in range(NUM_FRAMES)], frames
-    # What was typed in the browser reached the kernel's settings.
     saved = json.loads((run / "settings.json").read_text(encoding="utf-8"))
     typed = {k: saved.get(k) for k in ("prompts", "num_inference_steps", "height", "width")}
     assert typed == {
@@ -358,29 +363,22 @@ def _check_files(server: Server) -> None:
         "num_inference_steps": int(STEPS),
         "height": 64,
         "width": 64,
-    }, typed
-    gifs = list(run.glob("*.gif"))
-    assert len(gifs) == 1, f"expected one GIF in {run}: {sorted(p.name for p in run.iterdir())}"
-    with Image.open(gifs[0]) as gif:
-        assert gif.n_frames == NUM_FRAMES, gif.n_frames
-        assert gif.size == (64, 64), gif.size
+    }
+    with Image.open(next(run.glob("*.gif"))) as gif:
+        assert (gif.n_frames, gif.size) == (NUM_FRAMES, (64, 64))
     picked = list((server.output_dir / "inputs").glob(f"*frame-{PICKED_FRAME:04d}.png"))
     assert len(picked) == 1, f"no frame-{PICKED_FRAME:04d}.png under inputs/: {picked}"
-    with Image.open(picked[0]) as image:
-        assert image.size == (64, 64), image.size
+    mp4 = _run_with(server, "*.mp4")
+    assert len(list((mp4 / "frames").glob("*.png"))) == 3
 
 
-def _diagnostics(page, server: Server, error: Exception, tmp_path: Path) -> str:
-    try:
-        status = page.locator(".gnb-status").inner_text(timeout=2000)
-    except Exception as exc:
-        status = f"(unreadable: {type(exc).__name__})"
-    shot = tmp_path / "failure.png"
-    with contextlib.suppress(Exception):
-        page.screenshot(path=str(shot), full_page=True, timeout=10_000)
-    return (
-        f"dashboard test failed: {type(error).__name__}: {error}\n"
-        f"status line: {status!r}\n"
-        f"failure screenshot: {shot if shot.exists() else '(none)'}\n"
-        f"--- last lines of the Voilà log ({server.log}) ---\n{_log_tail(server.log)}"
-    )
+def test_make_dashboard_culls_idle_kernels_and_fetches_nothing_from_a_cdn():
+    from browser_support import REPO
+
+    culling = json.loads((REPO / "voila.json").read_text())["MappingKernelManager"]
+    assert 0 < culling["cull_idle_timeout"] <= 300 and 0 < culling["cull_interval"] <= 60
+    assert culling["cull_connected"] is False  # an open page's kernel is never culled
+    template = REPO / "share" / "jupyter" / "voila" / "templates" / "giffusion"
+    assert json.loads((template / "conf.json").read_text())["base_template"] == "lab"
+    makefile = (REPO / "Makefile").read_text()
+    assert "--template=giffusion" in makefile and "share/jupyter" in makefile

@@ -83,7 +83,7 @@ def test_missing_model_says_why(tmp_path):
         "render", *FAST, "--set", f"model_id={tmp_path / 'no-such-model'}", cwd=tmp_path
     )  # fmt: skip
     assert result.returncode == 2
-    assert "`model_id`: could not load" in result.stderr
+    assert "`model_id`: there is no folder" in result.stderr
     assert "no-such-model" in result.stderr
 
 

@@ -4,10 +4,7 @@ frames depend only on the settings and their index, and the run lifecycle keeps 
 from __future__ import annotations
 
 import itertools
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +14,7 @@ from helpers import gif_frames, gradient, pixels, solid, spy_calls, write_video
 from PIL import Image
 
 from giffusion_nb import RenderSession
+from giffusion_nb.cli import main
 from giffusion_nb.errors import SettingsError
 from giffusion_nb.output.writers import frame_path
 from giffusion_nb.pipelines.families import animatediff, family_of
@@ -324,6 +322,7 @@ def test_a_controlnet_takes_the_window_as_conditioning_frames(session, tmp_path)
         ({"translate_x": "0: (2)"}, "translate_x", "2D motion"),
         ({"prompts": "0: a red fox"}, "prompts", "key frame after frame 0"),
         ({"pipeline_kwargs": {"num_frames": 8}}, "pipeline_kwargs", "num_frames"),
+        ({"pacing": "even"}, "pacing", "use pacing schedule"),
         ({"video_window": 1}, "video_window", "between 2"),
         ({"video_window": 4, "video_overlap": 4}, "video_overlap", "smaller than video_window"),
     ],
@@ -350,21 +349,22 @@ def test_a_strength_that_leaves_no_step_is_refused(session, tmp_path):
     assert info.value.field == "strength"
 
 
-def test_the_cli_turns_tiny_sd_into_animatediff_with_a_motion_adapter(tmp_path):
-    result = subprocess.run(
-        [
-            sys.executable, "-m", "giffusion_nb.cli", "render",
-            "--set", "model_id=builtin:tiny-sd",
-            "--set", "pipeline_class=AnimateDiffPipeline",
-            "--set", "motion_adapter_id=builtin:tiny-motion-adapter",
-            "--set", "prompts=0: a red fox\n3: a blue whale",
-            "--set", "num_inference_steps=2", "--set", "height=64", "--set", "width=64",
-            "--output-dir", str(tmp_path / "out"),
-        ],
-        cwd=tmp_path, capture_output=True, text=True, env={**os.environ}, timeout=300,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    output = Path(result.stdout.strip().splitlines()[-1])
-    frames = gif_frames(output)
-    assert output.suffix == ".gif" and len(frames) == 4
+def test_the_cli_turns_tiny_sd_into_animatediff_with_a_motion_adapter(tmp_path, capsys):
+    settings = [
+        "model_id=builtin:tiny-sd",
+        "pipeline_class=AnimateDiffPipeline",
+        "motion_adapter_id=builtin:tiny-motion-adapter",
+        "prompts=0: a red fox\n3: a blue whale",
+        "num_inference_steps=2",
+        "height=64",
+        "width=64",
+    ]
+    arguments = ["render", "--quiet", "--output-dir", str(tmp_path)]
+    for value in settings:
+        arguments += ["--set", value]
+    code = main(arguments)
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    frames = gif_frames(Path(out.strip().splitlines()[-1]))
+    assert len(frames) == 4 and frames[0].size == (64, 64)
     assert np.abs(pixels(frames[3]) - pixels(frames[0])).mean() > 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 
 import pytest
@@ -214,3 +215,43 @@ def test_missing_hub_model_falls_back_quickly(monkeypatch, tmp_path):
     assert "could not load no-such-org/no-such-model-xyz" in inspiration.message
     assert inspiration.message.endswith("used the offline generator")
     assert parse_prompts(inspiration.text)[0].prompt.startswith("a corgi ")
+
+
+# --- builtin:shapes-sd: prompts in its own caption words ---------------------------------------
+
+
+def _caption_words_only(prompt: str) -> bool:
+    from giffusion_nb.keyframes.shape_words import WORDS
+
+    return all(word in WORDS for word in prompt.split())
+
+
+def test_shapes_model_gets_prompts_it_can_draw():
+    from giffusion_nb.keyframes.shape_words import COLOURS, SHAPES
+
+    inspiration = inspire(fps=8, seed=5, count=6, for_model="builtin:shapes-sd")
+    key_frames = parse_prompts(inspiration.text)
+    assert [key_frame.frame for key_frame in key_frames] == [0, 8, 16, 24, 32, 40]
+    for key_frame in key_frames:
+        assert _caption_words_only(key_frame.prompt), key_frame.prompt
+        assert sum(word in COLOURS for word in key_frame.prompt.split()) == 1
+        assert sum(word in SHAPES for word in key_frame.prompt.split()) == 1
+    prompts = [key_frame.prompt for key_frame in key_frames]
+    assert all(a != b for a, b in itertools.pairwise(prompts))  # every key frame changes
+    assert inspiration.source == "builtin:shapes-sd words" and inspiration.message == ""
+    # The language model is never loaded for it (it would write prose the model can't draw).
+    again = inspire(fps=8, seed=5, count=6, for_model="builtin:shapes-sd", model_id="no/such")
+    assert again.text == inspiration.text
+
+
+def test_shapes_prompts_keep_the_words_a_topic_names():
+    inspiration = inspire(
+        "a red circle, small blue stars on a white background, a corgi",
+        for_model="builtin:shapes-sd",
+        seed=1,
+    )
+    first, second, third = (key.prompt for key in parse_prompts(inspiration.text))
+    assert first.startswith("a red circle")
+    assert second == "a small blue star on a white background"
+    assert _caption_words_only(third)
+    assert "'a corgi' got a random colour and shape" in inspiration.message

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import datetime
 import functools
+import io
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
-from helpers import pixels
+from helpers import pixels, write_clicks
 from PIL import Image
 
+from giffusion_nb.settings import setting_help, setting_names
 from giffusion_nb.ui.app import build_app
+from giffusion_nb.ui.labels import LABELS
 from giffusion_nb.ui.panel import Panel
 
 
@@ -27,6 +31,15 @@ def panel(tiny_pipe, tmp_path) -> Panel:
     )
     panel.session.device = tiny_pipe.device
     return panel
+
+
+def decoded(data: bytes) -> np.ndarray:
+    return pixels(Image.open(io.BytesIO(data)))
+
+
+def render(panel: Panel) -> None:
+    assert panel.start_render(), panel.status.value
+    panel.wait(300)
 
 
 def test_widgets_and_settings_are_bound_both_ways(panel):
@@ -49,73 +62,194 @@ def test_widgets_and_settings_are_bound_both_ways(panel):
     assert settings.strength == "0: (0.2), 5: (0.6)"
     fields["strength"].widget.value = "0.3"
     assert settings.strength == 0.3
-    assert fields["prompts"].widget.tooltip.startswith("One key frame per line")
 
 
-def test_an_invalid_field_shows_its_error_by_the_field(panel):
+def test_every_setting_has_a_human_label_and_its_help_as_tooltip(panel):
+    assert set(panel.fields) == set(setting_names()) == set(LABELS)
+    for name, field in panel.fields.items():
+        assert field.widget.tooltip == setting_help(name)
+        assert field.widget.description == ""  # ipywidgets shows a tooltip only without one
+        assert f">{LABELS[name]}<" in field.label.value.replace("&#x27;", "'")
+        assert "title=" in field.label.value
+    assert LABELS["cpu_offload"] == "CPU offload" and LABELS["fps"] == "FPS"
+    assert LABELS["controlnet_ids"] == "ControlNet ids"
+
+
+def test_each_field_shows_its_own_error_live_and_clears_it(panel):
     fields = panel.fields
     fields["prompts"].widget.value = "0: a corgi\nten: a lion"
     assert "`prompts`, line 2" in fields["prompts"].error.value
-    fields["prompts"].widget.value = "0: a corgi\n3: a lion"
-    assert fields["prompts"].error.value == ""
+    assert fields["prompts"].error.layout.display is None
+    fields["prompts"].widget.value = "0: a corgi\n6: a lion"
+    assert fields["prompts"].error.value == "" and fields["prompts"].error.layout.display == "none"
+    # Sine args, then type curve: the error is the args', not the type's; fixing them clears it.
+    fields["interpolation_type"].widget.value = "sine"
+    fields["interpolation_args"].widget.value = "1.0, 2.0"
+    assert fields["interpolation_args"].message == ""
+    fields["interpolation_type"].widget.value = "curve"
+    assert fields["interpolation_type"].message == ""
+    assert "`interpolation_args`" in fields["interpolation_args"].message
+    fields["interpolation_args"].widget.value = "0: (0), 6: (1)"
+    assert fields["interpolation_args"].message == ""
+    fields["interpolation_args"].widget.value = "0: (abc"
+    assert "`interpolation_args`, position" in fields["interpolation_args"].message
+    for name in ("angle", "translate_x"):
+        fields[name].widget.value = "0: (x"
+        assert f"`{name}`" in fields[name].error.value
+        fields[name].widget.value = "0: (1)"
+        assert fields[name].message == ""
     fields["scheduler_kwargs"].widget.value = '{"a": '
     assert "`scheduler_kwargs`" in fields["scheduler_kwargs"].error.value
     assert panel.session.settings.scheduler_kwargs == {}  # the bad text never reached it
-    fields["zoom"].widget.value = "0: (1.0), 2: (-1)"
-    assert "`zoom`" in fields["zoom"].error.value
+    fields["seed"].widget.value = 5  # another setting changes: the typed error stays
+    assert "`scheduler_kwargs`" in fields["scheduler_kwargs"].message
 
 
-def test_load_render_and_output_viewer(panel):
-    panel.load_button.click()
+def test_an_error_follows_the_settings_it_depends_on(panel):
+    fields, settings = panel.fields, panel.session.settings
+    fields["zoom"].widget.value = "0: (1), 20: (-1)"  # positive up to frame 9
+    assert fields["zoom"].message == ""
+    settings.prompts = "0: a corgi\n15: a lion"  # now frames 10-15 zoom by <= 0
+    assert "`zoom`" in fields["zoom"].message
+    settings.prompts = "0: a corgi\n5: a lion"
+    assert fields["zoom"].message == ""
+    image = Path(panel.session.output_dir) / "x.png"
+    image.parent.mkdir(parents=True)
+    Image.new("RGB", (64, 64)).save(image)
+    fields["video_input"].widget.value = str(image)  # any existing file will do here
+    assert fields["video_input"].message == ""
+    settings.image_input = str(image)
+    assert "not both" in fields["video_input"].message
+    settings.image_input = ""
+    assert fields["video_input"].message == ""
+
+
+def test_render_marks_every_invalid_field_and_does_not_start(panel):
+    fields = panel.fields
+    fields["prompts"].widget.value = "0: a corgi\nten: a lion"
+    fields["zoom"].widget.value = "0: (-1)"
+    fields["height"].widget.value = "abc"
+    fields["zoom"].show("")  # an error shown earlier and hidden since: Render finds it again
+    assert not panel.start_render()
+    for name in ("prompts", "zoom", "height"):
+        assert f"`{name}`" in fields[name].message
+    assert "3 settings to fix before rendering: Prompts, Height (px), Zoom" in panel.status.value
+    for title in ("Prompts", "Diffusion settings", "Animation settings"):
+        assert panel.sections[title].selected_index == 0
+    assert panel.session.run_dir == "" and not panel.jobs.running
+
+
+def test_load_says_what_it_did_next_to_its_button(panel):
+    panel.load.button.click()
     panel.wait(120)
+    assert "Loaded StableDiffusionPipeline (builtin:tiny-sd)" in panel.load.feedback.value
+    panel.load.button.click()
+    panel.wait(120)
+    assert "Already loaded: StableDiffusionPipeline" in panel.load.feedback.value
     assert panel.session.status == "ready"
-    assert "Loaded StableDiffusionPipeline" in panel.status.value
-    panel.render_button.click()
-    panel.wait(300)
+
+
+def test_a_bad_model_id_says_why_in_words_with_the_detail_in_a_log(panel, tmp_path):
+    panel.fields["model_id"].widget.value = str(tmp_path / "no-model-here")
+    panel.load.button.click()
+    panel.wait(120)
+    assert "there is no folder" in panel.load.feedback.value
+    assert "there is no folder" in panel.fields["model_id"].message
+    assert "local_files_only" not in panel.status.value
+    log = panel.session.output_dir / "error.log"
+    assert "Traceback" in log.read_text() and str(log) in panel.status.value
+    assert panel.sections["Pipeline settings"].selected_index == 0
+
+
+def test_render_shows_the_live_frame_then_the_output_in_one_viewer(panel):
+    viewer = panel.viewer
+    assert viewer.placeholder.layout.display == "flex"  # no empty image before a render
+    for image in (viewer.live, viewer.media, viewer.video, viewer.still):
+        assert image.layout.display == "none" and not image.value
+    render(panel)
     session = panel.session
     assert session.status == "done", panel.status.value
-    assert panel.progress.value == panel.progress.max == 6
-    assert "6/6 frames" in panel.progress_text.value and "ETA" in panel.progress_text.value
-    assert panel.live_frame.value[:8] == b"\x89PNG\r\n\x1a\n"
-    assert panel.output.media.value[:6] == b"GIF89a"
-    assert panel.output.slider.max == 5
-    panel.output.slider.value = 4
-    panel.output.send_image.click()
+    assert panel.progress.bar.value == panel.progress.bar.max == 6
+    assert "6/6 frames · 6 in 0:00:" in panel.progress.text.value
+    assert "ETA" not in panel.progress.text.value
+    # The live frame ended on the output's last frame, though frames arrive faster than redraws.
+    last = pixels(Image.open(f"{session.run_dir}/frames/0005.png"))
+    assert (decoded(viewer.live.value) == last).all()
+    assert viewer.media.value[:6] == b"GIF89a" and viewer.media.layout.display == "flex"
+    assert viewer.live.layout.display == "none" and "6 frames" in viewer.caption.value
+    assert viewer.slider.max == 5
+    viewer.slider.value = 4
+    assert viewer.still.layout.display == "flex" and viewer.play.layout.display is None
+    assert (
+        decoded(viewer.still.value) == pixels(Image.open(f"{session.run_dir}/frames/0004.png"))
+    ).all()
+    viewer.send_image.click()
     sent = Image.open(session.settings.image_input)
-    frame = Image.open(f"{session.run_dir}/frames/0004.png")
-    assert abs(pixels(sent) - pixels(frame)).mean() < 16
+    assert abs(pixels(sent) - pixels(Image.open(f"{session.run_dir}/frames/0004.png"))).mean() < 16
     assert panel.fields["image_input"].widget.value == session.settings.image_input
-    assert panel.image_preview.layout.display is None
-    assert "Download" in panel.output.info.value
+    assert panel.inputs.image_preview.layout.display is None
+    viewer.play.click()
+    assert viewer.media.layout.display == "flex" and viewer.still.layout.display == "none"
+    assert "Download" in viewer.info.value
 
 
-def test_stop_keeps_a_partial_output(panel):
+def test_an_mp4_shows_at_the_gifs_size_with_controls(panel):
+    panel.session.settings.output_format = "mp4"
+    render(panel)
+    video = panel.viewer.video
+    assert video.value[4:8] == b"ftyp" and video.layout.display == "flex"
+    assert panel.viewer.media.layout.display == "none"
+    size = (panel.viewer.media.layout.width, panel.viewer.media.layout.height)
+    assert (video.layout.width, video.layout.height) == size == ("320px", "320px")
+    assert video.controls
+
+
+def test_stop_keeps_a_partial_output_without_a_stale_eta(panel):
     session = panel.session
     session.settings.prompts = "0: a red circle\n40: a blue square"
     session.observe(lambda change: session.stop() if change["new"] == 3 else None, "frames_done")
-    panel.render_button.click()
-    panel.wait(300)
+    render(panel)
     assert session.status == "stopped"
     assert 3 <= session.frames_done < 41  # the batch in flight (4 frames) is finished, no more
     with Image.open(session.output_path) as gif:
         assert gif.n_frames == session.frames_done
     assert "stopped" in panel.status.value
+    assert "ETA" not in panel.progress.text.value
+    assert f"{session.frames_done}/41 frames" in panel.progress.text.value
+
+
+def test_a_failed_render_leaves_no_stale_output(panel, monkeypatch):
+    render(panel)
+    assert panel.viewer.media.layout.display == "flex"
+    pipe = panel.session.pipeline
+
+    def failing(self, **kwargs):
+        raise RuntimeError("the GPU fell off the bus (injected)")
+
+    monkeypatch.setattr(type(pipe), "__call__", failing)
+    render(panel)
+    viewer = panel.viewer
+    assert viewer.media.layout.display == "none" and viewer.output is None
+    assert viewer.placeholder.layout.display == "flex"
+    assert "No output" in viewer.caption.value or "No output" in viewer.placeholder.value
+    assert viewer.slider.disabled and viewer.send_image.disabled
 
 
 def test_render_errors_show_by_the_field_without_a_traceback(panel):
     panel.session.settings.pipeline_kwargs = {"no_such_argument": 1}
-    panel.render_button.click()
-    panel.wait(120)
+    render(panel)
     assert "`pipeline_kwargs`" in panel.fields["pipeline_kwargs"].error.value
     assert "error" in panel.status.value and "Traceback" not in panel.status.value
-    assert panel.accordion.selected_index == 5  # the Diffusion settings section opened
+    assert panel.sections["Diffusion settings"].selected_index == 0
+    panel.session.settings.pipeline_kwargs = {}
+    assert panel.fields["pipeline_kwargs"].message == ""
 
 
 def test_uploads_are_saved_with_safe_names_and_limited(panel, tmp_path):
     image = Image.new("RGB", (72, 40), (10, 200, 30))
     data = tmp_path / "x.png"
     image.save(data)
-    upload = panel.accordion.children[2].children[-2]
+    upload = panel.inputs.uploads["image_input"]
     upload.value = (_file("../../evil name.png", data.read_bytes()),)
     path = panel.session.settings.image_input
     assert path.endswith("evil_name.png")
@@ -147,41 +281,77 @@ def test_previews_follow_the_panel(panel):
     assert y[0] == 0 and max(y[:4]) == 1.0  # sine travels to the next prompt and back
 
 
-def test_inspiration_fills_the_prompts_box(panel):
-    panel.topics.value = "a corgi, a lighthouse"
-    panel.session.settings.fps = 6
-    panel.inspire_button.click()
+def test_inspiration_fills_the_prompts_box_and_undo_puts_them_back(panel):
+    tools, settings = panel.prompt_tools, panel.session.settings
+    before = settings.prompts
+    tools.topics.value = "a corgi, a lighthouse"
+    settings.fps = 6
+    tools.inspire.button.click()
     panel.wait(120)
     lines = panel.fields["prompts"].widget.value.splitlines()
     assert [line.split(":")[0] for line in lines] == ["0", "6"]
     assert "a corgi" in lines[0] and "a lighthouse" in lines[1]
-    assert "offline" in panel.status.value
+    assert "Wrote 2 prompts (offline)" in tools.inspire.feedback.value
+    assert not tools.undo.disabled
+    tools.undo.click()
+    assert settings.prompts == before and tools.undo.disabled
+    assert "Put back the prompts" in tools.inspire.feedback.value
+
+
+def test_inspiration_for_the_shapes_model_writes_what_it_can_draw(panel):
+    from giffusion_nb.keyframes.shape_words import WORDS
+
+    panel.session.settings.model_id = "builtin:shapes-sd"
+    panel.prompt_tools.inspire.button.click()
+    panel.wait(120)
+    prompts = [line.split(": ", 1)[1] for line in panel.session.settings.prompts.splitlines()]
+    assert len(prompts) == 4
+    assert all(word in WORDS for prompt in prompts for word in prompt.split()), prompts
+
+
+def test_audio_key_frames_open_the_prompts_and_say_what_they_wrote(panel, tmp_path):
+    wav = write_clicks(tmp_path / "clicks.wav", (0.5, 1.3), 2.0, 22050)
+    settings = panel.session.settings
+    settings.audio_input = str(wav)
+    settings.fps = 10
+    panel.sections["Prompts"].selected_index = None
+    panel.inputs.audio_keys.button.click()
+    panel.wait(300)
+    frames = [int(line.split(":")[0]) for line in settings.prompts.splitlines()]
+    assert len(frames) >= 2 and frames[0] == 0
+    feedback = panel.inputs.audio_keys.feedback.value
+    assert f"Wrote {len(frames)} key frames" in feedback and "into Prompts" in feedback
+    assert panel.sections["Prompts"].selected_index == 0
+    assert "from the audio&#x27;s onsets written here" in panel.prompt_tools.note.value
 
 
 def test_save_load_settings_and_resume_from_the_panel(panel, tmp_path):
     session, tools = panel.session, panel.run_tools
     session.settings.seed = 77
-    tools.save_button.click()
+    tools.save.button.click()
     saved = sorted((session.output_dir / "settings").glob("settings-*.json"))
-    assert len(saved) == 1 and "Saved" in tools.message.value
+    assert len(saved) == 1 and "Saved" in tools.save.feedback.value
     session.settings.seed = 1
     tools.run_path.value = str(saved[0])
-    tools.load_button.click()
+    tools.load.button.click()
     assert session.settings.seed == 77 and panel.fields["seed"].widget.value == 77
+    assert "Loaded the settings of" in tools.load.feedback.value
     tools.run_path.value = str(tmp_path / "nowhere.json")
-    tools.load_button.click()
-    assert "cannot read" in tools.message.value
-    panel.render_button.click()
-    panel.wait(300)
+    tools.load.button.click()
+    assert "cannot read" in tools.load.feedback.value
+    tools.run_path.value = ""
+    render(panel)
     run_dir = session.run_dir
     (tmp_path / "gone").mkdir()
     for index in (2, 3):
         frame = Path(run_dir) / "frames" / f"{index:04d}.png"
         frame.replace(tmp_path / "gone" / f"{index}.png")
     tools.run_path.value = run_dir
-    panel.resume_button.click()
+    panel.resume.button.click()
     panel.wait(300)
     assert session.status == "done" and session.frames_done == 6
+    assert "Rendered 6 of 6 frames" in panel.resume.feedback.value
+    assert "6/6 frames · 2 in " in panel.progress.text.value  # this run's frames only
     for index in (2, 3):
         again = pixels(Image.open(f"{run_dir}/frames/{index:04d}.png"))
         assert (again == pixels(Image.open(tmp_path / "gone" / f"{index}.png"))).all()
@@ -192,8 +362,7 @@ def test_log_to_comet_from_the_panel(panel, monkeypatch, tmp_path):
     monkeypatch.delenv("COMET_API_KEY", raising=False)
     monkeypatch.setenv("HOME", str(tmp_path))
     panel.fields["comet"].widget.value = True
-    panel.render_button.click()
-    panel.wait(300)
+    render(panel)
     assert panel.session.status == "done", panel.status.value
     assert "Comet (offline): archive at" in panel.status.value
     assert list((tmp_path / "outputs").glob("*/comet/*.zip"))
@@ -212,11 +381,13 @@ def test_unexpected_errors_show_a_summary_and_are_logged_in_full(panel, monkeypa
         return original(self, **kwargs)
 
     monkeypatch.setattr(type(pipe), "__call__", failing)
-    panel.render_button.click()
-    panel.wait(300)
+    render(panel)
     assert "RuntimeError: the GPU fell off the bus" in panel.status.value
     assert "Traceback" not in panel.status.value
     log = Path(panel.session.run_dir) / "error.log"
     assert "Traceback" in log.read_text() and "injected" in log.read_text()
     with Image.open(next(Path(panel.session.run_dir).glob("*.gif"))) as gif:
         assert gif.n_frames == 4  # the first batch, rendered before the failure, is kept
+    # The viewer shows the last frame it got, and says there is no output.
+    assert panel.viewer.live.layout.display == "flex"
+    assert "No output: RuntimeError" in panel.viewer.caption.value

@@ -175,6 +175,7 @@ def test_motion_keeps_the_last_frame_count_when_prompts_break():
 def test_no_audio_input():
     previews = Previews(make_session())
     assert "no audio input" in previews.audio.message.value
+    assert previews.audio.canvas.layout.display == "none"  # a sentence, not empty axes
     assert len(previews.audio.line.get_xdata()) == 0
     assert previews.audio.onset_frames == [] and previews.audio.envelope is None
 
@@ -185,6 +186,7 @@ def test_audio_envelope_onsets_and_fps(clicks_wav):
     preview = previews.audio
     line = preview.line
     session.settings.audio_input = clicks_wav
+    assert preview.canvas.layout.display is None
     x = preview.line.get_xdata()
     assert x.max() == pytest.approx(DURATION * 10, abs=1)
     assert len(preview.line.get_ydata()) == len(x) and np.max(preview.line.get_ydata()) > 0
@@ -205,6 +207,7 @@ def test_audio_envelope_onsets_and_fps(clicks_wav):
 
     session.settings.audio_input = ""
     assert "no audio input" in preview.message.value
+    assert preview.canvas.layout.display == "none"
     assert len(preview.line.get_xdata()) == 0 and preview.onset_frames == []
 
 

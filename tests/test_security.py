@@ -77,3 +77,112 @@ def test_voila_listens_on_loopback_with_room_for_uploads():
     assert "--Voila.ip=127.0.0.1" in makefile
     size = int(re.search(r"'websocket_max_message_size': (\d+)", makefile)[1])
     assert size >= MAX_UPLOAD_MB * 1024 * 1024
+
+
+# --- no write follows a symbolic link planted under outputs/ --------------------------------
+
+
+@pytest.fixture
+def planted(tmp_path):
+    """An outputs/ folder, and outside it a file an attacker's links point at."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    victim = outside / "victim.png"
+    victim.write_bytes(b"precious")
+    return tmp_path / "outputs", outside, victim
+
+
+def _gif(path: Path) -> Path:
+    from PIL import Image
+
+    frames = [Image.new("RGB", (16, 16), (60 * i, 0, 0)) for i in range(3)]
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=100)
+    return path
+
+
+def test_an_upload_is_never_written_through_a_dangling_link(planted):
+    from giffusion_nb.ui.uploads import save_upload
+
+    outputs, outside, _victim = planted
+    inputs = outputs / "inputs"
+    inputs.mkdir(parents=True)
+    (inputs / "photo.png").symlink_to(outside / "planted.png")  # dangling: nothing there yet
+    path = save_upload({"name": "photo.png", "content": b"upload"}, inputs, field="image_input")
+    assert path == inputs / "photo-2.png" and path.read_bytes() == b"upload"
+    assert not (outside / "planted.png").exists()
+    assert not path.is_symlink()
+
+
+def test_an_upload_into_a_linked_inputs_folder_is_refused(planted):
+    from giffusion_nb.ui.uploads import save_upload
+
+    outputs, outside, _victim = planted
+    outputs.mkdir()
+    (outputs / "inputs").symlink_to(outside)
+    with pytest.raises(SettingsError) as info:
+        save_upload({"name": "a.png", "content": b"x"}, outputs / "inputs", field="image_input")
+    assert info.value.field == "image_input" and "symbolic link" in info.value.message
+    assert sorted(p.name for p in outside.iterdir()) == ["victim.png"]
+
+
+def test_use_output_frame_replaces_a_planted_link_instead_of_following_it(planted, tmp_path):
+    from giffusion_nb.render.session import RenderSession
+
+    outputs, _outside, victim = planted
+    gif = _gif(tmp_path / "run.gif")
+    target = outputs / "inputs" / "run-frame-0001.png"
+    target.parent.mkdir(parents=True)
+    target.symlink_to(victim)
+    session = RenderSession(output_dir=outputs, device="cpu")
+    assert session.use_output_frame(1, gif) == target
+    assert victim.read_bytes() == b"precious"
+    assert not target.is_symlink() and target.read_bytes().startswith(b"\x89PNG")
+    assert session.settings.image_input == str(target)
+
+
+USES = {
+    "use_output_frame": lambda session, gif: session.use_output_frame(1, gif),
+    "use_output_as_video": lambda session, gif: session.use_output_as_video(gif),
+}
+
+
+@pytest.mark.parametrize("use", USES)
+def test_a_linked_inputs_folder_is_refused_by_the_output_to_input_helpers(planted, tmp_path, use):
+    from giffusion_nb.render.session import RenderSession
+
+    outputs, outside, _victim = planted
+    outputs.mkdir()
+    (outputs / "inputs").symlink_to(outside)
+    session = RenderSession(output_dir=outputs, device="cpu")
+    with pytest.raises(SettingsError) as info:
+        USES[use](session, _gif(tmp_path / "run.gif"))
+    assert info.value.field == "output_dir" and "symbolic link" in info.value.message
+    assert sorted(p.name for p in outside.iterdir()) == ["victim.png"]
+
+
+def test_frames_are_never_saved_through_a_linked_frames_folder(planted):
+    from giffusion_nb.output.writers import BackgroundWriter
+
+    outputs, outside, _victim = planted
+    run_dir = outputs / "run"
+    run_dir.mkdir(parents=True)
+    (run_dir / "frames").symlink_to(outside)
+    with pytest.raises(SettingsError) as info:
+        BackgroundWriter(run_dir, 3, run_dir / "run.gif", "gif", 10)
+    assert info.value.field == "output_dir"
+    assert sorted(p.name for p in outside.iterdir()) == ["victim.png"]
+
+
+def test_a_saved_frame_replaces_a_link_at_its_name(planted):
+    from PIL import Image
+
+    from giffusion_nb.output.writers import frame_path, save_png_atomic
+
+    outputs, _outside, victim = planted
+    path = frame_path(outputs / "run", 0)
+    path.parent.mkdir(parents=True)
+    path.symlink_to(victim)
+    save_png_atomic(Image.new("RGB", (8, 8)), path)
+    assert victim.read_bytes() == b"precious"
+    assert not path.is_symlink() and Image.open(path).size == (8, 8)
+    assert [p.name for p in path.parent.iterdir()] == ["0000.png"]  # no temporary file left

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from helpers import solid, write_video
 
 from giffusion_nb.errors import SettingsError
 from giffusion_nb.settings import (
@@ -109,14 +110,14 @@ def test_bad_json_names_the_position():
         ({"width": 8}, "width", "between 16 and 4096"),
         ({"num_latent_channels": 0}, "num_latent_channels", "between"),
         ({"scheduler": "Eulerish"}, "scheduler", "unknown scheduler 'Eulerish'"),
-        ({"interpolation_type": "cubic"}, "interpolation_type", "unknown interpolation type"),
+        ({"interpolation_type": "cubic"}, "interpolation_type", "expected one of linear, sine"),
         ({"interpolation_type": "sine", "interpolation_args": "1, x"}, "interpolation_args", ""),
         (
             {"interpolation_type": "curve", "interpolation_args": "0: (0.5"},
             "interpolation_args",
             "",
         ),
-        ({"output_format": "avi"}, "output_format", "expected 'gif' or 'mp4'"),
+        ({"output_format": "avi"}, "output_format", "expected one of gif, mp4"),
         ({"fps": 0.0}, "fps", "between 1 and 120"),
         ({"strength": 1.5}, "strength", "between 0.0 and 1.0"),
         ({"strength": "0: (0.5), 3: (1.4)", "prompts": "0: a\n5: b"}, "strength", "[0, 1]"),
@@ -138,9 +139,8 @@ def test_bad_json_names_the_position():
     ],
 )
 def test_validation_names_the_field(values, field, words):
-    settings = Settings(**values)
-    with pytest.raises(SettingsError) as info:
-        validate(settings)
+    with pytest.raises(SettingsError) as info:  # choices are refused as they are set
+        validate(Settings(**values))
     assert info.value.field == field
     assert words in str(info.value)
 
@@ -165,9 +165,17 @@ def test_defaults_are_valid():
 
 
 def test_image_and_video_together_is_an_error(tmp_path):
-    for name in ("a.png", "b.mp4"):
-        (tmp_path / name).write_bytes(b"x")
+    solid((10, 20, 30)).save(tmp_path / "a.png")
+    write_video(tmp_path / "b.mp4", num_frames=3)
     settings = Settings(image_input=str(tmp_path / "a.png"), video_input=str(tmp_path / "b.mp4"))
     with pytest.raises(SettingsError, match="not both") as info:
         validate(settings)
     assert info.value.field == "video_input"
+
+
+def test_choice_settings_read_any_case_and_refuse_other_names():
+    settings = Settings(output_format=" GIF ", padding_mode="Reflection")
+    assert (settings.output_format, settings.padding_mode) == ("gif", "reflection")
+    with pytest.raises(SettingsError, match="expected one of border, reflection, zeros"):
+        settings.update(padding_mode="wrap")
+    assert settings.padding_mode == "reflection"

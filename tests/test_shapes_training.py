@@ -8,6 +8,7 @@ import json
 import pytest
 import torch
 
+from giffusion_nb.keyframes.shape_words import WORDS
 from giffusion_nb.pipelines.builtin import byte_level_clip_tokenizer
 from giffusion_nb.pipelines.load import load_pipeline
 from giffusion_nb.shapes import models, train
@@ -16,7 +17,6 @@ from giffusion_nb.shapes.dataset import (
     BACKGROUNDS,
     COLOURS,
     SHAPES,
-    WORDS,
     caption,
     sample_batch,
     save_examples,

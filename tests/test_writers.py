@@ -197,8 +197,9 @@ def test_writer_error_when_frames_cannot_be_saved(tmp_path):
     (tmp_path / "frames").rmdir()
     (tmp_path / "frames").write_bytes(b"not a folder")
     writer.submit(0, solid(COLORS[0]))
-    with pytest.raises(OSError):
+    with pytest.raises(SettingsError) as caught:  # no folder: the frames cannot be saved
         finishes_within(20, writer.close)
+    assert caught.value.field == "output_dir" and "not a folder" in str(caught.value)
     assert writer.error is not None
     with pytest.raises(RuntimeError):
         writer.submit(1, solid(COLORS[1]))

@@ -136,10 +136,11 @@ def _parse_key_frame_number(reader: Reader) -> int:
         raise reader.error(
             f"expected a key frame number (a non-negative integer), found {token.describe()}"
         )
-    if len(token.text.lstrip("0")) > len(str(MAX_KEY_FRAME)) or int(token.text) > MAX_KEY_FRAME:
+    digits = token.text.lstrip("0") or "0"  # int() refuses 4300 digits, leading zeros too
+    if len(digits) > len(str(MAX_KEY_FRAME)) or int(digits) > MAX_KEY_FRAME:
         raise reader.error(f"key frame {token.describe()} is too large (at most {MAX_KEY_FRAME})")
     reader.advance()
-    return int(token.text)
+    return int(digits)
 
 
 def parse_curve(text: str, *, field: str = "curve") -> Curve:

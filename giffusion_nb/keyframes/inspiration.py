@@ -15,6 +15,11 @@ from typing import Protocol
 
 from giffusion_nb.errors import SettingsError
 from giffusion_nb.keyframes.prompts import KeyFrame, format_prompts
+from giffusion_nb.keyframes.shape_prompts import (
+    SHAPES_MODEL,
+    ShapesPromptGenerator,
+    unknown_topics_note,
+)
 
 DEFAULT_PROMPT_MODEL = "Gustavosta/MagicPrompt-Stable-Diffusion"
 MIN_FPS, MAX_FPS = 1, 120
@@ -325,11 +330,14 @@ def inspire(
     count: int = 4,
     model_id: str | None = None,
     generator: PromptGenerator | None = None,
+    for_model: str = "",
 ) -> Inspiration:
     """Key-framed prompts one second apart: one per topic, or ``count`` without topics.
 
     ``generator`` (or the model loaded from ``model_id``) writes them; if it can't be
-    loaded or fails, the offline generator does and ``message`` says why.
+    loaded or fails, the offline generator does and ``message`` says why. For the diffusion
+    model ``for_model`` = ``builtin:shapes-sd`` the prompts are shapes captions it can draw
+    (no language model is loaded: its prose would not be drawn).
     """
     spacing = _spacing(fps)
     _check_int("seed", seed)
@@ -338,6 +346,10 @@ def inspire(
     topic_list = parse_topics(topics)
     wanted = len(topic_list) or count
     message = ""
+    offline: PromptGenerator = OfflinePromptGenerator()
+    if for_model.strip() == SHAPES_MODEL:
+        offline, model_id = ShapesPromptGenerator(), None
+        message = unknown_topics_note(topic_list)
     if generator is None and model_id:
         try:
             generator = load_prompt_generator(model_id)
@@ -351,6 +363,7 @@ def inspire(
             message = f"{_name(generator)} failed: {_reason(error)}; used the offline generator"
     source = "offline" if prompts is None else _name(generator)
     if prompts is None:
-        prompts = OfflinePromptGenerator().prompts(topic_list, count, seed)
+        prompts = offline.prompts(topic_list, count, seed)
+        source = getattr(offline, "model_id", source)
     key_frames = [KeyFrame(index * spacing, prompt) for index, prompt in enumerate(prompts)]
     return Inspiration(format_prompts(key_frames), source, message)

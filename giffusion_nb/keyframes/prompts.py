@@ -9,8 +9,10 @@ from dataclasses import dataclass
 
 from giffusion_nb.errors import SettingsError
 
-_KEY_FRAME_LINE = re.compile(r"^\s*(?P<frame>[^:]*?)\s*:(?P<prompt>.*)$", re.DOTALL)
 MAX_FRAME = 1_000_000
+MAX_KEY_FRAMES = 10_000  # a key frame per onset of 30 minutes of music fits
+MAX_PROMPTS_CHARS = 200_000  # all lines together
+MAX_PROMPT_CHARS = 10_000  # one prompt; CLIP reads 77 tokens, T5 512 (~300 and ~2000 characters)
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,10 @@ def parse_prompts(text: str, *, field: str = "prompts") -> tuple[KeyFrame, ...]:
     """
     if not isinstance(text, str):
         raise SettingsError(field, f"expected text, got {type(text).__name__}")
+    if len(text) > MAX_PROMPTS_CHARS:
+        raise SettingsError(
+            field, f"is {len(text):,} characters long; expected at most {MAX_PROMPTS_CHARS:,}"
+        )
     return _parse_text(text, field)
 
 
@@ -43,6 +49,12 @@ def _parse_text(text: str, field: str) -> tuple[KeyFrame, ...]:
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
+        if len(key_frames) == MAX_KEY_FRAMES:
+            raise SettingsError(
+                field,
+                f"has more than {MAX_KEY_FRAMES:,} key frames; expected at most {MAX_KEY_FRAMES:,}",
+                line=number,
+            )
         key_frame = _parse_line(line, number, field)
         if key_frame.frame in key_frames:
             raise SettingsError(
@@ -59,12 +71,12 @@ def _parse_text(text: str, field: str) -> tuple[KeyFrame, ...]:
 
 
 def _parse_line(line: str, number: int, field: str) -> KeyFrame:
-    match = _KEY_FRAME_LINE.match(line)
-    if match is None:
+    frame_text, colon, prompt = line.partition(":")  # linear time at any line length
+    if not colon:
         raise SettingsError(
             field, f"expected `frame: prompt`, found {_shorten(line)!r} (no colon)", line=number
         )
-    frame_text, prompt = match["frame"], match["prompt"].strip()
+    frame_text, prompt = frame_text.strip(), prompt.strip()
     if not re.fullmatch(r"[+-]?\d+", frame_text):
         raise SettingsError(
             field,
@@ -72,15 +84,31 @@ def _parse_line(line: str, number: int, field: str) -> KeyFrame:
             f"found {_shorten(frame_text)!r}",
             line=number,
         )
-    frame = int(frame_text)
-    if frame < 0:
-        raise SettingsError(field, f"key frame {frame} is negative; frames start at 0", line=number)
+    digits = frame_text.lstrip("+-").lstrip("0")
+    if frame_text.startswith("-") and digits:
+        raise SettingsError(
+            field, f"key frame {_shorten(frame_text)} is negative; frames start at 0", line=number
+        )
+    if len(digits) > len(str(MAX_FRAME)):  # checked before int() reads thousands of digits
+        raise SettingsError(
+            field,
+            f"key frame {_shorten(frame_text)} is too large (at most {MAX_FRAME})",
+            line=number,
+        )
+    frame = int(digits or "0")  # without its sign and leading zeros
     if frame > MAX_FRAME:
         raise SettingsError(
             field, f"key frame {frame} is too large (at most {MAX_FRAME})", line=number
         )
     if not prompt:
         raise SettingsError(field, f"key frame {frame} has an empty prompt", line=number)
+    if len(prompt) > MAX_PROMPT_CHARS:
+        raise SettingsError(
+            field,
+            f"the prompt of key frame {frame} is {len(prompt):,} characters long; expected at "
+            f"most {MAX_PROMPT_CHARS:,} (CLIP reads 77 tokens, T5 512: about 300 and 2000)",
+            line=number,
+        )
     return KeyFrame(frame, prompt)
 
 

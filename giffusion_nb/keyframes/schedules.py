@@ -9,10 +9,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from giffusion_nb.choices import INTERPOLATION_TYPES
 from giffusion_nb.errors import SettingsError
 from giffusion_nb.keyframes.curves import check_range, curve_values, parse_curve
 
-INTERPOLATION_TYPES = ("linear", "sine", "curve", "audio")
 AudioSchedule = Callable[[int, int], np.ndarray]
 
 _ARGS_FIELD = "interpolation_args"

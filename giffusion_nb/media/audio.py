@@ -10,18 +10,18 @@ from pathlib import Path
 import librosa
 import numpy as np
 
+from giffusion_nb.choices import AUDIO_COMPONENTS, MEL_REDUCERS
 from giffusion_nb.errors import SettingsError
+from giffusion_nb.media.audio_stream import HOP, SAMPLE_RATE, mel_power, read_header
 
-AUDIO_COMPONENTS = ("percussive", "harmonic", "both")
-MEL_REDUCERS = ("max", "mean", "median")
 MAX_AUDIO_SECONDS = 30 * 60.0  # longer audio is refused: it would mean a huge animation
+MIN_SAMPLE_RATE = 4_000  # below telephone quality (8 kHz) there are no onsets to find
+MAX_SAMPLE_RATE = 384_000  # the highest rate studio files use
 
 _INPUT_FIELD = "audio_input"
 _COMPONENT_FIELD = "audio_component"
 _REDUCE_FIELD = "mel_reduce"
 _FPS_FIELD = "fps"
-_SAMPLE_RATE = 22050
-_HOP = 512  # librosa's default hop: onset envelope and mel spectrogram columns
 _REDUCERS = {"max": np.max, "mean": np.mean, "median": np.median}
 
 
@@ -71,22 +71,19 @@ def _check_fps(fps: float) -> float:
     return value
 
 
-def _check_file(path: Path) -> None:
+def _check_file(path: Path, field: str) -> None:
     if not path.is_file():
-        raise SettingsError(_INPUT_FIELD, f"expected an audio file, but there is no file {path}")
+        raise SettingsError(field, f"expected an audio file, but there is no file {path}")
     if path.stat().st_size == 0:
-        raise SettingsError(_INPUT_FIELD, f"expected an audio file, but {path} is empty (0 bytes)")
+        raise SettingsError(field, f"expected an audio file, but {path} is empty (0 bytes)")
 
 
-def _unreadable(path: Path, exc: BaseException) -> SettingsError:
-    # librosa tries soundfile, then audioread: the first decoder's error explains the most.
-    root = exc
-    while root.__cause__ or root.__context__:
-        root = root.__cause__ or root.__context__
-    reason = str(root).strip() or type(root).__name__
+def _unreadable(path: Path, exc: BaseException, field: str) -> SettingsError:
+    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return SettingsError(
-        _INPUT_FIELD,
-        f"expected an audio file (WAV, FLAC, OGG, MP3...), but {path} could not be read: {reason}",
+        field,
+        f"expected an audio file (WAV, FLAC, OGG, MP3, AIFF...), but {path} could not be read: "
+        f"{reason}",
     )
 
 
@@ -96,56 +93,56 @@ def frames_for_duration(duration: float, fps: float) -> int:
     return max(1, math.ceil(duration * _check_fps(fps) - 1e-6))
 
 
-def audio_duration(path: str | Path, *, max_seconds: float = MAX_AUDIO_SECONDS) -> float:
-    """The audio's length in seconds, read from the file's header (the samples are not decoded)."""
-    path = Path(path)
-    _check_file(path)
+def audio_duration(
+    path: str | Path, *, max_seconds: float = MAX_AUDIO_SECONDS, field: str = _INPUT_FIELD
+) -> float:
+    """The audio's length in seconds, read from the file's header (the samples are not
+    decoded); a ``SettingsError`` naming ``field`` for a file that is no audio, has no
+    samples, a sample rate outside ``MIN_SAMPLE_RATE``..``MAX_SAMPLE_RATE`` or is too long."""
+    path = Path(path).expanduser()
+    _check_file(path, field)
     try:
-        duration = float(librosa.get_duration(path=path))
-    except Exception as exc:  # decoders raise many types for a bad file; all mean "not audio"
-        raise _unreadable(path, exc) from exc
-    if not duration > 0:
+        header = read_header(path)
+    except Exception as exc:  # soundfile raises LibsndfileError, RuntimeError, TypeError...
+        raise _unreadable(path, exc, field) from exc
+    if not MIN_SAMPLE_RATE <= header.sample_rate <= MAX_SAMPLE_RATE:
         raise SettingsError(
-            _INPUT_FIELD, f"expected audio samples, but {path} has none (truncated or header only?)"
+            field,
+            f"{path} has a sample rate of {header.sample_rate} Hz; expected {MIN_SAMPLE_RATE} "
+            f"to {MAX_SAMPLE_RATE} Hz (resample it, e.g. to 44100 Hz)",
         )
-    if duration > max_seconds:
+    if not header.frames > 0:
         raise SettingsError(
-            _INPUT_FIELD,
-            f"expected at most {max_seconds:g} seconds of audio, but {path} lasts {duration:.1f} s",
+            field, f"expected audio samples, but {path} has none (truncated or header only?)"
         )
-    return duration
+    if header.duration > max_seconds:
+        raise SettingsError(
+            field,
+            f"expected at most {max_seconds:g} seconds of audio, but {path} lasts "
+            f"{header.duration:.1f} s",
+        )
+    return header.duration
 
 
-def load_audio(
-    path: str | Path,
-    component: str = "percussive",
-    *,
-    sample_rate: int = _SAMPLE_RATE,
-    max_seconds: float = MAX_AUDIO_SECONDS,
-) -> tuple[np.ndarray, int]:
-    """Mono float32 samples at ``sample_rate``: the percussive or harmonic part, or both (as is)."""
+def _mel(path: str | Path, component: str) -> np.ndarray:
+    """The checked file's mel power spectrogram at 22050 Hz (its percussive or harmonic part,
+    or both), analysed in blocks: memory does not grow with the audio's length."""
     _check_component(component)
-    path = Path(path)
-    audio_duration(path, max_seconds=max_seconds)
+    path = Path(path).expanduser()
     try:
-        samples, _ = librosa.load(path, sr=sample_rate, mono=True)
-    except Exception as exc:  # decoders raise many types for a bad file; all mean "not audio"
-        raise _unreadable(path, exc) from exc
-    if samples.size == 0:
-        raise SettingsError(
-            _INPUT_FIELD, f"expected audio samples, but {path} has none (truncated or header only?)"
-        )
-    if component != "both":
-        harmonic, percussive = librosa.effects.hpss(samples)
-        samples = percussive if component == "percussive" else harmonic
-    return samples.astype(np.float32), sample_rate
+        return mel_power(path, component)
+    except (RuntimeError, OSError, ValueError) as exc:  # damaged after its header (libsndfile)
+        raise _unreadable(path, exc, _INPUT_FIELD) from exc
 
 
-def _onsets(samples: np.ndarray, sample_rate: int) -> tuple[np.ndarray, np.ndarray]:
-    """The onset strength envelope and the onset times (seconds) picked from it."""
-    strength = librosa.onset.onset_strength(y=samples, sr=sample_rate, hop_length=_HOP)
+def _onsets(mel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The onset strength envelope of a mel power spectrogram and the onset times (seconds)
+    picked from it: librosa's ``onset_strength`` and ``onset_detect`` of the samples."""
+    strength = librosa.onset.onset_strength(
+        S=librosa.power_to_db(mel), sr=SAMPLE_RATE, hop_length=HOP
+    )
     times = librosa.onset.onset_detect(
-        onset_envelope=strength, sr=sample_rate, hop_length=_HOP, backtrack=False, units="time"
+        onset_envelope=strength, sr=SAMPLE_RATE, hop_length=HOP, backtrack=False, units="time"
     )
     return strength, times
 
@@ -168,8 +165,7 @@ def audio_key_frames(
     fps = _check_fps(fps)
     _check_component(component)
     duration = audio_duration(path)
-    samples, sample_rate = load_audio(path, component)
-    _, onset_times = _onsets(samples, sample_rate)
+    _, onset_times = _onsets(_mel(path, component))
     return _key_frames(onset_times, duration, fps)
 
 
@@ -183,10 +179,9 @@ def onset_envelope(path: str | Path, fps: float, component: str = "percussive") 
     fps = _check_fps(fps)
     _check_component(component)
     duration = audio_duration(path)
-    samples, sample_rate = load_audio(path, component)
-    strength, onset_times = _onsets(samples, sample_rate)
+    strength, onset_times = _onsets(_mel(path, component))
     last = frames_for_duration(duration, fps) - 1
-    times = librosa.times_like(strength, sr=sample_rate, hop_length=_HOP)
+    times = librosa.times_like(strength, sr=SAMPLE_RATE, hop_length=HOP)
     onset_frames = np.unique(np.clip(np.rint(onset_times * fps), 0, last)).astype(int)
     return OnsetEnvelope(
         frames=times * fps,
@@ -234,11 +229,9 @@ class AudioSchedule:
         _check_component(component)
         _check_reducer(mel_reduce)
         duration = audio_duration(path)
-        samples, sample_rate = load_audio(path, component)
-        spectrogram = librosa.feature.melspectrogram(y=samples, sr=sample_rate, hop_length=_HOP)
-        column_energy = spectrogram.sum(axis=0).astype(np.float64)
+        column_energy = _mel(path, component).sum(axis=0).astype(np.float64)
         column_times = librosa.frames_to_time(
-            np.arange(column_energy.size), sr=sample_rate, hop_length=_HOP
+            np.arange(column_energy.size), sr=SAMPLE_RATE, hop_length=HOP
         )
         num_frames = frames_for_duration(duration, fps)
         self._energy = _reduce_per_frame(column_energy, column_times, num_frames, fps, mel_reduce)

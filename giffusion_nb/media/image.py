@@ -49,6 +49,28 @@ def load_image(path: str | Path, *, field: str = "image_input") -> Image.Image:
         ) from exc
 
 
+def check_image_header(path: str | Path, *, field: str = "image_input") -> tuple[int, int]:
+    """The (width, height) of the image at ``path`` from its header, its structure checked
+    without decoding the pixels (``verify``: a truncated PNG fails); a ``SettingsError``
+    naming ``field`` otherwise."""
+    path = check_file(path, field=field, expected="an image")
+    try:
+        with Image.open(path) as image:
+            _check_pixels(image.size, path, field)
+            image.verify()
+            return image.size
+    except SettingsError:
+        raise
+    except UnidentifiedImageError as exc:
+        raise SettingsError(
+            field, f"expected an image file (PNG, JPEG, WebP...), found {path} in another format"
+        ) from exc
+    except Exception as exc:  # a damaged file can make the parser raise almost anything
+        raise SettingsError(
+            field, f"could not read the image {path}, it may be truncated or damaged: {exc}"
+        ) from exc
+
+
 def _check_pixels(size: tuple[int, int], path: Path, field: str) -> None:
     width, height = size
     if width * height > MAX_PIXELS:

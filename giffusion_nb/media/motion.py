@@ -10,10 +10,9 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from giffusion_nb.choices import PADDING_MODES
 from giffusion_nb.errors import SettingsError
 from giffusion_nb.keyframes.curves import curve_values
-
-PADDING_MODES = ("border", "reflection", "zeros")
 
 
 @dataclass(frozen=True)

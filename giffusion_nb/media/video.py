@@ -49,6 +49,15 @@ def video_info(path: str | Path, *, field: str = "video_input") -> VideoInfo:
     return VideoInfo(num_frames=num_frames, fps=fps, width=width, height=height)
 
 
+def check_video_header(path: str | Path, *, field: str = "video_input") -> tuple[int, int]:
+    """The (width, height) a video's header gives, read by starting the decoder (no frame is
+    decoded or counted); a ``SettingsError`` naming ``field`` for a file that is no video."""
+    path = check_file(path, field=field, expected="a video")
+    stream, meta = _open_stream(path, field)
+    stream.close()
+    return tuple(meta["size"])
+
+
 def key_frame_text(info: VideoInfo) -> str:
     """A prompts skeleton with key frames at the video's first and last frames."""
     return f"0: \n{info.num_frames - 1}: "

@@ -14,9 +14,9 @@ import imageio_ffmpeg
 import numpy as np
 from PIL import Image
 
+from giffusion_nb.choices import OUTPUT_FORMATS
 from giffusion_nb.errors import SettingsError
 
-OUTPUT_FORMATS = ("gif", "mp4")
 MIN_FPS = 1
 MAX_FPS = 120
 # imageio-ffmpeg's 1..10 quality scale; 7 maps to x264 CRF 15, visually close to lossless.

@@ -11,12 +11,8 @@ from pathlib import Path
 
 from PIL import Image
 
-from giffusion_nb.output.encoders import (
-    OutputEncoder,
-    check_output_settings,
-    open_output,
-    temp_path_beside,
-)
+from giffusion_nb.output.encoders import OutputEncoder, check_output_settings, open_output
+from giffusion_nb.output.safe_paths import check_real_folder, replace_file
 
 _logger = logging.getLogger(__name__)
 
@@ -26,16 +22,10 @@ def frame_path(run_dir: Path, index: int) -> Path:
     return Path(run_dir) / "frames" / f"{index:04d}.png"
 
 
-def save_png_atomic(image: Image.Image, path: Path) -> None:
-    """Save ``image`` as a PNG so that ``path`` only ever holds a complete file."""
-    path = Path(path)
-    temp = temp_path_beside(path)
-    try:
-        image.save(temp, format="PNG")
-        os.replace(temp, path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
+def save_png_atomic(image: Image.Image, path: Path, field: str = "output_dir") -> None:
+    """Save ``image`` as a PNG so that ``path`` only ever holds a complete file; its folder must
+    be a real folder, not a symbolic link (a ``SettingsError`` naming ``field``)."""
+    replace_file(path, lambda file: image.save(file, format="PNG"), field)
 
 
 def existing_frames(run_dir: Path) -> set[int]:
@@ -92,7 +82,7 @@ class BackgroundWriter:
         self._fps = fps
         self._audio_path = audio_path
         self._max_pending = max_pending
-        frame_path(self._run_dir, 0).parent.mkdir(parents=True, exist_ok=True)
+        check_real_folder(frame_path(self._run_dir, 0).parent, "output_dir")  # no link outside
         self._on_disk = existing_frames(self._run_dir)
         self._pending: dict[int, Image.Image] = {}  # out-of-order frames awaiting their turn
         self._next = 0  # the frame the encoder needs next

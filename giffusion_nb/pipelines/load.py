@@ -13,6 +13,7 @@ from giffusion_nb.errors import SettingsError
 from giffusion_nb.pipelines.builtin import builtin_model_path, is_builtin
 from giffusion_nb.pipelines.families import family_of, known_pipelines
 from giffusion_nb.pipelines.families.base import CONTROL, CONTROL_IMAGE, IMAGE
+from giffusion_nb.pipelines.load_errors import explain_load_error
 
 AUTO_PIPELINES = (
     "AutoPipelineForText2Image",
@@ -20,6 +21,15 @@ AUTO_PIPELINES = (
     "AutoPipelineForInpainting",
 )
 _CLASS_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,99}")
+
+
+def quiet_library_logs() -> None:
+    """Only errors from diffusers' and transformers' loggers (the CLI's own lines stay readable)."""
+    import diffusers
+    import transformers
+
+    diffusers.utils.logging.set_verbosity_error()
+    transformers.utils.logging.set_verbosity_error()
 
 
 def default_device() -> torch.device:
@@ -125,10 +135,7 @@ def load_pipeline(
     try:
         pipe = cls.from_pretrained(location, **kwargs)
     except Exception as exc:
-        raise SettingsError(
-            "model_id",
-            f"could not load {model_id!r} with {cls.__name__}: {type(exc).__name__}: {exc}",
-        ) from exc
+        raise SettingsError("model_id", explain_load_error(exc, model_id, cls.__name__)) from exc
     if ids:
         pipe = _with_controlnet(pipe, ids, dtype)
     pipe.set_progress_bar_config(disable=True)

@@ -13,7 +13,9 @@ import torch
 from PIL import Image
 
 from giffusion_nb.errors import SettingsError
+from giffusion_nb.frozen import thaw
 from giffusion_nb.keyframes.schedules import FrameStep
+from giffusion_nb.pipelines.arguments import check_call_arguments
 from giffusion_nb.pipelines.families import Family
 from giffusion_nb.pipelines.families.base import CONTROL_IMAGE, IMAGE
 from giffusion_nb.pipelines.families.windows import Window
@@ -21,7 +23,6 @@ from giffusion_nb.pipelines.load import call_parameters
 from giffusion_nb.render.conditioning import KeyFrameTensors, travel
 from giffusion_nb.render.frame_inputs import FrameImages
 from giffusion_nb.render.spec import RenderSpec
-from giffusion_nb.settings import thaw
 
 FROM_IMAGE = (IMAGE, CONTROL_IMAGE)
 
@@ -232,5 +233,6 @@ def check_pipeline_accepts(pipe: Any, spec: RenderSpec, family: Family) -> None:
             f"{type(pipe).__name__} does not take {', '.join(map(repr, unknown))}; it takes "
             + ", ".join(sorted(parameters)),
         )
+    check_call_arguments(type(pipe).__call__, thaw(s.pipeline_kwargs), "pipeline_kwargs")
     if s.negative_prompt.strip():
         family.check_negative_prompt(s.guidance_scale, thaw(s.pipeline_kwargs))

@@ -16,7 +16,9 @@ import torch
 from PIL import Image
 
 from giffusion_nb.errors import SettingsError
+from giffusion_nb.keyframes.pacing import Pacing
 from giffusion_nb.pipelines.load import default_device, load_pipeline
+from giffusion_nb.render.pacing import probe_pacing
 from giffusion_nb.render.renderer import RenderedFrame, call_groups, prepare_job, render_frames
 from giffusion_nb.render.run import Run, RunStatus
 from giffusion_nb.render.spec import RenderSpec
@@ -28,10 +30,11 @@ FrameHook = Callable[[RenderedFrame, list[Any]], None]
 
 @dataclass(frozen=True)
 class RayOptions:
-    """How a render uses Ray: ``workers`` actors on the cluster at ``address`` (or the one this
-    process is connected to, or a local one started for the render)."""
+    """How a render uses Ray: ``workers`` actors (``None``: the ``workers`` setting) on the
+    cluster at ``address`` (or the one this process is connected to, or a local one started
+    for the render)."""
 
-    workers: int
+    workers: int | None = None
     address: str | None = None
     max_retries: int = 3  # lost workers replaced before the render fails
     on_frame: FrameHook | None = None  # called as each frame arrives, with the live actors
@@ -83,6 +86,12 @@ class FrameWorker:
         except Exception as exc:  # raised by render(), so the driver gets it, not a dead actor
             self._error = exc
 
+    def probe(self) -> Pacing:
+        """The even pacing of the spec (see ``render.pacing``)."""
+        if self._error is not None:
+            raise self._error
+        return probe_pacing(self._job, self._stop)
+
     def call_groups(self, frames: list[int]) -> list[list[int]]:
         """The frames of each pipeline call: batches, or a video family's windows."""
         if self._error is not None:
@@ -124,22 +133,21 @@ def render_spec_on_ray(
         raise SettingsError(
             "workers", "rendering on several workers needs Ray: pip install 'giffusion-nb[ray]'"
         ) from exc
-    if options.workers < 1:
-        raise SettingsError("workers", f"expected 1 or more, got {options.workers}")
+    workers = spec.settings.workers if options.workers is None else options.workers
+    if workers < 1:
+        raise SettingsError("workers", f"expected 1 or more, got {workers}")
     started = not ray.is_initialized()
     if started and options.address is not None:
         ray.init(address=options.address, log_to_driver=False)
     elif started:
-        cpus = max(options.workers, os.cpu_count() or 1)
+        cpus = max(workers, os.cpu_count() or 1)
         ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False)
     try:
         resource = "GPU" if torch.cuda.is_available() else "CPU"
         available = ray.cluster_resources().get(resource, 0)
-        if available < options.workers:
+        if available < workers:
             raise SettingsError(
-                "workers",
-                f"{options.workers} workers need {options.workers} {resource}s; "
-                f"Ray has {available:g}",
+                "workers", f"{workers} workers need {workers} {resource}s; Ray has {available:g}"
             )
         run = Run(
             spec,
@@ -151,12 +159,35 @@ def render_spec_on_ray(
             progress=progress,
         )
         todo = run.start()
+        run.where = f" on {min(workers, len(todo))} workers"
+        status.message = f"Rendering {len(todo)} frames{run.where}…"
         with run.frames():
-            _gather(ray, spec, todo, stop, options, run)
+            spec = run.pace(lambda: _probe_on_a_worker(ray, spec))
+            _gather(ray, spec, todo, stop, workers, options, run)
         return run.finish()
     finally:
         if started:
             ray.shutdown()
+
+
+def _probe_on_a_worker(ray: Any, spec: RenderSpec) -> Pacing:
+    """Even pacing, probed by an actor of its own (the driver loads no pipeline)."""
+    resources = {"num_gpus": 1} if torch.cuda.is_available() else {"num_cpus": 1}
+    actor = ray.remote(**resources)(FrameWorker).remote(spec)
+    try:
+        return _settings_error_of(ray, lambda: ray.get(actor.probe.remote()))
+    finally:
+        ray.kill(actor)
+
+
+def _settings_error_of(ray: Any, call: Callable[[], Any]) -> Any:
+    """``call()``, with a SettingsError raised on a worker raised here as it is."""
+    try:
+        return call()
+    except ray.exceptions.RayTaskError as exc:
+        if isinstance(exc.cause, SettingsError):
+            raise exc.cause from exc
+        raise
 
 
 def _gather(
@@ -164,6 +195,7 @@ def _gather(
     spec: RenderSpec,
     todo: list[int],
     stop: threading.Event,
+    workers: int,
     options: RayOptions,
     run: Run,
 ) -> None:
@@ -178,20 +210,21 @@ def _gather(
     gpu = torch.cuda.is_available()
     remote_worker = ray.remote(**({"num_gpus": 1} if gpu else {"num_cpus": 1}))(FrameWorker)
     spec_ref = ray.put(spec)
-    actors = [remote_worker.remote(spec_ref) for _ in range(min(options.workers, len(todo)))]
+    actors = [remote_worker.remote(spec_ref) for _ in range(min(workers, len(todo)))]
     calls: dict[Any, tuple[int, list[int]]] = {}  # object ref -> (chunk, frames)
     failures = received = 0
     try:
         if not actors:
             return
-        groups = _result(ray, actors[0].call_groups.remote(todo))
-        chunks = split_frames(groups, len(actors))
-        for actor in actors[len(chunks) :]:
-            ray.kill(actor)
-        actors = actors[: len(chunks)]
+        groups = _settings_error_of(ray, lambda: ray.get(actors[0].call_groups.remote(todo)))
+        chunks = split_frames(groups, len(actors))  # each a contiguous run of whole calls
+        if len(chunks) < len(actors):  # fewer calls (a video's windows) than workers
+            for actor in actors[len(chunks) :]:
+                ray.kill(actor)
+            actors = actors[: len(chunks)]
+            run.where = f" on {len(chunks)} workers"
+            run.status.message = f"Rendering {len(todo)} frames{run.where}…"
         queues = [deque(chunk) for chunk in chunks]
-        run.where = f" on {len(chunks)} workers"
-        run.status.message = f"Rendering {len(todo)} frames{run.where}…"
         while not stop.is_set():
             for chunk, queued in enumerate(queues):
                 busy = sum(1 for owner, _ in calls.values() if owner == chunk)
@@ -205,7 +238,7 @@ def _gather(
                 continue
             chunk, frames = calls.pop(ready[0])
             try:
-                results = _result(ray, ready[0])
+                results = _settings_error_of(ray, lambda ref=ready[0]: ray.get(ref))
             except lost_errors as exc:
                 failures += 1
                 if failures > options.max_retries:
@@ -228,13 +261,3 @@ def _gather(
     finally:
         for actor in actors:  # also cancels the calls still queued on them
             ray.kill(actor)
-
-
-def _result(ray: Any, ref: Any) -> Any:
-    """A call's result; a worker's ``SettingsError`` is raised here as itself."""
-    try:
-        return ray.get(ref)
-    except ray.exceptions.RayTaskError as exc:
-        if isinstance(exc.cause, SettingsError):
-            raise exc.cause from exc
-        raise

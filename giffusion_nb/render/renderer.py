@@ -13,6 +13,7 @@ import torch
 from PIL import Image
 
 from giffusion_nb.errors import SettingsError
+from giffusion_nb.frozen import thaw
 from giffusion_nb.media.motion import warp
 from giffusion_nb.pipelines.families import Family, family_of
 from giffusion_nb.pipelines.families.base import (
@@ -30,7 +31,6 @@ from giffusion_nb.render.conditioning import KeyFrameTensors, key_frame_noise
 from giffusion_nb.render.frame_inputs import FrameImages
 from giffusion_nb.render.job import RenderJob, check_pipeline_accepts, equal_strength_prefix
 from giffusion_nb.render.spec import RenderSpec
-from giffusion_nb.settings import thaw
 
 _logger = logging.getLogger(__name__)
 StepCallback = Callable[[Any, int, Any, dict], dict]
@@ -119,7 +119,9 @@ def prepare_job(
         job.prompts = KeyFrameTensors(_prompt_encoder(spec, family, pipe, device, guidance))
     # 4. The settings' scheduler
     if s.scheduler != "default" or s.scheduler_kwargs:
-        job.scheduler = build_scheduler(pipe.scheduler, s.scheduler, thaw(s.scheduler_kwargs))
+        job.scheduler = build_scheduler(
+            pipe.scheduler, s.scheduler, thaw(s.scheduler_kwargs), s.num_inference_steps
+        )
     return job
 
 
@@ -136,6 +138,12 @@ def _check_video(spec: RenderSpec, family: Family, *, from_images: bool) -> None
     if spec.num_frames < 2:
         raise SettingsError(
             "prompts", f"{family.name} renders videos: add a key frame after frame 0"
+        )
+    if s.pacing != "schedule":
+        raise SettingsError(
+            "pacing",
+            f"{family.name} renders windows of frames, and even pacing probes single pictures; "
+            "use pacing schedule",
         )
     if not from_images or not (s.image_input or s.video_input):
         return

@@ -4,16 +4,18 @@ which frames remain, the frame writer, Comet tracking, progress and the status i
 from __future__ import annotations
 
 import contextlib
+import json
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
 from tqdm.auto import tqdm
 
 from giffusion_nb.errors import SettingsError
+from giffusion_nb.keyframes.pacing import Pacing
 from giffusion_nb.output.runs import (
     complete_frames,
     create_run_dir,
@@ -27,6 +29,8 @@ from giffusion_nb.output.writers import BackgroundWriter, existing_frames, frame
 from giffusion_nb.render.renderer import RenderedFrame
 from giffusion_nb.render.spec import FRAME_SETTINGS, RenderSpec
 from giffusion_nb.settings import Settings
+
+PACING_RECORD = "pacing.json"
 
 
 class RunStatus(Protocol):
@@ -119,6 +123,27 @@ class Run:
         )
         return todo
 
+    def pace(self, probe: Callable[[], Pacing]) -> RenderSpec:
+        """Even pacing, when asked for: the run's own record when it resumes, else ``probe()``
+        now (recorded in ``pacing.json`` for later resumes); returns the re-timed spec."""
+        if not self.spec.needs_pacing:
+            return self.spec
+        path = self.run_dir / PACING_RECORD
+        if self._resume is not None and path.is_file():
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+                pacing = Pacing.from_json(data, self.spec.num_frames)
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                raise SettingsError("resume", f"{path} is damaged ({exc})") from exc
+        else:
+            self.status.message = "Pacing: probing how the picture changes between key frames…"
+            pacing = probe()
+            path.write_text(json.dumps(pacing.to_json()) + "\n", encoding="utf-8")
+        self.spec = self.spec.with_pacing(pacing)
+        todo = self.status.frames_total - self.status.frames_done
+        self.status.message = f"Rendering {todo} frames{self.where} · {pacing.describe()}…"
+        return self.spec
+
     def previous_frame(self, todo: list[int]) -> Any:
         """The frame before the first one to render, for 2D motion to warp (or None)."""
         from giffusion_nb.media.image import load_image
@@ -173,6 +198,8 @@ class Run:
             f"{'Rendered' if finished else 'Stopped after'} {done} of {total} frames"
             f"{self.where}" + (f": {output}" if output else "; no complete frame to write")
         )
+        if self.spec.pacing is not None:
+            st.message += f" · {self.spec.pacing.describe()}"
         if self._tracker is not None:
             st.message += f" · {finish_tracking(self._tracker, self.spec.settings, output)}"
             st.tracking_url = self._tracker.url

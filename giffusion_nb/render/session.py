@@ -24,8 +24,10 @@ from giffusion_nb.keyframes.plan import FramePlan
 from giffusion_nb.media.audio import AudioSchedule, audio_key_frames, format_key_frames
 from giffusion_nb.media.video import VideoInfo, video_info
 from giffusion_nb.output.to_input import as_video, extract_frame
+from giffusion_nb.pipelines.devices import resolve_device
 from giffusion_nb.pipelines.families import family_of
-from giffusion_nb.pipelines.load import default_device, load_pipeline
+from giffusion_nb.pipelines.load import load_pipeline
+from giffusion_nb.render.pacing import probe_pacing
 from giffusion_nb.render.ray import ONE_WORKER, RayOptions, render_spec_on_ray
 from giffusion_nb.render.renderer import RenderedFrame, Siblings, prepare_job, render_frames
 from giffusion_nb.render.run import Run
@@ -56,6 +58,7 @@ class RenderSession(HasTraits):
     run_dir = Unicode("")
     output_path = Unicode("")
     tracking_url = Unicode("")
+    pacing = AnyTrait(None, allow_none=True)  # the last render's even pacing (Pacing)
 
     def __init__(
         self,
@@ -70,7 +73,7 @@ class RenderSession(HasTraits):
         if values:
             self.settings.update(**values)
         self.output_dir = Path(output_dir)
-        self.device = torch.device(device) if device is not None else default_device()
+        self.device = resolve_device(device)
         self._pipe = pipeline
         self._pipe_key = _pipeline_key(self.settings) if pipeline is not None else None
         self._siblings = Siblings()
@@ -204,8 +207,11 @@ class RenderSession(HasTraits):
         and the batch size does not change the frames. Nothing is written.
         """
         with self._rendering():
-            spec = self.spec()
-            yield from render_frames(self._prepare(spec), frames, self._stop, on_message=self._note)
+            job = self._prepare(self.spec())
+            if job.spec.needs_pacing:
+                job.spec = job.spec.with_pacing(probe_pacing(job, self._stop))
+                self.pacing = job.spec.pacing
+            yield from render_frames(job, frames, self._stop, on_message=self._note)
 
     def render(
         self,
@@ -277,6 +283,9 @@ class RenderSession(HasTraits):
             pipeline_name=type(self._pipe).__name__,
         )
         todo = run.start()
+        if spec.needs_pacing:
+            job.spec = run.pace(lambda: probe_pacing(job, self._stop))
+            self.pacing = job.spec.pacing
         with run.frames():
             previous = run.previous_frame(todo)
             frames = render_frames(job, todo, self._stop, previous=previous, on_message=self._note)

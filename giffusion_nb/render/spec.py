@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
 
 from giffusion_nb.keyframes.curves import curve_values
+from giffusion_nb.keyframes.pacing import Pacing
 from giffusion_nb.keyframes.plan import FramePlan, plan_frames
 from giffusion_nb.keyframes.prompts import parse_prompts
 from giffusion_nb.keyframes.schedules import AudioSchedule
@@ -38,6 +40,7 @@ FRAME_SETTINGS = (
     "video_overlap",
     "interpolation_type",
     "interpolation_args",
+    "pacing",
     "image_input",
     "video_input",
     "audio_input",
@@ -65,10 +68,20 @@ class RenderSpec:
     plan: FramePlan
     strengths: np.ndarray
     motion: MotionSchedule | None
+    pacing: Pacing | None = None  # even pacing, once probed: the plan's t are its t
 
     @property
     def num_frames(self) -> int:
         return self.plan.num_frames
+
+    @property
+    def needs_pacing(self) -> bool:
+        """True while even pacing is asked for and not yet probed."""
+        return self.settings.pacing == "even" and self.pacing is None
+
+    def with_pacing(self, pacing: Pacing) -> RenderSpec:
+        """This spec with its frames re-timed by ``pacing``."""
+        return dataclasses.replace(self, plan=self.plan.with_t(pacing.t), pacing=pacing)
 
     @classmethod
     def from_settings(cls, settings: Settings, audio: AudioSchedule | None = None) -> RenderSpec:

@@ -14,24 +14,10 @@ from pathlib import Path
 
 import torch
 
-COLOURS: dict[str, tuple[int, int, int]] = {
-    "red": (225, 35, 35),
-    "yellow": (235, 215, 40),
-    "green": (40, 190, 60),
-    "cyan": (40, 200, 215),
-    "blue": (40, 80, 230),
-    "purple": (160, 60, 220),
-}
-SHAPES = ("circle", "square", "triangle", "ring", "star")
-BACKGROUNDS: dict[str, tuple[int, int, int]] = {
-    "black": (0, 0, 0),
-    "white": (255, 255, 255),
-    "gray": (128, 128, 128),
-}
+from giffusion_nb.keyframes.shape_words import BACKGROUNDS, COLOURS, SHAPES, caption
+
 # Black is the background a caption without one implies.
 BACKGROUND_WEIGHTS = (0.7, 0.15, 0.15)
-SIZE_WORDS = ("small", "large")
-WORDS = ("a", "on", "background", *SIZE_WORDS, *COLOURS, *SHAPES, *BACKGROUNDS)
 
 # Radius range in pixels of a 64 px picture (scaled with the picture size).
 MIN_RADIUS, MAX_RADIUS = 9.0, 22.0
@@ -51,13 +37,6 @@ class ShapeBatch:
     shapes: list[str]
     colours: list[str]
     backgrounds: list[str]
-
-
-def caption(shape: str, colour: str, *, size_word: str = "", background: str = "") -> str:
-    """``a small red circle on a white background``; size and background are optional."""
-    words = ["a", size_word, colour, shape]
-    text = " ".join(word for word in words if word)
-    return f"{text} on a {background} background" if background else text
 
 
 def sample_batch(

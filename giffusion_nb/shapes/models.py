@@ -56,8 +56,8 @@ def _norm_groups(channels: tuple[int, ...]) -> int:
 
 def build_tokenizer():
     """The byte-level CLIP tokenizer with every word of the captions as one token."""
+    from giffusion_nb.keyframes.shape_words import WORDS
     from giffusion_nb.pipelines.builtin import byte_level_clip_tokenizer
-    from giffusion_nb.shapes.dataset import WORDS
 
     return byte_level_clip_tokenizer(WORDS)
 

@@ -9,8 +9,13 @@ from PIL import Image
 
 
 def button(label: str, css: str, tooltip: str, style: str = "") -> widgets.Button:
-    """A button with a CSS class (browser tests and styles find it by that class)."""
-    made = widgets.Button(description=label, tooltip=tooltip, button_style=style)
+    """A button as wide as its label, with a CSS class (tests and styles find it by that)."""
+    made = widgets.Button(
+        description=label,
+        tooltip=tooltip,
+        button_style=style,
+        layout=widgets.Layout(width="auto", min_width="fit-content"),
+    )
     made.add_class(css)
     return made
 

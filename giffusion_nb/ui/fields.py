@@ -1,4 +1,4 @@
-"""One widget per setting, bound both ways to the session's settings, with its own error line."""
+"""One labelled widget per setting, bound both ways to the session's settings, with its error."""
 
 from __future__ import annotations
 
@@ -10,10 +10,16 @@ from typing import Any
 import ipywidgets as widgets
 
 from giffusion_nb.errors import SettingsError
-from giffusion_nb.keyframes.schedules import INTERPOLATION_TYPES
-from giffusion_nb.media.audio import AUDIO_COMPONENTS, MEL_REDUCERS
-from giffusion_nb.media.motion import PADDING_MODES
-from giffusion_nb.settings import SCHEDULERS, Settings, coerce_value, setting_help
+from giffusion_nb.pipelines.families import known_pipelines
+from giffusion_nb.pipelines.load import AUTO_PIPELINES
+from giffusion_nb.settings import (
+    SCHEDULERS,
+    Settings,
+    coerce_value,
+    setting_choices,
+    setting_help,
+)
+from giffusion_nb.ui.labels import label
 from giffusion_nb.validation import check_setting
 
 MODEL_CHOICES = (
@@ -24,20 +30,18 @@ MODEL_CHOICES = (
     "stabilityai/sdxl-turbo",
     "stabilityai/stable-diffusion-xl-base-1.0",
 )
-PIPELINE_CHOICES = (
-    "DiffusionPipeline",
-    "StableDiffusionPipeline",
-    "StableDiffusionXLPipeline",
-    "AutoPipelineForText2Image",
-)
+# The checkpoint's own class, the Auto pipelines, then every class of every family.
+PIPELINE_CHOICES = ("DiffusionPipeline", *AUTO_PIPELINES, *known_pipelines())
 CONTROLNET_CHOICES = ("lllyasviel/sd-controlnet-canny", "lllyasviel/sd-controlnet-depth")
-_LABEL_STYLE = {"description_width": "150px"}
-_WIDE = widgets.Layout(width="98%")
 
 
 class SettingField:
-    """A setting's widget: edits coerce and set the setting (or show the error below the
-    widget); changes of the setting, from code or a loaded file, show in the widget."""
+    """A setting's row: its label (with the setting's help as tooltip), its widget bound both
+    ways to the setting, and its error line below, shown only while there is an error.
+
+    Edits coerce and set the setting; text that cannot be the setting's type stays in the
+    widget with its error. Changes of the setting (code, a loaded file) show in the widget.
+    """
 
     def __init__(
         self,
@@ -50,28 +54,50 @@ class SettingField:
         self.settings, self.name, self.widget = settings, name, widget
         self._to_widget = to_widget
         self._updating = False
+        self._typed_error = ""  # the widget's text is not a value of the setting's type
+        self._reported_error = ""  # found by a render; shown until the setting changes
+        self.message = ""
+        css = name.replace("_", "-")
+        help_text = html.escape(setting_help(name), quote=True)
         widget.tooltip = setting_help(name)
-        widget.add_class(f"gnb-{name.replace('_', '-')}")
-        self.error = widgets.HTML(layout=widgets.Layout(margin="0 0 0 158px"))
-        self.box = widgets.VBox([widget, self.error])
+        widget.add_class(f"gnb-{css}")
+        widget.layout.width = widget.layout.width or "auto"
+        widget.layout.flex = "1 1 auto"
+        self.label = widgets.HTML(f'<span title="{help_text}">{html.escape(label(name))}</span>')
+        self.label.add_class("gnb-field-label")
+        self.error = widgets.HTML(layout=widgets.Layout(display="none"))
+        self.error.add_class("gnb-field-error")
+        row = widgets.HBox([self.label, widget], layout=widgets.Layout(width="100%"))
+        self.box = widgets.VBox([row, self.error])
+        self.box.add_class("gnb-field")
         widget.value = to_widget(getattr(settings, name))
         widget.observe(self._on_widget, names="value")
         settings.observe(self._on_setting, names=name)
 
-    def show_error(self, message: str) -> None:
-        """Show ``message`` in red under the widget (empty clears it)."""
+    def show(self, check_error: str = "") -> str:
+        """Show this field's error and return it (empty when valid): text in the widget that is
+        no value, else ``check_error`` (the setting's check), else what a render reported."""
+        self.message = self._typed_error or check_error or self._reported_error
         self.error.value = (
-            f"<span style='color:#b00020'>{html.escape(message)}</span>" if message else ""
+            f"<span class='gnb-error-text'>{html.escape(self.message)}</span>"
+            if self.message
+            else ""
         )
+        self.error.layout.display = None if self.message else "none"
+        return self.message
 
-    def check(self) -> None:
-        """Validate the setting now and show or clear its error."""
+    def check(self) -> str:
+        """Validate the setting now; show and return its error (empty when valid)."""
         try:
             check_setting(self.settings, self.name)
         except SettingsError as exc:
-            self.show_error(str(exc))
-        else:
-            self.show_error("")
+            return self.show(str(exc))
+        return self.show()
+
+    def report(self, message: str) -> None:
+        """An error about this setting found elsewhere (by a render): shown until it changes."""
+        self._reported_error = message
+        self.check()
 
     def _on_widget(self, change: dict) -> None:
         if self._updating:
@@ -79,8 +105,10 @@ class SettingField:
         try:
             value = coerce_value(self.name, change["new"])
         except SettingsError as exc:
-            self.show_error(str(exc))
+            self._typed_error = str(exc)
+            self.check()
             return
+        self._typed_error = self._reported_error = ""
         self._updating = True
         try:
             setattr(self.settings, self.name, value)
@@ -96,6 +124,7 @@ class SettingField:
             self.widget.value = self._to_widget(change["new"])
         finally:
             self._updating = False
+        self._typed_error = self._reported_error = ""
         self.check()
 
 
@@ -104,10 +133,6 @@ def make_fields(settings: Settings) -> dict[str, SettingField]:
     fields: dict[str, SettingField] = {}
 
     def add(name: str, widget: widgets.ValueWidget, to_widget=lambda value: value) -> None:
-        widget.description = name.replace("_", " ").capitalize()
-        widget.style = _LABEL_STYLE
-        if widget.layout.width is None:
-            widget.layout.width = "98%"
         fields[name] = SettingField(settings, name, widget, to_widget=to_widget)
 
     text, optional = _as_text, _optional_int
@@ -115,16 +140,16 @@ def make_fields(settings: Settings) -> dict[str, SettingField]:
     add("pipeline_class", widgets.Combobox(options=PIPELINE_CHOICES, ensure_option=False))
     add("controlnet_ids", widgets.Combobox(options=CONTROLNET_CHOICES), to_widget=", ".join)
     add("motion_adapter_id", widgets.Text(placeholder="AnimateDiff only: a MotionAdapter"))
-    add("cpu_offload", widgets.Checkbox(indent=True))
-    add("compile_unet", widgets.Checkbox(indent=True))
+    add("cpu_offload", widgets.Checkbox(indent=False))
+    add("compile_unet", widgets.Checkbox(indent=False))
     add("prompts", widgets.Textarea(rows=6, placeholder="0: a picture of a corgi"))
     add("negative_prompt", widgets.Textarea(rows=2))
     add("seed", widgets.IntText())
     add("num_inference_steps", widgets.IntText())
     add("guidance_scale", widgets.FloatText(step=0.5))
     add("strength", widgets.Text(placeholder="0.5 or 0: (0.4), 30: (0.8)"), to_widget=text)
-    add("use_fixed_latent", widgets.Checkbox(indent=True))
-    add("use_prompt_embeds", widgets.Checkbox(indent=True))
+    add("use_fixed_latent", widgets.Checkbox(indent=False))
+    add("use_prompt_embeds", widgets.Checkbox(indent=False))
     add("scheduler", widgets.Dropdown(options=("default", *SCHEDULERS)))
     add("scheduler_kwargs", widgets.Textarea(rows=2, placeholder="{}"), to_widget=_as_json)
     add("pipeline_kwargs", widgets.Textarea(rows=2, placeholder="{}"), to_widget=_as_json)
@@ -134,14 +159,15 @@ def make_fields(settings: Settings) -> dict[str, SettingField]:
     add("height", widgets.Text(placeholder="the model's size"), to_widget=optional)
     add("width", widgets.Text(placeholder="the model's size"), to_widget=optional)
     add("num_latent_channels", widgets.Text(placeholder="the model's"), to_widget=optional)
-    add("interpolation_type", widgets.Dropdown(options=INTERPOLATION_TYPES))
+    add("interpolation_type", widgets.Dropdown(options=setting_choices("interpolation_type")))
+    add("pacing", widgets.Dropdown(options=setting_choices("pacing")))
     add("interpolation_args", widgets.Text(placeholder="sine: 1.0, 2.0 · curve: 0: (0), 30: (1)"))
-    add("output_format", widgets.Dropdown(options=("gif", "mp4")))
+    add("output_format", widgets.Dropdown(options=setting_choices("output_format")))
     add("fps", widgets.FloatText(step=1))
     for name in ("image_input", "video_input", "audio_input"):
         add(name, widgets.Text(placeholder="a file path, or upload below"))
-    add("audio_component", widgets.Dropdown(options=AUDIO_COMPONENTS))
-    add("mel_reduce", widgets.Dropdown(options=MEL_REDUCERS))
+    add("audio_component", widgets.Dropdown(options=setting_choices("audio_component")))
+    add("mel_reduce", widgets.Dropdown(options=setting_choices("mel_reduce")))
     for name, example in (
         ("zoom", "0: (1.0), 30: (1.02)"),
         ("angle", "0: (0), 30: (1.5)"),
@@ -149,12 +175,11 @@ def make_fields(settings: Settings) -> dict[str, SettingField]:
         ("translate_y", "0: (-1)"),
     ):
         add(name, widgets.Text(placeholder=example))
-    add("padding_mode", widgets.Dropdown(options=PADDING_MODES))
+    add("padding_mode", widgets.Dropdown(options=setting_choices("padding_mode")))
     add("workers", widgets.IntText())
-    add("comet", widgets.Checkbox(indent=True))
+    add("comet", widgets.Checkbox(indent=False))
     add("comet_frame_stride", widgets.IntText())
     add("inspiration_model", widgets.Text(placeholder="empty: the built-in word lists"))
-    fields["comet"].widget.description = "Log to Comet"
     return fields
 
 

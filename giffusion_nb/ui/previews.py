@@ -182,13 +182,14 @@ class AudioPreview(_Plot):
         # Bad prompts: the interpolation preview reports them; keep the last key frames.
         with contextlib.suppress(SettingsError):
             self.key_frame_frames = [key.frame for key in parse_prompts(s.prompts)]
+        # No audio: no empty axes, just the sentence saying so.
+        self.canvas.layout.display = None if s.audio_input else "none"
         if not s.audio_input:
             self.envelope = None
             self.line.set_data([], [])
             self.onset_markers.set_data([], [])
             _set_vlines(self.key_frame_lines, [])
-            self._note("no audio input")
-            self._redraw([self.axes], 1)
+            self._note("no audio input: choose or upload one under Audio input to see its onsets")
             return
         key = (s.audio_input, s.fps, s.audio_component)
         if self._cache is None or self._cache[0] != key:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from giffusion_nb.errors import SettingsError
+from giffusion_nb.output.safe_paths import write_new_file
 
 MAX_UPLOAD_MB = 500
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -22,7 +25,9 @@ def safe_name(name: str) -> str:
 def save_upload(
     upload: dict[str, Any], folder: Path, *, field: str, max_mb: float = MAX_UPLOAD_MB
 ) -> Path:
-    """Write one ``FileUpload`` value entry (name, content) into ``folder``; returns its path."""
+    """Write one ``FileUpload`` value entry (name, content) into ``folder`` as a new file
+    (``photo.png``, else ``photo-2.png``...); returns its path. ``folder`` must be a real
+    folder and nothing is written through a symbolic link."""
     content = upload["content"]
     size = len(content)
     if size == 0:
@@ -31,11 +36,12 @@ def save_upload(
         raise SettingsError(
             field, f"the uploaded file is {size / 1024 / 1024:.0f} MB, more than {max_mb:g} MB"
         )
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / safe_name(upload["name"])
-    stem, suffix, number = target.stem, target.suffix, 1
-    while target.exists():
-        number += 1
-        target = folder / f"{stem}-{number}{suffix}"
-    target.write_bytes(bytes(content))
-    return target
+    return write_new_file(folder, _candidates(safe_name(upload["name"])), bytes(content), field)
+
+
+def _candidates(name: str, tries: int = 10_000) -> Iterator[str]:
+    """``name``, then ``stem-2.suffix``, ``stem-3.suffix``..."""
+    path = Path(name)
+    yield name
+    for number in itertools.islice(itertools.count(2), tries):
+        yield f"{path.stem}-{number}{path.suffix}"
