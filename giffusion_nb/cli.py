@@ -86,11 +86,11 @@ def build_parser() -> argparse.ArgumentParser:
     bench = commands.add_parser(
         "bench", help="frames/s of the render session against a bare diffusers loop"
     )
-    bench.add_argument("--model", default="builtin:tiny-sd", help="model id (default tiny-sd)")
+    bench.add_argument("--model", help="model id (default builtin:tiny-sd)")
     bench.add_argument("--shape", choices=["sd15"], help="SD 1.5 shapes, random weights")
     bench.add_argument("--device", help="cpu, cuda, … (default: the GPU if any)")
-    bench.add_argument("--size", type=int, default=64, help="frame width and height")
-    bench.add_argument("--steps", type=int, default=2, help="denoising steps")
+    bench.add_argument("--size", type=int, help="frame width and height (64; --gif: 256)")
+    bench.add_argument("--steps", type=int, help="denoising steps (default 2)")
     bench.add_argument("--batch-size", default="1", help="one, or several like 1,4 to compare")
     bench.add_argument("--frames", default="200", help="frames; several (200,2000) = memory")
     bench.add_argument("--format", default="gif", choices=["gif", "mp4"], help="output format")
@@ -99,6 +99,17 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--workers", help="Ray worker counts to compare, e.g. 1,2")
     bench.add_argument(
         "--video", action="store_true", help="peak memory streaming input videos of --frames"
+    )
+    bench.add_argument(
+        "--gif",
+        action="store_true",
+        help="our GIF against a plain Pillow save; its memory for several --frames (100,800)",
+    )
+    bench.add_argument(
+        "--pacing",
+        action="store_true",
+        help="how evenly a travel on --model (default builtin:shapes-sd) moves, scheduled and "
+        "evenly paced, at --steps (default 20)",
     )
     bench.add_argument("--memory-only", action="store_true", help=argparse.SUPPRESS)
 
@@ -267,7 +278,7 @@ def _eval_shapes(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from giffusion_nb.bench import (
+    from giffusion_nb.bench.speed import (
         BenchCase,
         check_case,
         compare,
@@ -284,14 +295,25 @@ def _bench(args: argparse.Namespace) -> int:
     from giffusion_nb.pipelines.devices import resolve_device
 
     case = BenchCase(
-        model_id=args.model,
+        model_id=args.model or "builtin:tiny-sd",
         shape=args.shape or "",
         device=str(resolve_device(args.device)) if args.device else None,
-        size=args.size,
-        steps=args.steps,
+        size=args.size or 64,
+        steps=args.steps or 2,
         frames=frame_counts[0],
         output_format=args.format,
     )
+    if args.pacing:
+        from giffusion_nb.bench.pacing import run_pacing_bench
+
+        model = args.model or "builtin:shapes-sd"
+        run_pacing_bench(model, args.steps or 20, args.size or 64, case.device, args.json)
+        return EXIT_OK
+    if args.gif:
+        from giffusion_nb.bench.gif import run_gif_bench
+
+        run_gif_bench(frame_counts, args.size, case.device, args.json)
+        return EXIT_OK
     check_case(case, args.runs)
     if args.memory_only:
         if args.video:

@@ -245,7 +245,7 @@ CHECKS: dict[str, Check] = {
     "interpolation_type": _check_interpolation_type,
     "interpolation_args": _check_interpolation_args,
     "pacing": _check_pacing,
-    "fps": _call(check_fps, "fps"),
+    "fps": lambda settings: check_fps(settings.fps, settings.output_format),
     "image_input": _input_file("image_input", "image"),
     "video_input": _check_video_input,
     "audio_input": _input_file("audio_input", "audio"),

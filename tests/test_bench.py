@@ -74,8 +74,19 @@ def test_bench_measures_streaming_input_videos_in_fresh_processes():
 
 
 def test_a_one_frame_bench_plans_one_frame_of_its_own_prompt():
-    from giffusion_nb.bench import BenchCase, bench_session
+    from giffusion_nb.bench.speed import BenchCase, bench_session
 
     plan = bench_session(BenchCase(frames=1, device="cpu"), 1, device="cpu").plan()
     assert plan.num_frames == 1
     assert [key_frame.prompt for key_frame in plan.key_frames] == ["a red circle"]
+
+
+def test_the_pacing_bench_compares_schedule_and_even(tiny_pipe):
+    from giffusion_nb.bench.pacing import pacing_figures, pacing_report
+
+    figures = pacing_figures("builtin:tiny-sd", "0: a red fox\n6: a blue lion", steps=2, size=64)
+    assert set(figures) == {"schedule", "even"}
+    for row in figures.values():
+        assert len(row["changes"]) == 6 and row["variation"] >= 0 and row["largest_over_mean"] >= 1
+    assert 3 <= figures["even"]["probe_frames"] <= 3  # 35 % of 6 frames: the key frames and t 0.5
+    assert "even / schedule: variation" in pacing_report(figures)

@@ -2,7 +2,8 @@
 checks, each numbered problem of the dashboard v2 issue driven as a user meets it.
 
 Skipped where Chromium or Playwright is missing. Screenshots of the studio before and after a
-render are copied to /tmp/giffusion-studio-before.png and /tmp/giffusion-studio-after.png.
+render are copied to /tmp/giffusion-studio-before.png and /tmp/giffusion-studio-after.png, and
+a strip of a curve handle's drag to /tmp/giffusion-curve-drag.png.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 import pytest
+from browser_curves import DRAGGED_ZOOM, drag_a_zoom_handle
 from browser_support import (
     ACTION_S,
     BROKEN_IMAGES,
@@ -88,6 +90,7 @@ def test_studio_end_to_end(server, browser, tmp_path):
         page.evaluate(FEEDBACK_RECORDER)
         _before_a_render(page, expect, tmp_path)
         _errors_where_the_mistake_is(page, expect)
+        drag_a_zoom_handle(page, expect, SHOTS / "giffusion-curve-drag.png")
         _feedback_next_to_each_button(page, expect, tmp_path)
         gif_box = _render_and_the_viewer(page, expect, server, tmp_path)
         _mp4_at_the_gifs_size(page, expect, gif_box)
@@ -364,6 +367,7 @@ def _check_files(server) -> None:
         "height": 64,
         "width": 64,
     }
+    assert saved["zoom"] == DRAGGED_ZOOM  # the render after the drag used the dragged zoom
     with Image.open(next(run.glob("*.gif"))) as gif:
         assert (gif.n_frames, gif.size) == (NUM_FRAMES, (64, 64))
     picked = list((server.output_dir / "inputs").glob(f"*frame-{PICKED_FRAME:04d}.png"))

@@ -210,7 +210,7 @@ def test_more_workers_than_the_cluster_has_is_a_settings_error(ray_cluster, make
 
 
 def test_bench_reports_frames_per_second_for_one_and_two_workers(ray_cluster):
-    from giffusion_nb.bench import BenchCase, fps_by_workers, report
+    from giffusion_nb.bench.speed import BenchCase, fps_by_workers, report
 
     case = BenchCase(frames=6, device="cpu")
     fps = fps_by_workers(case, [1, 2], batch_size=2)

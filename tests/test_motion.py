@@ -1,6 +1,8 @@
-"""2D motion: the direction of each warp, padding modes and per-frame schedules."""
+"""2D motion: the direction of each warp, Deforum's composition, padding modes and schedules."""
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import pytest
@@ -67,6 +69,94 @@ def test_zoom_doubles_the_distance_from_the_centre():
 def test_zoom_below_one_moves_towards_the_centre():
     x, y = _centroid(warp(_dot_image(), MotionStep(zoom=0.5), padding_mode="zeros"))
     assert (x, y) == pytest.approx((CENTRE[0] + 6.5, CENTRE[1] - 0.5), abs=0.25)
+
+
+def deforum_matrix(step: MotionStep, centre: tuple[float, float]) -> np.ndarray:
+    """Deforum's 3x3 move, ``rot_mat @ trans_mat``, with ``cv2.getRotationMatrix2D``'s
+    rotation written out (centre in cv2's coordinates: pixel i at i)."""
+    a = step.zoom * math.cos(math.radians(step.angle))
+    b = step.zoom * math.sin(math.radians(step.angle))
+    cx, cy = centre
+    rotation = np.array([[a, b, (1 - a) * cx - b * cy], [-b, a, b * cx + (1 - a) * cy], [0, 0, 1]])
+    translation = np.array([[1, 0, step.translate_x], [0, 1, step.translate_y], [0, 0, 1]])
+    return rotation @ translation
+
+
+def reference_warp(pixels: np.ndarray, xform: np.ndarray) -> np.ndarray:
+    """``pixels`` (H, W, 3) moved by ``xform`` as ``cv2.warpPerspective`` does: each output
+    pixel samples the input at ``xform^-1`` of its position, bilinearly, edges repeated."""
+    height, width = pixels.shape[:2]
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float64)
+    source = np.linalg.inv(xform) @ np.stack([xs.ravel(), ys.ravel(), np.ones(xs.size)])
+    sx = np.clip(source[0] / source[2], 0, width - 1).reshape(height, width)
+    sy = np.clip(source[1] / source[2], 0, height - 1).reshape(height, width)
+    x0, y0 = np.floor(sx).astype(int), np.floor(sy).astype(int)
+    x1, y1 = np.minimum(x0 + 1, width - 1), np.minimum(y0 + 1, height - 1)
+    fx, fy = (sx - x0)[..., None], (sy - y0)[..., None]
+    top = pixels[y0, x0] * (1 - fx) + pixels[y0, x1] * fx
+    bottom = pixels[y1, x0] * (1 - fx) + pixels[y1, x1] * fx
+    return top * (1 - fy) + bottom * fy
+
+
+def _pattern(width: int, height: int) -> np.ndarray:
+    """Stripes, rings and a ramp in three channels: detail at every angle."""
+    ys, xs = np.mgrid[0:height, 0:width] / max(width, height)
+    red = 127.5 + 127.5 * np.sin(2 * math.pi * (3 * xs + 2 * ys))
+    green = 127.5 + 127.5 * np.cos(2 * math.pi * 5 * np.hypot(xs - 0.3, ys - 0.4))
+    blue = 255 * (xs + ys) / 2
+    return np.dstack([red, green, blue]).round().astype(np.uint8)
+
+
+@pytest.mark.parametrize(("width", "height"), [(64, 64), (96, 56)])
+@pytest.mark.parametrize(
+    "step",
+    [
+        MotionStep(zoom=1.05, angle=5, translate_x=4, translate_y=-3),
+        MotionStep(zoom=0.9, angle=30, translate_x=10),
+        MotionStep(zoom=1.2, angle=-60, translate_x=-2, translate_y=6),
+    ],
+)
+def test_combined_motion_matches_deforums_matrix(width, height, step):
+    pattern = _pattern(width, height)
+    true_centre = ((width - 1) / 2, (height - 1) / 2)  # our centre, in cv2's coordinates
+    expected = reference_warp(pattern.astype(np.float64), deforum_matrix(step, true_centre))
+    ours = np.asarray(warp(Image.fromarray(pattern), step), dtype=np.float64)
+    assert np.abs(ours - expected).mean() <= 1.0
+
+
+def test_motion_over_frames_keeps_matching_deforum():
+    # each frame warps the previous one, so an error in the composition would compound
+    step = MotionStep(zoom=1.02, angle=3, translate_x=2, translate_y=-1)
+    xform = deforum_matrix(step, ((96 - 1) / 2, (56 - 1) / 2))
+    ours, expected = Image.fromarray(_pattern(96, 56)), _pattern(96, 56).astype(np.float64)
+    for _frame in range(5):
+        ours = warp(ours, step)
+        expected = reference_warp(expected, xform).round()
+    assert np.abs(np.asarray(ours, dtype=np.float64) - expected).mean() <= 1.0
+
+
+def _centre_dot() -> Image.Image:
+    """A 5x5 white dot at the centre of a 200x200 black image: at Deforum's centre (100, 100
+    in cv2's coordinates), half a pixel right of and below ours (99.5, 99.5)."""
+    pixels = np.zeros((200, 200, 3), dtype=np.uint8)
+    pixels[98:103, 98:103] = 255
+    return Image.fromarray(pixels)
+
+
+@pytest.mark.parametrize(
+    ("step", "deforum", "ours"),
+    [
+        # the translation turns too; about our centre the dot's half-pixel offset turns with it
+        (MotionStep(zoom=1, angle=90, translate_x=20), (0, -20), (0, -21)),
+        (MotionStep(zoom=2, translate_x=10), (20, 0), (20.5, 0.5)),  # and is scaled
+    ],
+)
+def test_translation_is_turned_and_scaled_as_in_deforum(step, deforum, ours):
+    start = _centroid(_centre_dot())
+    end = _centroid(warp(_centre_dot(), step, padding_mode="zeros"))
+    moved = (end[0] - start[0], end[1] - start[1])
+    assert moved == pytest.approx(ours, abs=0.05)
+    assert moved == pytest.approx(deforum, abs=1 + 1e-6)
 
 
 def test_still_step_returns_an_identical_copy():

@@ -153,3 +153,32 @@ def test_the_probe_finds_a_jump_and_gives_it_one_frame():
     assert (paced > 100).sum() == 1  # the flip falls between two frames, once
     smooth = paced[paced < 100]
     assert smooth.max() <= 2 * smooth.mean()
+
+
+def test_a_paced_render_is_recorded_resumed_and_drawn(make_session):
+    from giffusion_nb.ui.previews import Previews
+
+    prompts = "0: a red fox\n6: a blue lion"
+    plain = [f.image for f in make_session(prompts=prompts).render_frames()]
+    session = make_session(prompts=prompts, pacing="even", batch_size=3)
+    previews = Previews(session)
+    output = session.render()
+    run_dir = output.parent
+    record = json.loads((run_dir / "pacing.json").read_text())
+    assert record["t"] == session.pacing.t.tolist() and record["probe_frames"] == 3
+    assert "pacing: 3 probe frames" in session.message
+    frames = sorted((run_dir / "frames").glob("*.png"))
+    for index in (0, 6):  # key frames stay exact
+        key = np.asarray(Image.open(frames[index]), dtype=np.float32)
+        assert np.abs(key - np.asarray(plain[index], dtype=np.float32)).max() <= 1
+    paced_line = previews.schedule.pacing.paced
+    np.testing.assert_allclose(paced_line.get_ydata(), session.pacing.t)
+    assert "dashed: t evenly paced" in previews.schedule.message.value
+    reference = [np.asarray(Image.open(path)) for path in frames]
+    for path in frames[2:5]:
+        path.unlink()
+    resumed = make_session(batch_size=1)
+    resumed.render(resume=run_dir)
+    for path, expected in zip(frames, reference, strict=True):
+        assert np.abs(np.asarray(Image.open(path), dtype=np.int16) - expected).max() <= 1
+    assert resumed.pacing.seconds == record["seconds"]  # read back, not probed again

@@ -13,7 +13,8 @@ from matplotlib._pylab_helpers import Gcf
 
 from giffusion_nb import RenderSession, Settings
 from giffusion_nb.keyframes.schedules import sine_schedule
-from giffusion_nb.ui.previews import AudioPreview, MotionPreview, Previews, SchedulePreview
+from giffusion_nb.ui.curve_previews import MotionPreview, SchedulePreview
+from giffusion_nb.ui.previews import AudioPreview, Previews
 
 SAMPLE_RATE = 22050
 DURATION = 2.0
@@ -48,8 +49,8 @@ def clicks_wav(tmp_path_factory):
 
 def test_schedule_plots_the_plan():
     session = make_session()
-    preview = SchedulePreview()
-    preview.update(session)
+    preview = SchedulePreview(session)
+    preview.update()
     plan = session.plan()
     np.testing.assert_array_equal(preview.line.get_xdata(), np.arange(26))
     np.testing.assert_allclose(preview.line.get_ydata(), [step.t for step in plan.steps])
@@ -64,12 +65,12 @@ def test_widget_is_the_canvas_without_pyplot():
     before = Gcf.get_num_fig_managers()
     previews = Previews(make_session())
     assert Gcf.get_num_fig_managers() == before
-    for preview in (previews.schedule, previews.motion, previews.audio):
+    for preview in (previews.schedule, previews.motion, previews.strength, previews.audio):
         canvas = preview.widget.children[0]
         assert isinstance(canvas, Canvas) and canvas is preview.figure.canvas
         assert canvas.header_visible is False and canvas.toolbar is not None
         preview.figure.savefig(io.BytesIO(), format="png")  # the artists draw
-    assert previews.widget.titles == ("Interpolation", "Motion", "Audio")
+    assert previews.widget.titles == ("Interpolation", "Motion", "Strength", "Audio")
 
 
 def test_observed_prompts_redraw_in_place():
@@ -118,9 +119,17 @@ def test_bad_prompts_keep_the_plot_and_show_the_error():
     assert previews.schedule.line.get_xdata().tolist() == list(range(6))
 
 
+def test_the_schedule_needs_only_its_own_settings():
+    session = make_session(image_input="/nowhere.png", fps=0)
+    previews = Previews(session)
+    assert "`fps`" in previews.schedule.message.value  # the note reads it
+    session.settings.fps = 10
+    assert "26 frames" in previews.schedule.message.value  # the missing image is not its error
+
+
 def test_a_first_update_with_bad_settings_only_shows_the_message():
-    preview = SchedulePreview()
-    preview.update(make_session(prompts="oops"))
+    preview = SchedulePreview(make_session(prompts="oops"))
+    preview.update()
     assert "`prompts`" in preview.message.value
     assert len(preview.line.get_xdata()) == 0 and preview.key_frame_frames == []
 
@@ -131,8 +140,8 @@ def test_a_first_update_with_bad_settings_only_shows_the_message():
 def test_motion_curves():
     session = make_session(prompts="0: a corgi\n10: a lion", zoom="0: (1.0), 10: (1.5)")
     session.settings.translate_x = "0: (t*2)"
-    preview = MotionPreview()
-    preview.update(session)
+    preview = MotionPreview(session)
+    preview.update()
     frames = np.arange(11)
     for line in preview.lines.values():
         np.testing.assert_array_equal(line.get_xdata(), frames)
@@ -140,10 +149,11 @@ def test_motion_curves():
     np.testing.assert_allclose(preview.lines["translate_x"].get_ydata(), 2.0 * frames)
     np.testing.assert_allclose(preview.lines["angle"].get_ydata(), np.zeros(11))
     np.testing.assert_allclose(preview.lines["translate_y"].get_ydata(), np.zeros(11))
-    low, high = preview.zoom_axes.get_ylim()
+    low, high = preview.axes["zoom"].get_ylim()
     assert low <= 1.0 and high >= 1.5
-    assert preview.move_axes.get_ylim()[1] >= 20.0
-    assert preview.zoom_axes.get_xlim() == (-0.5, 10.5)
+    assert preview.axes["translate_x"].get_ylim()[1] >= 20.0
+    for ax in preview.axes.values():
+        assert ax.get_xlim() == (-0.5, 10.5)
 
 
 def test_motion_follows_observed_settings_and_reports_bad_zoom():
@@ -212,7 +222,7 @@ def test_audio_envelope_onsets_and_fps(clicks_wav):
 
 
 def test_audio_analysis_is_cached(clicks_wav, monkeypatch):
-    from giffusion_nb.ui import previews as module
+    from giffusion_nb.ui import plot as module
 
     calls = []
     original = module.onset_envelope
@@ -223,22 +233,20 @@ def test_audio_analysis_is_cached(clicks_wav, monkeypatch):
 
     monkeypatch.setattr(module, "onset_envelope", counting)
     session = make_session(audio_input=clicks_wav, fps=10)
-    preview = AudioPreview()
-    preview.update(session)
+    previews = Previews(session)  # every preview marks the onsets: one analysis for all
+    assert len(calls) == 1
     session.settings.prompts = "0: a corgi\n12: a lion"
-    preview.update(session)
-    assert vline_xs(preview.key_frame_lines) == [0, 12]
+    assert vline_xs(previews.audio.key_frame_lines) == [0, 12]
     assert len(calls) == 1
     session.settings.audio_component = "both"
-    preview.update(session)
     assert len(calls) == 2
 
 
 def test_bad_audio_file_shows_the_error(tmp_path):
     bad = tmp_path / "not-audio.wav"
     bad.write_bytes(b"this is not audio")
-    preview = AudioPreview()
-    preview.update(make_session(audio_input=str(bad)))
+    preview = AudioPreview(make_session(audio_input=str(bad)))
+    preview.update()
     assert "`audio_input`" in preview.message.value
 
 
@@ -246,14 +254,14 @@ def test_bad_audio_file_shows_the_error(tmp_path):
 
 
 def count_updates(previews, monkeypatch) -> dict[str, int]:
-    counts = {"schedule": 0, "motion": 0, "audio": 0}
+    counts = {"schedule": 0, "motion": 0, "strength": 0, "audio": 0}
     for name in counts:
         preview = getattr(previews, name)
         original = preview.update
 
-        def update(session, name=name, original=original):
+        def update(name=name, original=original):
             counts[name] += 1
-            original(session)
+            original()
 
         monkeypatch.setattr(preview, "update", update)
     return counts
@@ -264,11 +272,13 @@ def test_only_the_previews_that_follow_a_setting_update(monkeypatch):
     previews = Previews(session)
     counts = count_updates(previews, monkeypatch)
     session.settings.zoom = "0: (1.1)"
-    assert counts == {"schedule": 0, "motion": 1, "audio": 0}
+    assert counts == {"schedule": 0, "motion": 1, "strength": 1, "audio": 0}
     session.settings.interpolation_args = "2"
-    assert counts == {"schedule": 1, "motion": 1, "audio": 0}
+    assert counts == {"schedule": 1, "motion": 1, "strength": 1, "audio": 0}
+    session.settings.strength = 0.7
+    assert counts == {"schedule": 1, "motion": 1, "strength": 2, "audio": 0}
     session.settings.seed = 7
-    assert counts == {"schedule": 1, "motion": 1, "audio": 0}
+    assert counts == {"schedule": 1, "motion": 1, "strength": 2, "audio": 0}
 
 
 def test_changes_on_a_running_loop_are_coalesced(monkeypatch):
@@ -278,11 +288,11 @@ def test_changes_on_a_running_loop_are_coalesced(monkeypatch):
 
     async def edit():
         session.settings.update(prompts="0: a corgi\n14: a lion", zoom="0: (1.2)", fps=12)
-        assert counts == {"schedule": 0, "motion": 0, "audio": 0}
+        assert counts == {"schedule": 0, "motion": 0, "strength": 0, "audio": 0}
         await asyncio.sleep(0)
 
     asyncio.run(edit())
-    assert counts == {"schedule": 1, "motion": 1, "audio": 1}
+    assert counts == {"schedule": 1, "motion": 1, "strength": 1, "audio": 1}
     assert previews.schedule.line.get_xdata().tolist() == list(range(15))
 
 

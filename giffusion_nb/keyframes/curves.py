@@ -24,10 +24,11 @@ _EXAMPLE = "'0: (1.0), 10: (2.0)'"
 
 @dataclass(frozen=True)
 class Curve:
-    """A parsed key-frame value string."""
+    """A parsed key-frame value string; ``sources`` holds each key frame's value as typed."""
 
     keyframes: tuple[tuple[int, Node], ...]
     field: str = "curve"
+    sources: tuple[str, ...] = ()
 
     def values(self, num_frames: int) -> np.ndarray:
         """The value at each frame 0..num_frames-1 (float64)."""
@@ -93,9 +94,9 @@ def _check_text(text: str, field: str) -> None:
         )
 
 
-def _check_unique(pairs: list[tuple[int, Node]], field: str) -> None:
+def _check_unique(pairs: list[tuple[int, Node, str]], field: str) -> None:
     seen = set()
-    for frame, _ in pairs:
+    for frame, _, _ in pairs:
         if frame in seen:
             raise SettingsError(field, f"key frame {frame} appears twice")
         seen.add(frame)
@@ -109,17 +110,20 @@ def _is_bare_number(tokens: list[Token]) -> bool:
     return [token.kind for token in tokens[signs:]] == ["number", "end"]
 
 
-def _parse_keyframes(reader: Reader) -> list[tuple[int, Node]]:
-    """``frame: (value)`` pairs, or a bare (signed) number meaning a constant."""
+def _parse_keyframes(reader: Reader, text: str) -> list[tuple[int, Node, str]]:
+    """``frame: (value)`` triples with the value's text, or a bare (signed) number meaning a
+    constant."""
     if _is_bare_number(reader.tokens):
-        return [(0, reader.parse_expression())]
+        return [(0, reader.parse_expression(), text.strip())]
     pairs = []
     while True:
         frame = _parse_key_frame_number(reader)
         reader.expect(":", f"':' after key frame {frame}")
         opening = reader.token
         reader.expect("(", "'(' after ':'")
-        pairs.append((frame, reader.parse_expression()))
+        value = reader.parse_expression()
+        source = text[opening.position + 1 : reader.token.position].strip()
+        pairs.append((frame, value, source))
         reader.expect(")", f"an operator or ')' to close the '(' at position {opening.position}")
         if reader.token.kind == "end":
             return pairs
@@ -146,9 +150,10 @@ def _parse_key_frame_number(reader: Reader) -> int:
 def parse_curve(text: str, *, field: str = "curve") -> Curve:
     """Parse ``frame: (value)`` pairs (or a bare number) into a Curve; SettingsError on mistakes."""
     _check_text(text, field)
-    pairs = _parse_keyframes(Reader(text, field=field))
+    pairs = sorted(_parse_keyframes(Reader(text, field=field), text), key=lambda pair: pair[0])
     _check_unique(pairs, field)
-    return Curve(tuple(sorted(pairs, key=lambda pair: pair[0])), field)
+    keyframes = tuple((frame, node) for frame, node, _ in pairs)
+    return Curve(keyframes, field, tuple(source for _, _, source in pairs))
 
 
 def curve_values(text: str, num_frames: int, *, field: str = "curve") -> np.ndarray:

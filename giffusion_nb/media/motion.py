@@ -21,7 +21,8 @@ class MotionStep:
 
     ``zoom`` multiplies the scale (> 1 moves forward), ``angle`` is in degrees
     (positive = counter-clockwise on screen), ``translate_x`` / ``translate_y`` are
-    pixels (positive = content moves right / down).
+    pixels (positive = content moves right / down) of the frame before it is turned and
+    scaled, as in Deforum: with angle 90 a translation to the right moves the picture up.
     """
 
     zoom: float = 1.0
@@ -82,19 +83,20 @@ def warp_tensor(
 def _inverse_affine(step: MotionStep, width: int, height: int) -> list[list[float]]:
     """The 2x3 matrix mapping output to input positions in grid_sample's [-1, 1] coordinates.
 
-    In pixels about the centre (y down) the step maps a point q to ``zoom * R q + t``,
-    where R turns counter-clockwise on screen. Normalised coordinates are pixels
-    divided by (width / 2, height / 2), so rotation is conjugated by that scaling.
+    As Deforum composes a move (``rot_mat @ trans_mat``): in pixels about the centre (y down)
+    a point q goes to ``zoom * R (q + t)``, so the translation t is itself turned and scaled;
+    R turns counter-clockwise on screen. The centre is the true one, (W/2, H/2) in edge
+    coordinates, where Deforum's ``(W // 2, H // 2)`` lies half a pixel off. Normalised
+    coordinates are pixels divided by (width / 2, height / 2), so the rotation is conjugated
+    by that scaling.
     """
     radians = math.radians(step.angle)
     cos, sin = math.cos(radians) / step.zoom, math.sin(radians) / step.zoom
-    # inverse in pixels: q = R^-1 (q' - t) / zoom, with R^-1 = [[cos, -sin], [sin, cos]]
-    shift_x = -(cos * step.translate_x - sin * step.translate_y)
-    shift_y = -(sin * step.translate_x + cos * step.translate_y)
+    # inverse in pixels: q = R^-1 q' / zoom - t, with R^-1 = [[cos, -sin], [sin, cos]]
     half_w, half_h = width / 2, height / 2
     return [
-        [cos, -sin * half_h / half_w, shift_x / half_w],
-        [sin * half_w / half_h, cos, shift_y / half_h],
+        [cos, -sin * half_h / half_w, -step.translate_x / half_w],
+        [sin * half_w / half_h, cos, -step.translate_y / half_h],
     ]
 
 

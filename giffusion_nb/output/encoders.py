@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import math
 import numbers
 import os
 import tempfile
@@ -16,22 +15,29 @@ from PIL import Image
 
 from giffusion_nb.choices import OUTPUT_FORMATS
 from giffusion_nb.errors import SettingsError
+from giffusion_nb.output.gif_format import (
+    GIF_MAX_FPS,
+    TRAILER,
+    file_header,
+    frame_delay_cs,
+    image_block,
+)
+from giffusion_nb.output.palette import (
+    Quantized,
+    frame_colours,
+    frame_palette,
+    map_nearest,
+    quantize,
+    still_fits,
+)
 
 MIN_FPS = 1
 MAX_FPS = 120
 # imageio-ffmpeg's 1..10 quality scale; 7 maps to x264 CRF 15, visually close to lossless.
 MP4_QUALITY = 7
-# Browsers play GIF delays under 20 ms as 100 ms, so faster GIFs would play slower.
-GIF_MIN_DELAY_MS = 20
-GIF_PALETTE_SAMPLE = 128
-# A frame up to GIF_PALETTE_SAMPLE pixels a side is dithered onto the previous frame's
-# palette while that quantizes its colours at most 10% worse (RMS) than its own palette
-# would, and no 4x4 block of the result has a channel's mean off by more than 24 levels:
-# about the most that dithering a noisy frame onto its own palette shows, and less than a
-# patch of a colour the palette lacks.
+# A GIF frame keeps the previous frame's palette while its mean squared error on it is at
+# most this times the error on its own palette (and no small patch is off).
 GIF_PALETTE_REUSE_TOLERANCE = 1.1
-GIF_REUSE_BLOCK = 4
-GIF_REUSE_MAX_BLOCK_ERROR = 24
 
 
 def _file_mode() -> int:
@@ -63,11 +69,19 @@ def check_output_format(output_format: str) -> str:
     return fmt
 
 
-def check_fps(fps: float) -> float:
-    """A frame rate the outputs can play; a ``SettingsError`` otherwise."""
+def check_fps(fps: float, output_format: str) -> float:
+    """A frame rate the output can play (a GIF at most ``GIF_MAX_FPS``); a ``SettingsError``
+    naming ``fps`` otherwise."""
     if isinstance(fps, bool) or not isinstance(fps, numbers.Real) or not MIN_FPS <= fps <= MAX_FPS:
         raise SettingsError(
             "fps", f"expected a frame rate between {MIN_FPS} and {MAX_FPS}, got {fps!r}"
+        )
+    gif = isinstance(output_format, str) and output_format.strip().lower() == "gif"
+    if gif and fps > GIF_MAX_FPS:
+        raise SettingsError(
+            "fps",
+            f"a GIF plays at most {GIF_MAX_FPS} frames/s (its delays are whole hundredths of a "
+            f"second, and browsers play delays under 2 as 10), got {fps!r}; choose mp4 for more",
         )
     return float(fps)
 
@@ -75,19 +89,10 @@ def check_fps(fps: float) -> float:
 def check_output_settings(output_format: str, fps: float, audio_path: Path | None = None) -> str:
     """Validate the output settings and return the format in lower case."""
     fmt = check_output_format(output_format)
-    check_fps(fps)
+    check_fps(fps, fmt)
     if fmt == "mp4" and audio_path is not None and not Path(audio_path).is_file():
         raise SettingsError("audio_path", f"no such audio file: {audio_path}")
     return fmt
-
-
-def gif_frame_duration(fps: float) -> int:
-    """Per-frame GIF delay in ms for ``fps``.
-
-    GIF stores delays in hundredths of a second, so ``1000 / fps`` is rounded to 10 ms
-    (12.5 fps -> 80 ms, 24 fps -> 40 ms, 30 fps -> 30 ms) and never goes under 20 ms.
-    """
-    return max(GIF_MIN_DELAY_MS, round(100 / fps) * 10)
 
 
 class OutputEncoder(ABC):
@@ -131,166 +136,109 @@ class OutputEncoder(ABC):
         return self.path
 
 
-def _octree_palette(image: Image.Image) -> Image.Image:
-    """``image`` mapped onto a 256-colour palette made for it by Pillow's fast octree (a P
-    image, which carries the palette): about 0.3 ms at 64 px, where median cut takes 7 ms
-    and does no better."""
-    return image.quantize(colors=256, method=Image.Quantize.FASTOCTREE)
+def _squared_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per-pixel squared RGB distance of two (H, W, 3) uint8 arrays."""
+    return np.square(a.astype(np.int32) - b.astype(np.int32)).sum(axis=2)
 
 
-def _median_cut_palette(image: Image.Image) -> Image.Image:
-    """A 256-colour median-cut palette for a frame larger than ``GIF_PALETTE_SAMPLE`` pixels a
-    side, made from a copy box-reduced to that size (~25 ms, small next to rendering a frame
-    that size); it does better than the octree on smooth gradients."""
-    factor = math.ceil(max(image.size) / GIF_PALETTE_SAMPLE)
-    return image.reduce(factor).quantize(colors=256, method=Image.Quantize.MEDIANCUT)
-
-
-def _palette_colours(image: Image.Image) -> np.ndarray:
-    """The palette of a P image as an ``(n, 3)`` float array."""
-    return np.asarray(image.getpalette(), dtype=np.float32).reshape(-1, 3)
-
-
-def _rms_error(pixels: np.ndarray, colours: np.ndarray, indices: np.ndarray) -> float:
-    """Root-mean-square distance from ``(n, 3)`` pixels to the colours they are mapped to."""
-    return float(np.sqrt(np.square(pixels - np.take(colours, indices, axis=0)).sum() / len(pixels)))
-
-
-def _palette_fits(palette: Image.Image, image: Image.Image, mapped: Image.Image) -> bool:
-    """Whether ``palette`` quantizes ``image`` almost as closely as ``mapped`` does, the image
-    on a palette made for it (a P image like ``palette``).
-
-    Each pixel is taken to its colour in ``mapped`` and on to the nearest colour of
-    ``palette``; the root-mean-square error of that path may exceed the one of ``mapped``
-    alone by ``GIF_PALETTE_REUSE_TOLERANCE`` at most. A palette made for busier colours than
-    the image's fails, as does one lacking colours that cover much of the image.
-    """
-    pixels = np.asarray(image, dtype=np.float32).reshape(-1, 3)
-    indices = np.asarray(mapped).reshape(-1)
-    own = _palette_colours(mapped)
-    kept = _palette_colours(palette)
-    # |own - kept|² less |own|², which is the same for every kept colour
-    nearest_kept = (np.square(kept).sum(axis=1) - 2 * own @ kept.T).argmin(axis=1)
-    own_error = _rms_error(pixels, own, indices)
-    kept_error = _rms_error(pixels, kept, nearest_kept[indices])
-    return kept_error <= GIF_PALETTE_REUSE_TOLERANCE * own_error
-
-
-def _worst_block_error(frame: Image.Image, image: Image.Image) -> int:
-    """The largest difference, in levels of one channel, between the mean colours of a
-    ``GIF_REUSE_BLOCK``-pixel block of the dithered ``frame`` and of its source ``image``.
-
-    Dithering keeps these means close to the source's wherever the palette has colours
-    around the source's; a small patch of a colour it lacks shows up here.
-    """
-    dithered = np.asarray(frame.convert("RGB").reduce(GIF_REUSE_BLOCK), dtype=np.int16)
-    source = np.asarray(image.reduce(GIF_REUSE_BLOCK), dtype=np.int16)
-    return int(np.abs(dithered - source).max())
-
-
-def _same_pixels(a: Image.Image, b: Image.Image) -> bool:
-    return a.convert("RGB").tobytes() == b.convert("RGB").tobytes()
-
-
-def _repeat_frame(size: tuple[int, int], index: int) -> Image.Image:
-    """A frame that is transparent everywhere, so it shows the previous frame again."""
-    frame = Image.new("P", size, index)
-    frame.putpalette(bytes(12))
-    frame.info["transparency"] = index
-    return frame
+def _compact(
+    indices: np.ndarray, palette: np.ndarray, keep: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, int | None]:
+    """``indices`` onto the colours they use, in a palette of those colours; pixels in
+    ``keep`` get the index after them, the transparent one. Returns (indices, palette,
+    transparent index or None)."""
+    used = np.unique(indices if keep is None else indices[~keep])
+    lookup = np.zeros(256, dtype=np.uint8)
+    lookup[used] = np.arange(len(used), dtype=np.uint8)
+    indices = lookup[indices]
+    if keep is None:
+        return indices, palette[used], None
+    return np.where(keep, len(used), indices).astype(np.uint8), palette[used], len(used)
 
 
 class GifEncoder(OutputEncoder):
-    """A looping GIF with an adaptive palette per frame, or the previous frame's where it fits.
+    """A looping GIF written frame by frame, so memory stays flat however many frames come.
 
-    Frames are quantized as they arrive and kept as 1-byte-per-pixel P images until
-    ``close()``. Pillow drops a frame identical to the previous one (adding its delay to
-    that one), which would change the frame count; such repeats are written as fully
-    transparent frames instead, which display the same picture.
+    Each frame gets a palette of its own (``palette.frame_palette``), or keeps the previous
+    frame's where that still fits (``palette.still_fits``), so unchanged areas keep their
+    colours exactly; pixels take their nearest palette colour, dithered only where that would
+    band. After the first frame only the rectangle that changes is stored, and inside it
+    every pixel that the picture already on screen shows at least as closely is transparent.
+    A frame with no change is still written (a transparent pixel), so the frame count is the
+    number appended.
     """
 
     def __init__(self, path: Path, fps: float) -> None:
+        check_output_settings("gif", fps)
         super().__init__(path)
-        self.duration_ms = gif_frame_duration(fps)
-        self._frames: list[Image.Image | None] = []  # None: same pixels as the frame before
-        self._last_distinct: Image.Image | None = None
-        self._palette: Image.Image | None = None  # P image whose palette the last frame used
+        self.fps = fps
+        self.frames = 0
+        self._file = None
+        self._screen: np.ndarray | None = None  # (H, W, 3): what a viewer shows now
+        self._palette: np.ndarray | None = None  # the last frame's
 
     def append(self, image: Image.Image) -> None:
-        frame = self._quantize(self._rgb_frame(image))
-        if self._last_distinct is not None and _same_pixels(frame, self._last_distinct):
-            self._frames.append(None)
-        else:
-            self._frames.append(frame)
-            self._last_distinct = frame
+        rgb = self._rgb_frame(image)
+        try:
+            if self._file is None:
+                self._file = open(self._temp, "wb")  # noqa: SIM115 (closed by close/abort)
+                self._file.write(file_header(*rgb.size))
+            self._file.write(self._frame_block(rgb))
+            self._file.flush()  # the frame is in the file, not in memory
+        except BaseException:
+            self.abort()
+            raise
+        self.frames += 1
 
     def close(self) -> Path:
         self._check_has_frames()
-        frames = self._frames_to_write()
-        self._frames = []
         try:
-            frames[0].save(
-                self._temp,
-                format="GIF",
-                save_all=True,
-                append_images=frames[1:],
-                duration=self.duration_ms,
-                loop=0,
-                disposal=1,  # keep each frame under the next: repeat frames rely on it
-                optimize=False,
-            )
+            self._file.write(TRAILER)
+            self._file.close()
         except BaseException:
             self.abort()
             raise
         return self._move_into_place()
 
     def abort(self) -> None:
-        self._frames = []
+        if self._file is not None:
+            with contextlib.suppress(OSError):
+                self._file.close()
         self._temp.unlink(missing_ok=True)
 
-    def _quantize(self, image: Image.Image) -> Image.Image:
-        """RGB -> P, Floyd-Steinberg dithered onto an adaptive palette, which avoids banding
-        (Pillow ignores ``dither`` while it builds a palette, hence the second step).
+    def _quantize(self, image: Image.Image, pixels: np.ndarray) -> Quantized:
+        """The frame on its own palette, or on the previous frame's where that still fits."""
+        colours = frame_colours(pixels)
+        mapping = map_nearest(pixels, colours, frame_palette(image, colours))
+        if self._palette is not None:
+            kept = map_nearest(pixels, colours, self._palette)
+            if still_fits(kept, mapping, GIF_PALETTE_REUSE_TOLERANCE):
+                mapping = kept
+        self._palette = mapping.palette
+        return quantize(image, mapping)
 
-        Pillow caches the nearest palette colour of each colour it dithers, per palette
-        image, and filling that cache is most of the work on a noisy 64 px frame (about
-        4 ms). So up to ``GIF_PALETTE_SAMPLE`` pixels a side, the previous frame's palette
-        image is kept while it serves this frame almost as well as the frame's own octree
-        palette would (``_palette_fits``) and keeps the colour of every block
-        (``_worst_block_error``): a noisy 64 px frame then costs under 1 ms, and a frame
-        whose colours moved away gets its own palette. Larger frames always get their own.
-        """
-        if max(image.size) > GIF_PALETTE_SAMPLE:
-            return image.quantize(
-                palette=_median_cut_palette(image), dither=Image.Dither.FLOYDSTEINBERG
-            )
-        mapped = _octree_palette(image)
-        if self._palette is not None and _palette_fits(self._palette, image, mapped):
-            frame = image.quantize(palette=self._palette, dither=Image.Dither.FLOYDSTEINBERG)
-            if _worst_block_error(frame, image) <= GIF_REUSE_MAX_BLOCK_ERROR:
-                return frame
-        self._palette = mapped
-        return image.quantize(palette=mapped, dither=Image.Dither.FLOYDSTEINBERG)
-
-    def _frames_to_write(self) -> list[Image.Image]:
-        """Replace repeats by transparent frames that Pillow cannot merge with a neighbour.
-
-        Pillow compares palette indices when two frames share a palette, so the repeat's
-        index must differ from the previous frame's first pixel, and from both corner pixels
-        of the next frame, or that frame would be cropped onto stale pixels.
-        """
-        corners = [(0, 0), (self._size[0] - 1, self._size[1] - 1)]
-        repeats: dict[int, Image.Image] = {}
-        frames: list[Image.Image] = []
-        for frame, following in zip(self._frames, [*self._frames[1:], None], strict=True):
-            if frame is None:
-                avoid = {frames[-1].getpixel((0, 0))}
-                if following is not None:
-                    avoid |= {following.getpixel(corner) for corner in corners}
-                index = min(set(range(4)) - avoid)
-                frame = repeats.setdefault(index, _repeat_frame(self._size, index))
-            frames.append(frame)
-        return frames
+    def _frame_block(self, image: Image.Image) -> bytes:
+        pixels = np.asarray(image)
+        frame = self._quantize(image, pixels)
+        shown = frame.palette[frame.indices]
+        delay = frame_delay_cs(self.fps, self.frames)
+        if self._screen is None:
+            self._screen = shown
+            indices, palette, _none = _compact(frame.indices, frame.palette, None)
+            return image_block(indices, palette, (0, 0), delay)
+        # keep what is on screen where it is the same colour or, outside dithered areas
+        # (whose pixels only count together), where it is at least as close to the source
+        same = (shown == self._screen).all(axis=2)
+        closer = _squared_distance(pixels, self._screen) <= _squared_distance(pixels, shown)
+        keep = same | (closer & ~frame.dithered)
+        rows, columns = np.flatnonzero(~keep.all(axis=1)), np.flatnonzero(~keep.all(axis=0))
+        if rows.size == 0:  # nothing changes: one transparent pixel
+            return image_block(np.ones((1, 1), np.uint8), shown[:1, 0], (0, 0), delay, 1)
+        box = np.s_[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1]
+        self._screen[box] = np.where(keep[box][..., None], self._screen[box], shown[box])
+        indices, palette, transparent = _compact(frame.indices[box], frame.palette, keep[box])
+        offset = (int(columns[0]), int(rows[0]))
+        return image_block(indices, palette, offset, delay, transparent)
 
 
 def _even_sized(frame: np.ndarray) -> np.ndarray:

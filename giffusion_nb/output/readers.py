@@ -19,8 +19,9 @@ def count_frames(path: Path) -> tuple[int, float]:
     """Number of frames and frame rate of a GIF or MP4 (an MP4 is decoded once to count)."""
     if _is_gif(path):
         with Image.open(path) as gif:
-            duration = gif.info.get("duration") or 100  # browsers play a 0 delay as 100 ms
-            return gif.n_frames, 1000 / duration
+            # browsers play a 0 delay as 100 ms; delays may alternate (8, 9 cs at 12 fps)
+            durations = [frame.info.get("duration") or 100 for frame in ImageSequence.Iterator(gif)]
+            return len(durations), 1000 * len(durations) / sum(durations)
     frames, _seconds = imageio_ffmpeg.count_frames_and_secs(str(path))
     reader = imageio_ffmpeg.read_frames(str(path))
     try:

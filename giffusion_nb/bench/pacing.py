@@ -1,0 +1,91 @@
+"""`giffusion-nb bench --pacing`: how evenly a travel moves with the interpolation as scheduled
+and with even pacing, and what the probe costs."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from typing import Any
+
+import numpy as np
+
+from giffusion_nb.keyframes.pacing import evenness, step_changes
+
+PACING_PROMPTS = "0: a red circle\n24: a blue square\n48: a yellow star"
+
+
+def pacing_figures(
+    model_id: str = "builtin:shapes-sd",
+    prompts: str = PACING_PROMPTS,
+    steps: int = 20,
+    size: int = 64,
+    device: str | None = None,
+) -> dict[str, Any]:
+    """Render the travel as scheduled and evenly paced; each one's evenness (the coefficient of
+    variation of the frame-to-frame change, the largest change over the mean) and time."""
+    from giffusion_nb.render.session import RenderSession
+
+    figures: dict[str, Any] = {}
+    for pacing in ("schedule", "even"):
+        session = RenderSession(
+            output_dir=tempfile.mkdtemp(prefix="giffusion-bench-"),
+            device=device,
+            model_id=model_id,
+            prompts=prompts,
+            num_inference_steps=steps,
+            guidance_scale=5.0,
+            height=size,
+            width=size,
+            batch_size=4,
+            pacing=pacing,
+        )
+        session.load_pipeline()
+        started = time.perf_counter()
+        frames = [np.asarray(frame.image, dtype=np.float32) for frame in session.render_frames()]
+        seconds = time.perf_counter() - started
+        changes = step_changes(frames)
+        variation, peak = evenness(changes)
+        figures[pacing] = {
+            "variation": variation,
+            "largest_over_mean": peak,
+            "seconds": seconds,
+            "changes": [round(float(change), 2) for change in changes],
+        }
+        if session.pacing is not None:
+            figures[pacing]["probe_frames"] = session.pacing.probe_frames
+            figures[pacing]["probe_seconds"] = session.pacing.seconds
+    return figures
+
+
+def pacing_report(figures: dict[str, Any]) -> str:
+    """What ``bench --pacing`` prints."""
+    lines = []
+    for pacing, row in figures.items():
+        line = (
+            f"{pacing:>8}: change per frame varies by {row['variation']:.3f} (std/mean), "
+            f"largest {row['largest_over_mean']:.2f}x the mean, {row['seconds']:.1f} s"
+        )
+        if "probe_frames" in row:
+            share = row["probe_seconds"] / max(row["seconds"] - row["probe_seconds"], 1e-9)
+            line += (
+                f" · probe {row['probe_frames']} frames, {row['probe_seconds']:.1f} s "
+                f"(+{share:.0%} on the render)"
+            )
+        lines.append(line)
+    schedule, even = figures["schedule"], figures["even"]
+    lines.append(
+        f"even / schedule: variation {even['variation'] / max(schedule['variation'], 1e-9):.2f}, "
+        f"largest step {even['largest_over_mean'] / schedule['largest_over_mean']:.2f}"
+    )
+    return "\n".join(lines)
+
+
+def run_pacing_bench(
+    model_id: str, steps: int, size: int, device: str | None, as_json: bool
+) -> None:
+    """``bench --pacing``: print the report (and the figures as JSON)."""
+    figures = pacing_figures(model_id, steps=steps, size=size, device=device)
+    print(pacing_report(figures))
+    if as_json:
+        print(json.dumps(figures))

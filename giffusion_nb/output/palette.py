@@ -1,0 +1,232 @@
+"""GIF palettes: k-means palettes per frame, exact nearest colours, dithering where it bands."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+# One of the 256 indices stays free for the transparent pixels of a delta frame.
+MAX_COLOURS = 255
+# Lloyd iterations refining the palette Pillow starts with, and how many entries may move
+# onto badly served colours between two (see kmeans_palette).
+KMEANS_ITERATIONS = 3
+RELOCATED = 32
+# Palettes are trained on at most this many pixels a side (a box-reduced copy).
+TRAINING_SIDE = 128
+# A frame is kept undithered where every DITHER_BLOCK-pixel block's mean colour is within
+# BAND_LIMIT levels (per channel) of its source's: beyond that a smooth area has moved onto
+# one palette colour, which shows as a band; those blocks take Floyd-Steinberg pixels instead.
+DITHER_BLOCK = 8
+BAND_LIMIT = 1.5
+# Colours are compared with the palette in products of at most this many multiply-adds,
+# OpenBLAS's threshold for threads (65536 x 4), so they run on the calling thread: on a busy
+# CPU, threads waiting for each other made a 1024 x 255 product 100 times slower.
+_PRODUCT_LIMIT = 65536 * 4
+
+
+@dataclass(frozen=True)
+class Colours:
+    """The distinct colours of a frame: ``values`` (n, 3) float32, each pixel's index into
+    them (``inverse``, flat) and how many pixels have each (``counts``)."""
+
+    values: np.ndarray
+    inverse: np.ndarray
+    counts: np.ndarray
+    shape: tuple[int, int]
+
+
+@dataclass(frozen=True)
+class Quantized:
+    """A frame on a palette: ``indices`` (H, W) uint8 into ``palette`` (n, 3) uint8."""
+
+    indices: np.ndarray
+    palette: np.ndarray
+    dithered: np.ndarray  # (H, W) bool: the pixels taken from the dithered version
+
+
+def frame_colours(pixels: np.ndarray) -> Colours:
+    """The distinct colours of ``(H, W, 3)`` uint8 ``pixels``."""
+    flat = pixels.reshape(-1, 3).astype(np.int32)
+    packed = (flat[:, 0] << 16) | (flat[:, 1] << 8) | flat[:, 2]
+    values, inverse, counts = np.unique(packed, return_inverse=True, return_counts=True)
+    colours = np.stack([values >> 16, (values >> 8) & 255, values & 255], axis=1)
+    return Colours(
+        colours.astype(np.float32),
+        inverse.reshape(-1),
+        counts.astype(np.float32),
+        pixels.shape[:2],
+    )
+
+
+def nearest(colours: np.ndarray, palette: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each colour, the index of the nearest palette colour (RGB distance) and the
+    squared distance to it."""
+    palette = palette.astype(np.float32)
+    towards, lengths = -2 * palette.T, np.square(palette).sum(axis=1)
+    indices = np.empty(len(colours), dtype=np.intp)
+    distances = np.square(colours).sum(axis=1)
+    step = max(1, _PRODUCT_LIMIT // (3 * len(palette)))
+    scores = np.empty((min(step, len(colours)), len(palette)), dtype=np.float32)
+    for start in range(0, len(colours), step):
+        rows = colours[start : start + step]
+        chunk = scores[: len(rows)]
+        np.matmul(rows, towards, out=chunk)
+        chunk += lengths  # |c - p|² less |c|², which is the same for every p
+        best = chunk.argmin(axis=1)
+        indices[start : start + len(rows)] = best
+        distances[start : start + len(rows)] += chunk[np.arange(len(rows)), best]
+    return indices, np.maximum(distances, 0)
+
+
+def _reassign(
+    colours: np.ndarray,
+    palette: np.ndarray,
+    moved: np.ndarray,
+    indices: np.ndarray,
+    distances: np.ndarray,
+) -> None:
+    """Update ``indices`` and ``distances`` (in place) after the ``moved`` palette entries
+    changed: colours that had one look again, the others compare only with them."""
+    orphans = np.flatnonzero(moved[indices])
+    if orphans.size:
+        indices[orphans], distances[orphans] = nearest(colours[orphans], palette)
+    entries = np.flatnonzero(moved)
+    to_moved, apart = nearest(colours, palette[entries])
+    closer = apart < distances
+    indices[closer], distances[closer] = entries[to_moved[closer]], apart[closer]
+
+
+def kmeans_palette(colours: np.ndarray, counts: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """``start`` refined by Lloyd's algorithm on the weighted ``colours``.
+
+    In each iteration, after the colours are assigned, up to ``RELOCATED`` entries that
+    cost least to lose (their pixels times the squared distance to the nearest other entry;
+    an unused one costs nothing) move onto the colours served worst, where that gains more
+    than it costs; the others move to the mean of their colours. Lloyd alone keeps entries
+    on colours that a flat area shares and never reaches an outlying one.
+    """
+    palette = start.astype(np.float32)
+    size = len(palette)
+    indices, distances = nearest(colours, palette)
+    for iteration in range(KMEANS_ITERATIONS):
+        weights = np.bincount(indices, counts, minlength=size)
+        sums = np.stack(
+            [np.bincount(indices, counts * colours[:, c], minlength=size) for c in range(3)],
+            axis=1,
+        )
+        used = weights > 0
+        palette[used] = sums[used] / weights[used, None]
+        if iteration == KMEANS_ITERATIONS - 1:
+            break
+        indices, distances = nearest(colours, palette)
+        weights = np.bincount(indices, counts, minlength=size)
+        moved = _relocate(palette, weights, colours, distances * counts)
+        if moved.any():
+            _reassign(colours, palette, moved, indices, distances)
+    return np.clip(np.round(palette), 0, 255).astype(np.uint8)
+
+
+def _relocate(
+    palette: np.ndarray, weights: np.ndarray, colours: np.ndarray, errors: np.ndarray
+) -> np.ndarray:
+    """Move the cheapest palette entries onto the worst-served colours, in place; returns
+    which entries moved."""
+    lengths = np.square(palette).sum(axis=1)
+    apart = lengths[:, None] + lengths[None, :] - 2 * palette @ palette.T
+    np.fill_diagonal(apart, np.inf)
+    losses = weights * np.maximum(apart.min(axis=1), 0)
+    unused = int((weights == 0).sum())  # they all may move
+    count = min(RELOCATED + unused, len(palette), len(colours))
+    cheapest = np.argsort(losses)[:count]
+    worst = np.argsort(-errors)[:count]
+    gains = errors[worst] > losses[cheapest]
+    palette[cheapest[gains]] = colours[worst[gains]]
+    moved = np.zeros(len(palette), dtype=bool)
+    moved[cheapest[gains]] = True
+    return moved
+
+
+def frame_palette(image: Image.Image, colours: Colours) -> np.ndarray:
+    """A palette of at most ``MAX_COLOURS`` colours for an RGB frame with ``colours`` (all of
+    them when there are no more), refined by k-means from a start Pillow makes.
+
+    A frame up to ``TRAINING_SIDE`` pixels a side starts from the fast octree (0.5 ms at
+    64 px, where the encoder's time shows next to a fast render); a larger one is trained on
+    a box-reduced copy from a median-cut start, which keeps smooth gradients closer.
+    """
+    if len(colours.values) <= MAX_COLOURS:
+        return colours.values.astype(np.uint8)
+    training, method = image, Image.Quantize.FASTOCTREE
+    if max(image.size) > TRAINING_SIDE:
+        training = image.reduce(-(-max(image.size) // TRAINING_SIDE))
+        colours = frame_colours(np.asarray(training))
+        method = Image.Quantize.MEDIANCUT
+    start = training.quantize(colors=MAX_COLOURS, method=method).getpalette()
+    start = np.asarray(start[: 3 * MAX_COLOURS], dtype=np.float32).reshape(-1, 3)
+    if len(start) < MAX_COLOURS:  # Pillow found fewer: the rest start on real colours
+        start = np.vstack([start, colours.values[: MAX_COLOURS - len(start)]])
+    return kmeans_palette(colours.values, colours.counts, start)
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """A frame's pixels each on its nearest colour of ``palette``: ``indices`` (H, W), the
+    mean squared ``error`` and, per block, the largest channel's mean error in levels."""
+
+    palette: np.ndarray
+    indices: np.ndarray
+    error: float
+    block_errors: np.ndarray
+
+
+def map_nearest(pixels: np.ndarray, colours: Colours, palette: np.ndarray) -> Mapping:
+    """``pixels`` (H, W, 3) uint8, whose distinct colours are ``colours``, on ``palette``."""
+    nearest_indices, distances = nearest(colours.values, palette)
+    error = float((distances * colours.counts).sum() / colours.counts.sum())
+    indices = nearest_indices[colours.inverse].reshape(colours.shape).astype(np.uint8)
+    difference = pixels.astype(np.float32) - palette[indices]
+    return Mapping(palette, indices, error, np.abs(_block_means(difference)).max(axis=2))
+
+
+def still_fits(kept: Mapping, own: Mapping, tolerance: float) -> bool:
+    """Whether a frame on a kept palette (``kept``) is almost as close as on its own (``own``):
+    the mean squared error at most ``tolerance`` times its own, and no block further off
+    than on its own palette or than ``BAND_LIMIT`` (a small patch of a colour the kept
+    palette lacks fails)."""
+    worst = max(float(own.block_errors.max()), BAND_LIMIT)
+    return kept.error <= tolerance * own.error and float(kept.block_errors.max()) <= worst
+
+
+def _block_means(values: np.ndarray) -> np.ndarray:
+    """Mean of each ``DITHER_BLOCK`` x ``DITHER_BLOCK`` block of ``(H, W, C)`` values (the
+    last row and column of blocks may be smaller)."""
+    rows = np.arange(0, values.shape[0], DITHER_BLOCK)
+    columns = np.arange(0, values.shape[1], DITHER_BLOCK)
+    sums = np.add.reduceat(np.add.reduceat(values, rows, axis=0), columns, axis=1)
+    heights = np.diff(np.append(rows, values.shape[0]))
+    widths = np.diff(np.append(columns, values.shape[1]))
+    return sums / (heights[:, None, None] * widths[None, :, None])
+
+
+def _dithered(image: Image.Image, palette: np.ndarray) -> np.ndarray:
+    """Floyd-Steinberg indices of ``image`` on ``palette``, by Pillow (which pads a palette
+    to 256 colours: the padding repeats colour 0, and is mapped back onto it)."""
+    padded = np.vstack([palette, np.repeat(palette[:1], 256 - len(palette), axis=0)])
+    holder = Image.new("P", (1, 1))
+    holder.putpalette(padded.tobytes())
+    indices = np.asarray(image.quantize(palette=holder, dither=Image.Dither.FLOYDSTEINBERG))
+    return np.where(indices < len(palette), indices, 0).astype(np.uint8)
+
+
+def quantize(image: Image.Image, mapping: Mapping) -> Quantized:
+    """``image`` (RGB) on ``mapping``'s palette: each pixel's nearest colour, except in the
+    blocks where that would band (``BAND_LIMIT``), which are Floyd-Steinberg dithered."""
+    banded = mapping.block_errors > BAND_LIMIT
+    if not banded.any():
+        return Quantized(mapping.indices, mapping.palette, np.zeros(mapping.indices.shape, bool))
+    mask = np.repeat(np.repeat(banded, DITHER_BLOCK, axis=0), DITHER_BLOCK, axis=1)
+    mask = mask[: mapping.indices.shape[0], : mapping.indices.shape[1]]
+    indices = np.where(mask, _dithered(image, mapping.palette), mapping.indices)
+    return Quantized(indices, mapping.palette, mask)
