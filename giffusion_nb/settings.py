@@ -66,6 +66,7 @@ MANAGED_ARGUMENTS = frozenset(
         "callback_on_step_end",
         "callback_on_step_end_tensor_inputs",
         "num_images_per_prompt",
+        "num_frames",
     }
 )
 
@@ -133,6 +134,12 @@ class Settings(HasTraits):
         help='Extra arguments for the pipeline call as JSON, e.g. {"guidance_rescale": 0.7}.'
     )
     batch_size = Int(1, help="Frames rendered together; frames are the same at any batch size.")
+    video_window = Int(
+        16,
+        help="AnimateDiff renders a window a call, whatever batch_size: the frames it denoises "
+        "together (16: the motion module's context; more: FreeNoise); 0: all in one call.",
+    )
+    video_overlap = Int(4, help="AnimateDiff: frames neighbouring windows share, to join smoothly.")
     height = Int(None, allow_none=True, help="Frame height in pixels (empty: the model's size).")
     width = Int(None, allow_none=True, help="Frame width in pixels (empty: the model's size).")
     num_latent_channels = Int(

@@ -112,6 +112,10 @@ TABLE = [
     ({"guidance_scale": 10**5000}, "guidance_scale", "5001 digits"),
     ({"batch_size": 0}, "batch_size", "between 1 and 64"),
     ({"batch_size": 1000}, "batch_size", "between 1 and 64"),
+    ({"video_window": 1}, "video_window", "between 2 and 1024"),
+    ({"video_window": "sixteen"}, "video_window", "expected an integer"),
+    ({"video_window": 8, "video_overlap": 8}, "video_overlap", "smaller than video_window"),
+    ({"video_overlap": -1}, "video_overlap", "between 0 and 1023"),
     ({"num_latent_channels": 3}, "num_latent_channels", "4 latent channels"),
     ({"num_latent_channels": 0}, "num_latent_channels", "between"),
     # output
