@@ -239,7 +239,7 @@ def test_any_prompt_text_parses_or_says_why(text):
     except SettingsError as exc:
         assert exc.field == "prompts"
     else:
-        assert key_frames == sorted(key_frames, key=lambda key_frame: key_frame.frame)
+        assert list(key_frames) == sorted(key_frames, key=lambda key_frame: key_frame.frame)
         assert all(key_frame.prompt.strip() for key_frame in key_frames)
 
 
