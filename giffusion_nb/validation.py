@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from giffusion_nb.choices import scheduler_class_name
 from giffusion_nb.errors import SettingsError
 from giffusion_nb.keyframes.curves import check_range, curve_values, parse_curve
 from giffusion_nb.keyframes.plan import MAX_SEED
@@ -24,7 +25,6 @@ from giffusion_nb.output.encoders import check_fps
 from giffusion_nb.settings import (
     MANAGED_ARGUMENTS,
     Settings,
-    scheduler_class_name,
     setting_names,
 )
 

@@ -9,11 +9,11 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from giffusion_nb.choices import SCHEDULERS
 from giffusion_nb.errors import SettingsError
 from giffusion_nb.pipelines.families import known_pipelines
 from giffusion_nb.pipelines.load import AUTO_PIPELINES
 from giffusion_nb.settings import (
-    SCHEDULERS,
     Settings,
     coerce_value,
     setting_choices,
