@@ -15,8 +15,8 @@ from PIL import Image
 
 from giffusion_nb.errors import SettingsError
 from giffusion_nb.keyframes.prompts import parse_prompts
-from giffusion_nb.limits import LongNumber
-from giffusion_nb.settings import Settings, parse_json_object, parse_settings_json
+from giffusion_nb.limits import LongNumber, parse_json_object
+from giffusion_nb.settings import Settings, parse_settings_json
 
 # (values, field, words): values may name files by "<name>", replaced by the fixture's files.
 TABLE = [
