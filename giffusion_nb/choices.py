@@ -7,12 +7,29 @@ from typing import Any
 
 from traitlets import Enum
 
+from giffusion_nb.errors import SettingsError
+
 INTERPOLATION_TYPES = ("linear", "sine", "curve", "audio")
 PACINGS = ("schedule", "even")
 OUTPUT_FORMATS = ("gif", "mp4")
 AUDIO_COMPONENTS = ("percussive", "harmonic", "both")
 MEL_REDUCERS = ("max", "mean", "median")
 PADDING_MODES = ("border", "reflection", "zeros")
+# The schedulers offered by name (any other diffusers scheduler class name works too).
+SCHEDULERS = {
+    "DDIM": "DDIMScheduler",
+    "DDPM": "DDPMScheduler",
+    "PNDM": "PNDMScheduler",
+    "LMS": "LMSDiscreteScheduler",
+    "Euler": "EulerDiscreteScheduler",
+    "Euler ancestral": "EulerAncestralDiscreteScheduler",
+    "DPM++ multistep": "DPMSolverMultistepScheduler",
+    "DPM++ singlestep": "DPMSolverSinglestepScheduler",
+    "KDPM2 ancestral": "KDPM2AncestralDiscreteScheduler",
+    "DEIS": "DEISMultistepScheduler",
+    "UniPC": "UniPCMultistepScheduler",
+    "LCM": "LCMScheduler",
+}
 
 
 class Choice(Enum):
@@ -31,3 +48,14 @@ class Choice(Enum):
         if name is None:
             self.error(obj, value)
         return name
+
+
+def scheduler_class_name(name: str) -> str:
+    """The diffusers class for a scheduler's display name (``Euler ancestral``) or class name."""
+    if name in SCHEDULERS:
+        return SCHEDULERS[name]
+    if name in SCHEDULERS.values():
+        return name
+    raise SettingsError(
+        "scheduler", f"unknown scheduler {name!r}; expected default, {', '.join(SCHEDULERS)}"
+    )

@@ -1,5 +1,5 @@
-"""Typed render settings: defaults, help texts, coercion (errors name the field) and the JSON
-round trip; validation.py checks the values."""
+"""Typed render settings: defaults, help texts and the JSON round trip; coercion.py turns a
+typed value into a setting's type, validation.py checks the values."""
 
 from __future__ import annotations
 
@@ -19,33 +19,16 @@ from giffusion_nb.choices import (
     PADDING_MODES,
     Choice,
 )
+from giffusion_nb.coercion import coerce_trait
 from giffusion_nb.errors import SettingsError
 from giffusion_nb.frozen import freeze, thaw
 from giffusion_nb.limits import (
     MAX_SETTINGS_BYTES,
-    as_float,
-    as_int,
     loads_json,
-    parse_json_object,
     read_text_limited,
-    shown,
 )
 
 SCHEMA_VERSION = 1
-SCHEDULERS = {
-    "DDIM": "DDIMScheduler",
-    "DDPM": "DDPMScheduler",
-    "PNDM": "PNDMScheduler",
-    "LMS": "LMSDiscreteScheduler",
-    "Euler": "EulerDiscreteScheduler",
-    "Euler ancestral": "EulerAncestralDiscreteScheduler",
-    "DPM++ multistep": "DPMSolverMultistepScheduler",
-    "DPM++ singlestep": "DPMSolverSinglestepScheduler",
-    "KDPM2 ancestral": "KDPM2AncestralDiscreteScheduler",
-    "DEIS": "DEISMultistepScheduler",
-    "UniPC": "UniPCMultistepScheduler",
-    "LCM": "LCMScheduler",
-}
 # Arguments the session computes itself; `pipeline_kwargs` may not override them.
 MANAGED_ARGUMENTS = frozenset(
     {
@@ -66,6 +49,7 @@ MANAGED_ARGUMENTS = frozenset(
         "callback_on_step_end",
         "callback_on_step_end_tensor_inputs",
         "num_images_per_prompt",
+        "num_frames",
     }
 )
 
@@ -142,6 +126,12 @@ class Settings(HasTraits):
         help='Extra arguments for the pipeline call as JSON, e.g. {"guidance_rescale": 0.7}.'
     )
     batch_size = Int(1, help="Frames rendered together; frames are the same at any batch size.")
+    video_window = Int(
+        16,
+        help="AnimateDiff renders a window a call, whatever batch_size: the frames it denoises "
+        "together (16: the motion module's context; more: FreeNoise); 0: all in one call.",
+    )
+    video_overlap = Int(4, help="AnimateDiff: frames neighbouring windows share, to join smoothly.")
     height = Int(None, allow_none=True, help="Frame height in pixels (empty: the model's size).")
     width = Int(None, allow_none=True, help="Frame width in pixels (empty: the model's size).")
     num_latent_channels = Int(
@@ -344,7 +334,7 @@ def coerce_value(name: str, value: Any) -> Any:
     traits = Settings.class_traits()
     if name not in traits:
         raise SettingsError(name, f"unknown setting; known settings: {', '.join(traits)}")
-    return _coerce(name, traits[name], value)
+    return coerce_trait(name, traits[name], value)
 
 
 def setting_choices(name: str) -> tuple[str, ...]:
@@ -360,59 +350,4 @@ def is_text_setting(name: str) -> bool:
     trait = Settings.class_traits().get(name)
     return isinstance(trait, Unicode) or (
         isinstance(trait, List) and isinstance(trait._trait, Unicode)
-    )
-
-
-def _coerce(name: str, trait: TraitType, value: Any) -> Any:
-    if isinstance(trait, Choice):
-        choice = trait.canonical(value)
-        if choice is None:
-            raise SettingsError(
-                name, f"expected one of {', '.join(trait.values)}, got {shown(value)}"
-            )
-        return choice
-    if isinstance(trait, Bool):
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-            return value.strip().lower() == "true"
-        raise SettingsError(name, f"expected true or false, got {shown(value)}")
-    if isinstance(trait, Int):
-        if value is None and trait.allow_none:
-            return None
-        if isinstance(value, str) and value.strip() == "" and trait.allow_none:
-            return None
-        return as_int(name, value)
-    if isinstance(trait, Float):
-        return as_float(name, value)
-    if isinstance(trait, Union):  # strength: a number or a key-frame string
-        if isinstance(value, str):
-            try:
-                return as_float(name, value)
-            except SettingsError:
-                return value  # a key-frame string, checked by validation
-        return as_float(name, value)
-    if isinstance(trait, Unicode):
-        if not isinstance(value, str):
-            raise SettingsError(name, f"expected text, got {shown(value)}")
-        return value
-    if isinstance(trait, List):
-        if isinstance(value, str):
-            value = [part.strip() for part in value.split(",") if part.strip()]
-        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-            raise SettingsError(name, f"expected a list of names, got {shown(value)}")
-        return value
-    if isinstance(trait, Dict):
-        return parse_json_object(name, value)
-    raise TypeError(f"no coercion for setting {name}")
-
-
-def scheduler_class_name(name: str) -> str:
-    """The diffusers class for a scheduler's display name (``Euler ancestral``) or class name."""
-    if name in SCHEDULERS:
-        return SCHEDULERS[name]
-    if name in SCHEDULERS.values():
-        return name
-    raise SettingsError(
-        "scheduler", f"unknown scheduler {name!r}; expected default, {', '.join(SCHEDULERS)}"
     )

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from giffusion_nb.choices import scheduler_class_name
 from giffusion_nb.errors import SettingsError
 from giffusion_nb.keyframes.curves import check_range, curve_values, parse_curve
 from giffusion_nb.keyframes.lora_text import lora_scales, parse_lora, scale_frames
@@ -27,7 +28,6 @@ from giffusion_nb.pipelines.lora import resolve_source
 from giffusion_nb.settings import (
     MANAGED_ARGUMENTS,
     Settings,
-    scheduler_class_name,
     setting_names,
 )
 
@@ -224,6 +224,20 @@ def _check_pipeline_kwargs(settings: Settings) -> None:
         )
 
 
+def _check_video_window(settings: Settings) -> None:
+    if settings.video_window != 0:  # 0: the whole animation in one call
+        _check_range("video_window", settings.video_window, 2, 1024)
+
+
+def _check_video_overlap(settings: Settings) -> None:
+    overlap, window = settings.video_overlap, settings.video_window
+    _check_range("video_overlap", overlap, 0, 1023)
+    if window > 0 and overlap >= window:
+        raise SettingsError(
+            "video_overlap", f"must be smaller than video_window ({window}), got {overlap}"
+        )
+
+
 def _call(check: Callable[[Any], Any], name: str) -> Check:
     return lambda settings: check(getattr(settings, name))
 
@@ -241,6 +255,8 @@ CHECKS: dict[str, Check] = {
     "scheduler": _check_scheduler,
     "pipeline_kwargs": _check_pipeline_kwargs,
     "batch_size": _range("batch_size", 1, 64),
+    "video_window": _check_video_window,
+    "video_overlap": _check_video_overlap,
     "height": _size("height"),
     "width": _size("width"),
     "num_latent_channels": _range("num_latent_channels", 1, 64),

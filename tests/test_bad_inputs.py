@@ -15,8 +15,8 @@ from PIL import Image
 
 from giffusion_nb.errors import SettingsError
 from giffusion_nb.keyframes.prompts import parse_prompts
-from giffusion_nb.limits import LongNumber
-from giffusion_nb.settings import Settings, parse_json_object, parse_settings_json
+from giffusion_nb.limits import LongNumber, parse_json_object
+from giffusion_nb.settings import Settings, parse_settings_json
 
 # (values, field, words): values may name files by "<name>", replaced by the fixture's files.
 TABLE = [
@@ -112,6 +112,10 @@ TABLE = [
     ({"guidance_scale": 10**5000}, "guidance_scale", "5001 digits"),
     ({"batch_size": 0}, "batch_size", "between 1 and 64"),
     ({"batch_size": 1000}, "batch_size", "between 1 and 64"),
+    ({"video_window": 1}, "video_window", "between 2 and 1024"),
+    ({"video_window": "sixteen"}, "video_window", "expected an integer"),
+    ({"video_window": 8, "video_overlap": 8}, "video_overlap", "smaller than video_window"),
+    ({"video_overlap": -1}, "video_overlap", "between 0 and 1023"),
     ({"num_latent_channels": 3}, "num_latent_channels", "4 latent channels"),
     ({"num_latent_channels": 0}, "num_latent_channels", "between"),
     # output
@@ -235,7 +239,7 @@ def test_any_prompt_text_parses_or_says_why(text):
     except SettingsError as exc:
         assert exc.field == "prompts"
     else:
-        assert key_frames == sorted(key_frames, key=lambda key_frame: key_frame.frame)
+        assert list(key_frames) == sorted(key_frames, key=lambda key_frame: key_frame.frame)
         assert all(key_frame.prompt.strip() for key_frame in key_frames)
 
 

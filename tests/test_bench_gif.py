@@ -9,7 +9,7 @@ import pytest
 from helpers import gradient
 from PIL import Image, ImageFilter
 
-from giffusion_nb import bench_gif
+from giffusion_nb.bench import gif as bench_gif
 from giffusion_nb.cli import main
 
 

@@ -124,6 +124,26 @@ def test_renders_the_frames_of_one_process(ray_cluster, reference, make_session)
     assert "24 of 24 frames on 2 workers" in session.message
 
 
+def test_animatediff_workers_render_whole_windows(ray_cluster, tmp_path):
+    from giffusion_nb.pipelines.load import load_pipeline
+
+    values = {
+        **TINY,
+        "model_id": "builtin:tiny-animatediff",
+        "pipeline_class": "AnimateDiffPipeline",
+        "prompts": "0: a red fox\n7: a blue whale",
+        "video_window": 4,
+        "video_overlap": 2,
+    }
+    pipe = load_pipeline(values["model_id"], values["pipeline_class"], device="cpu")
+    here = RenderSession(output_dir=tmp_path / "here", device="cpu", pipeline=pipe, **values)
+    reference = [pixels(frame.image) for frame in here.render_frames()]
+    session = RenderSession(output_dir=tmp_path / "ray", device="cpu", **values)
+    output = render_with_ray(session, workers=2)
+    assert_frames_match(output.parent, reference)
+    assert "8 of 8 frames on 2 workers" in session.message
+
+
 def test_a_lost_worker_is_replaced(ray_cluster, reference, make_session):
     received, killed, last_actors = [], [], []
 

@@ -13,6 +13,7 @@ LAYERS = {
     "choices": 1,
     "frozen": 1,
     "limits": 1,
+    "coercion": 2,
     "keyframes": 2,
     "media": 3,
     "settings": 3,

@@ -8,11 +8,11 @@ import pytest
 from helpers import solid, write_video
 
 from giffusion_nb.errors import SettingsError
+from giffusion_nb.limits import parse_json_object
 from giffusion_nb.settings import (
     SCHEMA_VERSION,
     Settings,
     coerce_value,
-    parse_json_object,
     setting_help,
     setting_names,
 )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -14,6 +13,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageFilter, ImageSequence
 
+from giffusion_nb.bench.memory import peak_rss_mb
 from giffusion_nb.output.encoders import GifEncoder
 from giffusion_nb.output.gif_format import frame_delay_cs
 
@@ -133,18 +133,6 @@ def moving_frame(index: int, size: int) -> Image.Image:
     rgb[np.hypot(x - cx, y - cy) < 0.15] = (230, 40, 40)
     frame = Image.fromarray(rgb.round().astype(np.uint8))
     return frame.resize((size, size), Image.Resampling.BICUBIC)
-
-
-def peak_rss_mb() -> float:
-    """This process's peak resident memory so far, in MB: Linux's ``VmHWM``, which starts
-    afresh at ``exec`` (``ru_maxrss`` carries the parent's peak over a fork), else
-    ``ru_maxrss``."""
-    status = Path("/proc/self/status")
-    if status.exists():
-        for line in status.read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def gif_memory(frames: int, size: int) -> dict[str, float]:

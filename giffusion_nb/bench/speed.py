@@ -4,7 +4,6 @@ time to the first frame, and peak memory against the number of frames."""
 from __future__ import annotations
 
 import json
-import resource
 import statistics
 import subprocess
 import sys
@@ -17,6 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from giffusion_nb.bench.memory import peak_rss_mb
 from giffusion_nb.errors import SettingsError
 from giffusion_nb.keyframes.prompts import MAX_FRAME
 from giffusion_nb.pipelines.families import family_of
@@ -51,11 +51,6 @@ def check_case(case: BenchCase, runs: int = 1) -> None:
         raise SettingsError("--frames", f"expected 1 to {MAX_FRAME} frames, got {case.frames}")
     if runs < 1:
         raise SettingsError("--runs", f"expected at least 1 timed run, got {runs}")
-
-
-def peak_rss_mb() -> float:
-    """The process's peak resident memory so far, in MB."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def load_bench_pipeline(case: BenchCase) -> Any:

@@ -7,8 +7,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from giffusion_nb.choices import scheduler_class_name
 from giffusion_nb.errors import SettingsError
-from giffusion_nb.settings import scheduler_class_name
 
 
 def build_scheduler(

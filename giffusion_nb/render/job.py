@@ -1,5 +1,5 @@
 """A prepared render: its family's pipelines, key-frame tensors and per-frame inputs; one
-pipeline call a batch."""
+pipeline call a batch of images, or a window of a video."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from giffusion_nb.keyframes.weights import plain_text
 from giffusion_nb.pipelines.arguments import check_call_arguments
 from giffusion_nb.pipelines.families import Family
 from giffusion_nb.pipelines.families.base import CONTROL_IMAGE, IMAGE
+from giffusion_nb.pipelines.families.windows import Window
 from giffusion_nb.pipelines.load import call_parameters
 from giffusion_nb.pipelines.lora import LoraAdapters
 from giffusion_nb.render.conditioning import KeyFrameTensors, travel
@@ -45,7 +46,9 @@ class RenderJob:
     inputs: FrameImages | None = None
     scheduler: Any = None
     callback: Any = None
+    windows: list[Window] | None = None  # a video family's calls (None: batches of images)
     notes: list[str] = field(default_factory=list)
+    _window_images: dict[int, Image.Image] = field(default_factory=dict, repr=False)
 
     @property
     def plan(self):
@@ -93,7 +96,7 @@ class RenderJob:
         strength = float(self.spec.strengths[steps[0].frame]) if mode in FROM_IMAGE else None
         noise = travel(self.noise, steps, len(self.plan.key_frames) - 1)["noise"]
         arguments = {
-            **self.common_arguments(pipe, steps),
+            **self.common_arguments(pipe, len(steps)),
             **self.prompt_arguments(steps),
             **self.family.image_arguments(mode, inits, _controls(controls, pipe), strength),
         }
@@ -106,9 +109,67 @@ class RenderJob:
         with torch.no_grad(), entry:
             return self.family.images(pipe(**arguments))
 
-    def common_arguments(self, pipe: Any, steps: list[FrameStep]) -> dict[str, Any]:
-        """Steps, guidance, size, output type, generators, the step callback, the family's
-        defaults and the user's ``pipeline_kwargs``."""
+    def denoise_window(self, window: Window) -> list[Image.Image]:
+        """Run a video family's pipeline on one window: its frames in one call, as one video
+        whose frame i has frame ``window.start + i``'s noise, prompt and input."""
+        frames = window.frames
+        steps = self.plan.steps_for(frames)
+        images = self._window_inputs(frames)
+        inits = None if images is None or self.controlnet else images
+        controls = images if self.controlnet else None
+        mode = self.mode(inits is not None)
+        pipe = self.pipes[mode]
+        strength = float(self.spec.strengths[window.start]) if mode in FROM_IMAGE else None
+        noise = travel(self.noise, steps, len(self.plan.key_frames) - 1)["noise"]
+        arguments = {
+            **self.common_arguments(pipe, 1),
+            **self.family.image_arguments(mode, inits, _video_controls(controls, pipe), strength),
+        }
+        entry = nullcontext()
+        if mode in FROM_IMAGE:
+            entry = self.family.noise_entry(pipe, noise)
+        else:
+            arguments.update(self.family.latents_argument(pipe, noise))
+        prompts = self.family.frame_prompts(pipe, len(frames), *self.window_prompts(steps))
+        with torch.no_grad(), entry, prompts as prompt_arguments:
+            arguments.update(prompt_arguments)
+            _check_arguments(pipe, arguments, self.family)
+            return self.family.images(pipe(**arguments))
+
+    def _window_inputs(self, frames: range) -> list[Image.Image] | None:
+        """The input images of a window's frames; those it shares with the window before are
+        kept from that one, so an input video streams forward once."""
+        if self.inputs is None:
+            return None
+        before = self._window_images
+        self._window_images = {
+            frame: before[frame] if frame in before else self.inputs[frame] for frame in frames
+        }
+        return list(self._window_images.values())
+
+    def window_prompts(
+        self, steps: list[FrameStep]
+    ) -> tuple[dict[int, str], str | None, dict[str, torch.Tensor] | None]:
+        """A window's prompts: the key-frame text each position starts (only the first with
+        prompt embeddings), the negative prompt, and each frame's travelled embeddings (None:
+        text prompts)."""
+        s = self.spec.settings
+        key_frames = self.plan.key_frames
+        negative = s.negative_prompt if s.negative_prompt.strip() else None
+        if self.prompts is not None:
+            tensors = travel(self.prompts, steps, len(key_frames) - 1, self.family.mask_names)
+            return {0: key_frames[steps[0].segment].prompt}, negative, tensors
+        texts = {
+            position: key_frames[step.segment].prompt
+            for position, step in enumerate(steps)
+            if position == 0 or step.segment != steps[position - 1].segment
+        }
+        return texts, negative, None
+
+    def common_arguments(self, pipe: Any, count: int) -> dict[str, Any]:
+        """Steps, guidance, size, output type, a generator for each of the ``count`` images
+        (or videos) of the call, the step callback, the family's defaults and the user's
+        ``pipeline_kwargs``."""
         s = self.spec.settings
         parameters = call_parameters(pipe)
         arguments: dict[str, Any] = {
@@ -117,7 +178,7 @@ class RenderJob:
             "output_type": "pil",
             # One generator per frame, all from the seed: the same scheduler noise at any
             # batch size.
-            "generator": [torch.Generator("cpu").manual_seed(s.seed) for _ in steps],
+            "generator": [torch.Generator("cpu").manual_seed(s.seed) for _ in range(count)],
             **self.family.call_defaults(),
             **thaw(s.pipeline_kwargs),
         }
@@ -151,6 +212,14 @@ def _controls(controls: list[Image.Image] | None, pipe: Any) -> list[Any] | None
         return None
     count = len(getattr(pipe.controlnet, "nets", [None]))
     return controls if count == 1 else [[control] * count for control in controls]
+
+
+def _video_controls(controls: list[Image.Image] | None, pipe: Any) -> list[Any] | None:
+    """A window's conditioning frames, once for each of several ControlNets."""
+    if controls is None:
+        return None
+    count = len(getattr(pipe.controlnet, "nets", [None]))
+    return controls if count == 1 else [controls] * count
 
 
 def _check_arguments(pipe: Any, arguments: dict[str, Any], family: Family) -> None:

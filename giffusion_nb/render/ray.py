@@ -19,7 +19,7 @@ from giffusion_nb.errors import SettingsError
 from giffusion_nb.keyframes.pacing import Pacing
 from giffusion_nb.pipelines.load import default_device, load_pipeline
 from giffusion_nb.render.pacing import probe_pacing
-from giffusion_nb.render.renderer import RenderedFrame, prepare_job, render_frames
+from giffusion_nb.render.renderer import RenderedFrame, call_groups, prepare_job, render_frames
 from giffusion_nb.render.run import Run, RunStatus
 from giffusion_nb.render.spec import RenderSpec
 
@@ -92,6 +92,12 @@ class FrameWorker:
             raise self._error
         return probe_pacing(self._job, self._stop)
 
+    def call_groups(self, frames: list[int]) -> list[list[int]]:
+        """The frames of each pipeline call: batches, or a video family's windows."""
+        if self._error is not None:
+            raise self._error
+        return call_groups(self._job, frames)
+
     def render(self, frames: list[int]) -> list[tuple[int, bytes]]:
         """``(index, PNG bytes)`` of each frame, in frame order."""
         if self._error is not None:
@@ -153,12 +159,11 @@ def render_spec_on_ray(
             progress=progress,
         )
         todo = run.start()
-        chunks = split_frames(todo, workers)
-        run.where = f" on {len(chunks)} workers"
+        run.where = f" on {min(workers, len(todo))} workers"
         status.message = f"Rendering {len(todo)} frames{run.where}…"
         with run.frames():
             spec = run.pace(lambda: _probe_on_a_worker(ray, spec))
-            _gather(ray, spec, chunks, stop, options, run.receive)
+            _gather(ray, spec, todo, stop, workers, options, run)
         return run.finish()
     finally:
         if started:
@@ -188,13 +193,15 @@ def _settings_error_of(ray: Any, call: Callable[[], Any]) -> Any:
 def _gather(
     ray: Any,
     spec: RenderSpec,
-    chunks: list[list[int]],
+    todo: list[int],
     stop: threading.Event,
+    workers: int,
     options: RayOptions,
-    receive: Callable[[RenderedFrame], None],
+    run: Run,
 ) -> None:
-    """Keep ``IN_FLIGHT`` calls queued on each chunk's actor and hand the frames to
-    ``receive``; a lost actor's calls go back to the front of its chunk, for a fresh actor."""
+    """Give each actor a contiguous chunk of whole pipeline calls (batches, or a video's
+    windows), keep ``IN_FLIGHT`` calls queued on each and hand the frames to the run; a lost
+    actor's calls go back to the front of its chunk, for a fresh actor."""
     lost_errors = (
         ray.exceptions.RayActorError,
         ray.exceptions.WorkerCrashedError,
@@ -203,14 +210,23 @@ def _gather(
     gpu = torch.cuda.is_available()
     remote_worker = ray.remote(**({"num_gpus": 1} if gpu else {"num_cpus": 1}))(FrameWorker)
     spec_ref = ray.put(spec)
-    size = spec.settings.batch_size
-    todo = [deque(chunk[i : i + size] for i in range(0, len(chunk), size)) for chunk in chunks]
-    actors = [remote_worker.remote(spec_ref) for _ in chunks]
+    actors = [remote_worker.remote(spec_ref) for _ in range(min(workers, len(todo)))]
     calls: dict[Any, tuple[int, list[int]]] = {}  # object ref -> (chunk, frames)
     failures = received = 0
     try:
+        if not actors:
+            return
+        groups = _settings_error_of(ray, lambda: ray.get(actors[0].call_groups.remote(todo)))
+        chunks = split_frames(groups, len(actors))  # each a contiguous run of whole calls
+        if len(chunks) < len(actors):  # fewer calls (a video's windows) than workers
+            for actor in actors[len(chunks) :]:
+                ray.kill(actor)
+            actors = actors[: len(chunks)]
+            run.where = f" on {len(chunks)} workers"
+            run.status.message = f"Rendering {len(todo)} frames{run.where}…"
+        queues = [deque(chunk) for chunk in chunks]
         while not stop.is_set():
-            for chunk, queued in enumerate(todo):
+            for chunk, queued in enumerate(queues):
                 busy = sum(1 for owner, _ in calls.values() if owner == chunk)
                 for _ in range(min(IN_FLIGHT - busy, len(queued))):
                     frames = queued.popleft()
@@ -222,7 +238,7 @@ def _gather(
                 continue
             chunk, frames = calls.pop(ready[0])
             try:
-                results = ray.get(ready[0])
+                results = _settings_error_of(ray, lambda ref=ready[0]: ray.get(ref))
             except lost_errors as exc:
                 failures += 1
                 if failures > options.max_retries:
@@ -232,17 +248,13 @@ def _gather(
                     ) from exc
                 stale = [ref for ref, (owner, _) in calls.items() if owner == chunk]
                 lost = [frames] + [calls.pop(ref)[1] for ref in stale]
-                todo[chunk].extendleft(sorted(lost, reverse=True))
+                queues[chunk].extendleft(sorted(lost, reverse=True))
                 ray.kill(actors[chunk])
                 actors[chunk] = remote_worker.remote(spec_ref)
                 continue
-            except ray.exceptions.RayTaskError as exc:
-                if isinstance(exc.cause, SettingsError):
-                    raise exc.cause from exc
-                raise
             for index, png in results:
                 frame = RenderedFrame(index, Image.open(BytesIO(png)).convert("RGB"))
-                receive(frame)
+                run.receive(frame)
                 received += 1
                 if options.on_frame is not None:
                     options.on_frame(frame, list(actors))

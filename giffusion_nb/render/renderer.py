@@ -1,5 +1,5 @@
-"""From a spec and a loaded pipeline to frames: prepare the job, then render batches (or, with
-2D motion, one frame after another from the warped previous frame)."""
+"""From a spec and a loaded pipeline to frames: prepare the job, then render batches (a video
+family: windows; with 2D motion, one frame after another from the warped previous frame)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from giffusion_nb.pipelines.families.base import (
     TEXT,
     mode_words,
 )
+from giffusion_nb.pipelines.families.windows import Window
 from giffusion_nb.pipelines.load import fit_vae_to_frames
 from giffusion_nb.pipelines.lora import load_adapters
 from giffusion_nb.pipelines.schedulers import build_scheduler, use_scheduler
@@ -35,6 +36,7 @@ from giffusion_nb.render.spec import RenderSpec
 
 _logger = logging.getLogger(__name__)
 StepCallback = Callable[[Any, int, Any, dict], dict]
+MOTION_FIELDS = ("zoom", "angle", "translate_x", "translate_y")
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,9 @@ def prepare_job(
             f"for; choose {family.pipelines[TEXT]}",
         )
     controlnet = loaded in (CONTROL, CONTROL_IMAGE)
+    windows = family.windows(spec.num_frames, s.video_window, s.video_overlap)
+    if windows is not None:
+        _check_video(spec, family, from_images=not controlnet)
     inputs = _frame_inputs(spec, family.size_multiple(pipe))
     modes = _modes(spec, family, loaded, controlnet, inputs is not None)
     pipes = {mode: (siblings or Siblings()).get(pipe, family, mode) for mode in modes}
@@ -110,6 +115,7 @@ def prepare_job(
         controlnet=controlnet,
         inputs=inputs,
         callback=callback,
+        windows=windows,
     )
     if s.use_prompt_embeds:
         job.prompts = KeyFrameTensors(_prompt_encoder(spec, family, pipe, device, guidance))
@@ -123,6 +129,41 @@ def prepare_job(
     if spec.lora:
         job.lora = load_adapters(pipe, family.name, spec.lora)
     return job
+
+
+def _check_video(spec: RenderSpec, family: Family, *, from_images: bool) -> None:
+    """What a video family renders differently from images: windows of frames in one call."""
+    s = spec.settings
+    if spec.motion is not None:
+        field = next(name for name in MOTION_FIELDS if getattr(s, name).strip())
+        raise SettingsError(
+            field,
+            f"{family.name} renders a window of frames in one call, while 2D motion makes each "
+            "frame from the one before; clear zoom, angle, translate_x and translate_y",
+        )
+    if spec.num_frames < 2:
+        raise SettingsError(
+            "prompts", f"{family.name} renders videos: add a key frame after frame 0"
+        )
+    if s.pacing != "schedule":
+        raise SettingsError(
+            "pacing",
+            f"{family.name} renders windows of frames, and even pacing probes single pictures; "
+            "use pacing schedule",
+        )
+    if not from_images or not (s.image_input or s.video_input):
+        return
+    if len(set(spec.strengths)) > 1:
+        raise SettingsError(
+            "strength",
+            f"{family.name} denoises a window of frames from one strength; use a number",
+        )
+    if int(s.num_inference_steps * spec.strengths[0]) < 1:
+        raise SettingsError(
+            "strength",
+            f"{spec.strengths[0]:g} of {s.num_inference_steps} steps leaves no step to denoise "
+            "the input video with; raise strength or num_inference_steps",
+        )
 
 
 def _prompt_encoder(
@@ -234,9 +275,13 @@ def render_frames(
 ) -> Iterator[RenderedFrame]:
     """Denoise ``frames`` (default: all) batch by batch with the spec's scheduler, yielding
     each frame when its batch is done; a batch interrupted by ``stop`` is dropped."""
-    with use_scheduler(list(job.pipes.values()), job.scheduler), job.closing():
+    pipes = list(job.pipes.values())
+    with use_scheduler(pipes, job.scheduler), job.closing(), job.family.rendering(pipes):
         if job.motion is not None:
             yield from _frames_in_order(job, frames, stop, previous, on_message)
+            return
+        if job.windows is not None:
+            yield from _frames_in_windows(job, frames, stop)
             return
         steps = job.plan.steps_for(frames)
         start, size = 0, job.spec.settings.batch_size
@@ -253,6 +298,47 @@ def render_frames(
             start += len(part)
             for step, image in zip(part, images, strict=True):
                 yield RenderedFrame(step.frame, image)
+
+
+def _frames_in_windows(
+    job: RenderJob, frames: Iterable[int] | None, stop: threading.Event
+) -> Iterator[RenderedFrame]:
+    """A video family: each window holding a frame asked for is rendered in one call (its
+    other frames are context), and the frames asked for are yielded."""
+    for window, wanted in _windows_of(job, frames):
+        if stop.is_set():
+            return
+        try:
+            images = job.denoise_window(window)
+        except torch.cuda.OutOfMemoryError as exc:
+            raise SettingsError(
+                "video_window",
+                f"ran out of GPU memory denoising {len(window.frames)} frames in one call; use "
+                "a smaller video_window, smaller frames (height, width) or cpu_offload",
+            ) from exc
+        if stop.is_set():
+            return
+        for frame in wanted:
+            yield RenderedFrame(frame, images[frame - window.start])
+
+
+def _windows_of(job: RenderJob, frames: Iterable[int] | None) -> Iterator[tuple[Window, list]]:
+    """Each window with the frames of ``frames`` (default: all) it keeps, if it keeps any."""
+    wanted = {step.frame for step in job.plan.steps_for(frames)}
+    for window in job.windows:
+        kept = [frame for frame in window.keep if frame in wanted]
+        if kept:
+            yield window, kept
+
+
+def call_groups(job: RenderJob, frames: Iterable[int] | None) -> list[list[int]]:
+    """The frames of ``frames`` (default: all) that each pipeline call renders, in order: a
+    video family's windows, else batches of ``batch_size``. Ray hands them out whole."""
+    if job.windows is not None:
+        return [kept for _window, kept in _windows_of(job, frames)]
+    wanted = [step.frame for step in job.plan.steps_for(frames)]
+    size = job.spec.settings.batch_size
+    return [wanted[start : start + size] for start in range(0, len(wanted), size)]
 
 
 def _frames_in_order(

@@ -38,6 +38,8 @@ FRAME_SETTINGS = (
     "height",
     "width",
     "num_latent_channels",
+    "video_window",
+    "video_overlap",
     "interpolation_type",
     "interpolation_args",
     "pacing",

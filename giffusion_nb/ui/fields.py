@@ -9,11 +9,11 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from giffusion_nb.choices import SCHEDULERS
 from giffusion_nb.errors import SettingsError
 from giffusion_nb.pipelines.families import known_pipelines
 from giffusion_nb.pipelines.load import AUTO_PIPELINES
 from giffusion_nb.settings import (
-    SCHEDULERS,
     Settings,
     coerce_value,
     setting_choices,
@@ -154,6 +154,8 @@ def make_fields(settings: Settings) -> dict[str, SettingField]:
     add("scheduler_kwargs", widgets.Textarea(rows=2, placeholder="{}"), to_widget=_as_json)
     add("pipeline_kwargs", widgets.Textarea(rows=2, placeholder="{}"), to_widget=_as_json)
     add("batch_size", widgets.IntText())
+    add("video_window", widgets.IntText())
+    add("video_overlap", widgets.IntText())
     add("height", widgets.Text(placeholder="the model's size"), to_widget=optional)
     add("width", widgets.Text(placeholder="the model's size"), to_widget=optional)
     add("num_latent_channels", widgets.Text(placeholder="the model's"), to_widget=optional)

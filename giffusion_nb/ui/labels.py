@@ -21,6 +21,8 @@ LABELS = {
     "scheduler_kwargs": "Scheduler options",
     "pipeline_kwargs": "Pipeline arguments",
     "batch_size": "Batch size",
+    "video_window": "Video window",
+    "video_overlap": "Window overlap",
     "height": "Height (px)",
     "width": "Width (px)",
     "num_latent_channels": "Latent channels",

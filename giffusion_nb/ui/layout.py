@@ -51,6 +51,8 @@ SECTIONS = (
             "translate_x",
             "translate_y",
             "padding_mode",
+            "video_window",
+            "video_overlap",
         ),
     ),
     ("Output settings", ("output_format", "fps")),

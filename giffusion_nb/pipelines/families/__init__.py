@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from giffusion_nb.errors import SettingsError
+from giffusion_nb.pipelines.families.animatediff import AnimateDiff
 from giffusion_nb.pipelines.families.base import Family, PromptTensors
 from giffusion_nb.pipelines.families.flux import Flux
 from giffusion_nb.pipelines.families.instruct_pix2pix import InstructPix2Pix
@@ -24,6 +25,7 @@ FAMILIES: tuple[Family, ...] = (
     PixArtAlpha(),
     PixArtSigma(),
     InstructPix2Pix(),
+    AnimateDiff(),
 )
 
 

@@ -9,7 +9,7 @@ image, ControlNet and inpainting input, the arguments each takes, and how to rea
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -18,6 +18,7 @@ from PIL import Image
 
 from giffusion_nb.errors import SettingsError
 from giffusion_nb.keyframes.weights import WeightedPrompt
+from giffusion_nb.pipelines.families.windows import Window
 from giffusion_nb.pipelines.weighted_prompts import clip_embeddings, encode_in_order
 
 # The modes a render calls a family's pipelines in.
@@ -255,6 +256,30 @@ class Family:
     def images(self, result: Any) -> list[Image.Image]:
         """The frames of a call's output."""
         return list(result.images)
+
+    # --- video families -------------------------------------------------------------------
+
+    def windows(self, num_frames: int, size: int, overlap: int) -> list[Window] | None:
+        """The windows of frames one call renders together (a video family), or ``None``:
+        frames are independent images, batched by ``batch_size``."""
+        return None
+
+    def frame_prompts(
+        self,
+        pipe: Any,
+        frames: int,
+        prompts: dict[int, str],
+        negative: str | None,
+        tensors: dict[str, torch.Tensor] | None,
+    ) -> AbstractContextManager[dict[str, Any]]:
+        """A video family's prompt arguments for one window, around its call."""
+        raise NotImplementedError(f"{self.name} renders images, not windows of a video")
+
+    @contextmanager
+    def rendering(self, pipes: Sequence[Any]) -> Iterator[None]:
+        """Around all the calls of a render: state the family sets on its pipelines for the
+        calls is given back at the end."""
+        yield
 
 
 def _any_weighted(*texts: Sequence[str | WeightedPrompt] | None) -> bool:
