@@ -33,10 +33,10 @@ from giffusion_nb.render.frame_inputs import FrameImages
 from giffusion_nb.render.job import RenderJob, check_pipeline_accepts, same_call_prefix
 from giffusion_nb.render.prompt_checks import key_frame_texts
 from giffusion_nb.render.spec import RenderSpec
+from giffusion_nb.render.video_checks import check_video
 
 _logger = logging.getLogger(__name__)
 StepCallback = Callable[[Any, int, Any, dict], dict]
-MOTION_FIELDS = ("zoom", "angle", "translate_x", "translate_y")
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,7 @@ def prepare_job(
     controlnet = loaded in (CONTROL, CONTROL_IMAGE)
     windows = family.windows(spec.num_frames, s.video_window, s.video_overlap)
     if windows is not None:
-        _check_video(spec, family, from_images=not controlnet)
+        check_video(spec, family, from_images=not controlnet)
     inputs = _frame_inputs(spec, family.size_multiple(pipe))
     modes = _modes(spec, family, loaded, controlnet, inputs is not None)
     pipes = {mode: (siblings or Siblings()).get(pipe, family, mode) for mode in modes}
@@ -129,41 +129,6 @@ def prepare_job(
     if spec.lora:
         job.lora = load_adapters(pipe, family.name, spec.lora)
     return job
-
-
-def _check_video(spec: RenderSpec, family: Family, *, from_images: bool) -> None:
-    """What a video family renders differently from images: windows of frames in one call."""
-    s = spec.settings
-    if spec.motion is not None:
-        field = next(name for name in MOTION_FIELDS if getattr(s, name).strip())
-        raise SettingsError(
-            field,
-            f"{family.name} renders a window of frames in one call, while 2D motion makes each "
-            "frame from the one before; clear zoom, angle, translate_x and translate_y",
-        )
-    if spec.num_frames < 2:
-        raise SettingsError(
-            "prompts", f"{family.name} renders videos: add a key frame after frame 0"
-        )
-    if s.pacing != "schedule":
-        raise SettingsError(
-            "pacing",
-            f"{family.name} renders windows of frames, and even pacing probes single pictures; "
-            "use pacing schedule",
-        )
-    if not from_images or not (s.image_input or s.video_input):
-        return
-    if len(set(spec.strengths)) > 1:
-        raise SettingsError(
-            "strength",
-            f"{family.name} denoises a window of frames from one strength; use a number",
-        )
-    if int(s.num_inference_steps * spec.strengths[0]) < 1:
-        raise SettingsError(
-            "strength",
-            f"{spec.strengths[0]:g} of {s.num_inference_steps} steps leaves no step to denoise "
-            "the input video with; raise strength or num_inference_steps",
-        )
 
 
 def _prompt_encoder(
@@ -333,12 +298,19 @@ def _windows_of(job: RenderJob, frames: Iterable[int] | None) -> Iterator[tuple[
 
 def call_groups(job: RenderJob, frames: Iterable[int] | None) -> list[list[int]]:
     """The frames of ``frames`` (default: all) that each pipeline call renders, in order: a
-    video family's windows, else batches of ``batch_size``. Ray hands them out whole."""
+    video family's windows, else batches of ``batch_size`` split where the strength or a LoRA
+    scale changes. Ray hands them out whole."""
     if job.windows is not None:
         return [kept for _window, kept in _windows_of(job, frames)]
-    wanted = [step.frame for step in job.plan.steps_for(frames)]
+    steps = job.plan.steps_for(frames)
     size = job.spec.settings.batch_size
-    return [wanted[start : start + size] for start in range(0, len(wanted), size)]
+    groups: list[list[int]] = []
+    start = 0
+    while start < len(steps):
+        part = same_call_prefix(steps[start : start + size], job.spec)
+        groups.append([step.frame for step in part])
+        start += len(part)
+    return groups
 
 
 def _frames_in_order(

@@ -269,7 +269,7 @@ class Family:
         pipe: Any,
         frames: int,
         prompts: dict[int, str],
-        negative: str | None,
+        negatives: dict[int, str] | None,
         tensors: dict[str, torch.Tensor] | None,
     ) -> AbstractContextManager[dict[str, Any]]:
         """A video family's prompt arguments for one window, around its call."""
