@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,13 +31,6 @@ class LoraSource:
     weight_name: str
     local: bool
 
-    def describe(self) -> str:
-        return str(Path(self.location) / self.weight_name) if self.local else self.hub_file
-
-    @property
-    def hub_file(self) -> str:
-        return f"{self.location}/{self.weight_name}"
-
 
 def resolve_source(source: str, line: int, *, field: str = "lora") -> LoraSource:
     """A line's source as a local ``.safetensors`` file, a folder holding one, a Hub repo
@@ -57,7 +51,12 @@ def resolve_source(source: str, line: int, *, field: str = "lora") -> LoraSource
     parts = source.split("/")
     looks_local = source.startswith(("/", ".", "~")) or "\\" in source or len(parts) < 2
     if looks_local or (len(parts) == 2 and source.endswith(SAFETENSORS)):
-        raise SettingsError(field, f"no such file or folder: {source!r}", line=line)
+        raise SettingsError(
+            field,
+            f"no such file or folder: {source!r} (an adapter on the Hub is owner/name or "
+            "owner/name/file.safetensors)",
+            line=line,
+        )
     if not _HUB_REPO.fullmatch("/".join(parts[:2])) or ".." in parts:
         raise SettingsError(
             field,
@@ -126,10 +125,7 @@ def load_adapters(pipe: Any, family_name: str, lines: Sequence[LoraLine]) -> Lor
     sources = [resolve_source(line.source, line.line) for line in lines]
     names = tuple(_adapter_name(index, source) for index, source in enumerate(sources))
     loaded = _loaded(pipe)
-    ours = {
-        name for adapters in loaded.values() for name in adapters if name.startswith(ADAPTER_PREFIX)
-    }
-    stale = sorted(ours - set(names))
+    stale = sorted(_ours(loaded) - set(names))
     if stale:
         pipe.delete_adapters(stale)
     new = []
@@ -153,9 +149,21 @@ def load_adapters(pipe: Any, family_name: str, lines: Sequence[LoraLine]) -> Lor
     return LoraAdapters(pipe, names, text)
 
 
+def drop_adapters(pipe: Any) -> None:
+    """Delete the adapters giffusion_nb loaded into ``pipe`` (a render without `lora`)."""
+    if hasattr(pipe, "get_list_adapters"):
+        ours = sorted(_ours(_loaded(pipe)))
+        if ours:
+            pipe.delete_adapters(ours)
+
+
 def _loaded(pipe: Any) -> dict[str, list[str]]:
     """The adapters of each of the pipeline's components."""
     return pipe.get_list_adapters()
+
+
+def _ours(loaded: dict[str, list[str]]) -> set[str]:
+    return {name for names in loaded.values() for name in names if name.startswith(ADAPTER_PREFIX)}
 
 
 def _adapter_name(index: int, source: LoraSource) -> str:
@@ -171,7 +179,11 @@ def _adapter_name(index: int, source: LoraSource) -> str:
 def _load_one(pipe: Any, family_name: str, line: LoraLine, source: LoraSource, name: str) -> None:
     weight = {"weight_name": source.weight_name} if source.weight_name else {}
     try:
-        pipe.load_lora_weights(source.location, adapter_name=name, use_safetensors=True, **weight)
+        with warnings.catch_warnings():  # peft warns of every adapter after the first
+            warnings.filterwarnings("ignore", message="Already found a `peft_config`")
+            pipe.load_lora_weights(
+                source.location, adapter_name=name, use_safetensors=True, **weight
+            )
     except RuntimeError as exc:  # weights of other shapes than the model's layers
         raise SettingsError(
             "lora",

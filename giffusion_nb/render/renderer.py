@@ -26,7 +26,7 @@ from giffusion_nb.pipelines.families.base import (
 )
 from giffusion_nb.pipelines.families.windows import Window
 from giffusion_nb.pipelines.load import fit_vae_to_frames
-from giffusion_nb.pipelines.lora import load_adapters
+from giffusion_nb.pipelines.lora import drop_adapters, load_adapters
 from giffusion_nb.pipelines.schedulers import build_scheduler, use_scheduler
 from giffusion_nb.render.conditioning import KeyFrameTensors, key_frame_noise
 from giffusion_nb.render.frame_inputs import FrameImages
@@ -128,6 +128,8 @@ def prepare_job(
     # during a call
     if spec.lora:
         job.lora = load_adapters(pipe, family.name, spec.lora)
+    else:
+        drop_adapters(pipe)
     return job
 
 
