@@ -249,3 +249,30 @@ def test_animatediff_takes_a_lora_at_one_scale(animatediff, frames_of, lora_file
     with pytest.raises(SettingsError, match="one scale of each adapter") as info:
         frames_of(**video, lora=f"owner/name @ 1\n{lora_file} @ 0: (0), 3: (1)")
     assert (info.value.field, info.value.line) == ("lora", 2)
+
+
+@pytest.mark.parametrize(
+    ("model_id", "component"),
+    [
+        ("builtin:tiny-sdxl", "unet"),
+        ("builtin:tiny-sd3", "transformer"),
+        ("builtin:tiny-flux", "transformer"),
+    ],
+)
+def test_other_families_load_a_lora_of_their_own_model(model_id, component, tmp_path):
+    """A LoRA of the family's denoiser: scale 0 is no LoRA, scale 1 differs."""
+    own = load_pipeline(model_id, device="cpu")
+    model = copy.deepcopy(getattr(own, component))
+    layers = _renamed(_lora_layers(model, ATTENTION, 6), component)
+    save_file(layers, str(tmp_path / "own.safetensors"))
+    values = {**TINY, "model_id": model_id, "guidance_scale": 3.0}
+
+    def frames(**extra) -> np.ndarray:
+        session = RenderSession(
+            output_dir=tmp_path / "outputs", device="cpu", pipeline=own, **values, **extra
+        )
+        return np.stack([pixels(frame.image) for frame in session.render_frames()])
+
+    plain = frames()
+    assert np.abs(frames(lora=f"{tmp_path / 'own.safetensors'} @ 0") - plain).max() <= 1
+    assert _difference(frames(lora=f"{tmp_path / 'own.safetensors'} @ 1"), plain).min() > 0.5
