@@ -6,6 +6,7 @@ import argparse
 import json
 from typing import Any
 
+from giffusion_nb.choices import OUTPUT_FORMATS
 from giffusion_nb.errors import SettingsError
 
 SHAPES = ("sd15", "sdxl")  # published shapes built from config with random weights
@@ -23,7 +24,7 @@ def add_bench_parser(commands: Any) -> None:
     bench.add_argument("--steps", type=int, help="denoising steps (default 2)")
     bench.add_argument("--batch-size", default="1", help="one, or several like 1,4 to compare")
     bench.add_argument("--frames", default="200", help="frames; several (200,2000) = memory")
-    bench.add_argument("--format", default="gif", choices=["gif", "mp4"], help="output format")
+    bench.add_argument("--format", default="gif", choices=OUTPUT_FORMATS, help="output format")
     bench.add_argument("--runs", type=int, default=3, help="timed runs (the median is shown)")
     bench.add_argument("--json", action="store_true", help="print one JSON object last")
     bench.add_argument("--workers", help="Ray worker counts to compare, e.g. 1,2")
