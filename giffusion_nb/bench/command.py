@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 from typing import Any
 
 from giffusion_nb.choices import OUTPUT_FORMATS
@@ -42,6 +43,9 @@ def add_bench_parser(commands: Any) -> None:
         help="how evenly a travel on --model (default builtin:shapes-sd) moves, scheduled and "
         "evenly paced, at --steps (default 20)",
     )
+    bench.add_argument(
+        "--strip", type=Path, help="--pacing: save a PNG of every 3rd frame, scheduled over even"
+    )
     bench.add_argument("--memory-only", action="store_true", help=argparse.SUPPRESS)
 
 
@@ -76,7 +80,8 @@ def run_bench(args: argparse.Namespace) -> int:
         from giffusion_nb.bench.pacing import run_pacing_bench
 
         model = args.model or "builtin:shapes-sd"
-        run_pacing_bench(model, args.steps or 20, args.size or 64, case.device, args.json)
+        steps, size = args.steps or 20, args.size or 64
+        run_pacing_bench(model, steps, size, case.device, args.json, args.strip)
         return 0
     if args.gif:
         from giffusion_nb.bench.gif import run_gif_bench
