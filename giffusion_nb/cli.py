@@ -10,6 +10,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from giffusion_nb.bench.command import add_bench_parser, run_bench
 from giffusion_nb.errors import SettingsError
 from giffusion_nb.limits import MAX_PROMPTS_FILE_BYTES, loads_json, read_text_limited
 
@@ -83,35 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     inspire.add_argument("--count", type=int, default=4, help="prompts without topics")
     inspire.add_argument("--model", help="a transformers text-generation model (Hub id or folder)")
 
-    bench = commands.add_parser(
-        "bench", help="frames/s of the render session against a bare diffusers loop"
-    )
-    bench.add_argument("--model", help="model id (default builtin:tiny-sd)")
-    bench.add_argument("--shape", choices=["sd15"], help="SD 1.5 shapes, random weights")
-    bench.add_argument("--device", help="cpu, cuda, … (default: the GPU if any)")
-    bench.add_argument("--size", type=int, help="frame width and height (64; --gif: 256)")
-    bench.add_argument("--steps", type=int, help="denoising steps (default 2)")
-    bench.add_argument("--batch-size", default="1", help="one, or several like 1,4 to compare")
-    bench.add_argument("--frames", default="200", help="frames; several (200,2000) = memory")
-    bench.add_argument("--format", default="gif", choices=["gif", "mp4"], help="output format")
-    bench.add_argument("--runs", type=int, default=3, help="timed runs (the median is shown)")
-    bench.add_argument("--json", action="store_true", help="print one JSON object last")
-    bench.add_argument("--workers", help="Ray worker counts to compare, e.g. 1,2")
-    bench.add_argument(
-        "--video", action="store_true", help="peak memory streaming input videos of --frames"
-    )
-    bench.add_argument(
-        "--gif",
-        action="store_true",
-        help="our GIF against a plain Pillow save; its memory for several --frames (100,800)",
-    )
-    bench.add_argument(
-        "--pacing",
-        action="store_true",
-        help="how evenly a travel on --model (default builtin:shapes-sd) moves, scheduled and "
-        "evenly paced, at --steps (default 20)",
-    )
-    bench.add_argument("--memory-only", action="store_true", help=argparse.SUPPRESS)
+    add_bench_parser(commands)
 
     shapes = commands.add_parser(
         "eval-shapes",
@@ -277,78 +250,6 @@ def _eval_shapes(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _bench(args: argparse.Namespace) -> int:
-    from giffusion_nb.bench.speed import (
-        BenchCase,
-        check_case,
-        compare,
-        fps_by_workers,
-        memory_by_frames,
-        memory_only,
-        report,
-        video_memory,
-        video_memory_by_frames,
-    )
-
-    frame_counts = _numbers("--frames", args.frames)
-    batch_sizes = _numbers("--batch-size", args.batch_size)
-    from giffusion_nb.pipelines.devices import resolve_device
-
-    case = BenchCase(
-        model_id=args.model or "builtin:tiny-sd",
-        shape=args.shape or "",
-        device=str(resolve_device(args.device)) if args.device else None,
-        size=args.size or 64,
-        steps=args.steps or 2,
-        frames=frame_counts[0],
-        output_format=args.format,
-    )
-    if args.pacing:
-        from giffusion_nb.bench.pacing import run_pacing_bench
-
-        model = args.model or "builtin:shapes-sd"
-        run_pacing_bench(model, args.steps or 20, args.size or 64, case.device, args.json)
-        return EXIT_OK
-    if args.gif:
-        from giffusion_nb.bench.gif import run_gif_bench
-
-        run_gif_bench(frame_counts, args.size, case.device, args.json)
-        return EXIT_OK
-    check_case(case, args.runs)
-    if args.memory_only:
-        if args.video:
-            figures = video_memory(case.frames, case.size)
-        else:
-            figures = memory_only(case, batch_sizes[0])
-        print(json.dumps(figures))
-        return EXIT_OK
-    if args.video:
-        results = {"video_peak_rss_mb_by_frames": video_memory_by_frames(frame_counts, case.size)}
-    elif args.workers:
-        workers = _numbers("--workers", args.workers)
-        results = {"fps_by_workers": fps_by_workers(case, workers, batch_sizes[0])}
-    elif len(frame_counts) > 1:
-        results = {"peak_rss_mb_by_frames": memory_by_frames(case, frame_counts, batch_sizes[0])}
-    else:
-        results = compare(case, batch_sizes, max(1, args.runs))
-    print(report(case, results))
-    if args.json:
-        print(json.dumps(results))
-    return EXIT_OK
-
-
-def _numbers(option: str, text: str) -> list[int]:
-    try:
-        numbers = [int(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise SettingsError(
-            option, f"expected numbers like 200 or 200,2000, got {text!r}"
-        ) from None
-    if not numbers or min(numbers) < 1:
-        raise SettingsError(option, f"expected positive numbers, got {text!r}")
-    return numbers
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit code (0 ok, 2 user error, 1 other failure)."""
     args = build_parser().parse_args(argv)
@@ -366,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "inspire":
             return _inspire(args)
         if args.command == "bench":
-            return _bench(args)
+            return run_bench(args)
         if args.command == "eval-shapes":
             return _eval_shapes(args)
         if args.command == "train-shapes":

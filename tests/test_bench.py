@@ -7,7 +7,9 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import torch
+from PIL import Image
 
 from giffusion_nb.pipelines.builtin import build_sd15_shaped
 from giffusion_nb.pipelines.load import load_pipeline
@@ -81,12 +83,18 @@ def test_a_one_frame_bench_plans_one_frame_of_its_own_prompt():
     assert [key_frame.prompt for key_frame in plan.key_frames] == ["a red circle"]
 
 
-def test_the_pacing_bench_compares_schedule_and_even(tiny_pipe):
-    from giffusion_nb.bench.pacing import pacing_figures, pacing_report
+def test_the_pacing_bench_compares_schedule_and_even(tiny_pipe, tmp_path):
+    from giffusion_nb.bench.pacing import pacing_figures, pacing_report, save_strip
 
-    figures = pacing_figures("builtin:tiny-sd", "0: a red fox\n6: a blue lion", steps=2, size=64)
+    rows = {}
+    figures = pacing_figures(
+        "builtin:tiny-sd", "0: a red fox\n6: a blue lion", steps=2, size=64, rows=rows
+    )
     assert set(figures) == {"schedule", "even"}
     for row in figures.values():
         assert len(row["changes"]) == 6 and row["variation"] >= 0 and row["largest_over_mean"] >= 1
     assert 3 <= figures["even"]["probe_frames"] <= 3  # 35 % of 6 frames: the key frames and t 0.5
     assert "even / schedule: variation" in pacing_report(figures)
+    strip = np.asarray(Image.open(save_strip(rows, tmp_path / "strip.png")))
+    assert strip.shape == (128, 3 * 64, 3)  # frames 0, 3 and 6, scheduled over even
+    np.testing.assert_array_equal(strip[64:, 64:128], rows["even"][3].astype(np.uint8))

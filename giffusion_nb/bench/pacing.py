@@ -6,9 +6,11 @@ from __future__ import annotations
 import json
 import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PIL import Image
 
 from giffusion_nb.keyframes.pacing import evenness, step_changes
 
@@ -21,9 +23,11 @@ def pacing_figures(
     steps: int = 20,
     size: int = 64,
     device: str | None = None,
+    rows: dict[str, list[np.ndarray]] | None = None,
 ) -> dict[str, Any]:
     """Render the travel as scheduled and evenly paced; each one's evenness (the coefficient of
-    variation of the frame-to-frame change, the largest change over the mean) and time."""
+    variation of the frame-to-frame change, the largest change over the mean) and time. Each
+    pacing's frames go into ``rows`` when a dict is given."""
     from giffusion_nb.render.session import RenderSession
 
     figures: dict[str, Any] = {}
@@ -44,6 +48,8 @@ def pacing_figures(
         started = time.perf_counter()
         frames = [np.asarray(frame.image, dtype=np.float32) for frame in session.render_frames()]
         seconds = time.perf_counter() - started
+        if rows is not None:
+            rows[pacing] = frames
         changes = step_changes(frames)
         variation, peak = evenness(changes)
         figures[pacing] = {
@@ -81,11 +87,35 @@ def pacing_report(figures: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def save_strip(rows: dict[str, list[np.ndarray]], path: Path, every: int = 3) -> Path:
+    """Every ``every``-th frame (and the last) of each pacing side by side, one row a pacing
+    (scheduled above, evenly paced below), as a PNG."""
+    lines = []
+    for frames in rows.values():
+        picked = list(range(0, len(frames), every))
+        if picked[-1] != len(frames) - 1:
+            picked.append(len(frames) - 1)
+        lines.append(np.concatenate([frames[index] for index in picked], axis=1))
+    strip = np.concatenate(lines, axis=0).clip(0, 255).astype(np.uint8)
+    path = Path(path)
+    Image.fromarray(strip).save(path)
+    return path
+
+
 def run_pacing_bench(
-    model_id: str, steps: int, size: int, device: str | None, as_json: bool
+    model_id: str,
+    steps: int,
+    size: int,
+    device: str | None,
+    as_json: bool,
+    strip: Path | None = None,
 ) -> None:
-    """``bench --pacing``: print the report (and the figures as JSON)."""
-    figures = pacing_figures(model_id, steps=steps, size=size, device=device)
+    """``bench --pacing``: print the report (and the figures as JSON); with ``strip``, save the
+    before/after strip of frames there."""
+    rows: dict[str, list[np.ndarray]] = {}
+    figures = pacing_figures(model_id, steps=steps, size=size, device=device, rows=rows)
     print(pacing_report(figures))
+    if strip is not None:
+        print(f"strip of frames: {save_strip(rows, strip)}")
     if as_json:
         print(json.dumps(figures))

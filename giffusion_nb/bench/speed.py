@@ -29,7 +29,7 @@ class BenchCase:
     """What every timed render shares."""
 
     model_id: str = "builtin:tiny-sd"
-    shape: str = ""  # "sd15": Stable Diffusion 1.5's shapes with random weights
+    shape: str = ""  # "sd15" or "sdxl": published shapes with random weights
     device: str | None = None
     size: int = 64
     steps: int = 2
@@ -54,16 +54,20 @@ def check_case(case: BenchCase, runs: int = 1) -> None:
 
 
 def load_bench_pipeline(case: BenchCase) -> Any:
-    """The pipeline to time: a model by id, or the SD 1.5-shaped one built from config."""
+    """The pipeline to time: a model by id, or one with SD 1.5's or SDXL base's published
+    shapes built from config (random weights, half precision on a GPU)."""
     device = torch.device(case.device) if case.device else default_device()
-    if case.shape == "sd15":
-        from giffusion_nb.pipelines.builtin import build_sd15_shaped
+    if not case.shape:
+        return load_pipeline(case.model_id, device=device)
+    from giffusion_nb.pipelines.builtin import build_sd15_shaped, build_sdxl_shaped
 
-        dtype = torch.float16 if device.type == "cuda" else torch.float32
-        pipe = build_sd15_shaped().to(device=device, dtype=dtype)
-        pipe.set_progress_bar_config(disable=True)
-        return pipe
-    return load_pipeline(case.model_id, device=device)
+    build = {"sd15": build_sd15_shaped, "sdxl": build_sdxl_shaped}[case.shape]
+    dtype = torch.float16 if device.type == "cuda" else torch.float32
+    with torch.device(device):  # SDXL's 14 GB of float32 weights are made where they run
+        pipe = build()
+    pipe = pipe.to(device=device, dtype=dtype)
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
 
 
 def bare_loop(pipe: Any, case: BenchCase, batch_size: int) -> tuple[float, float]:

@@ -13,10 +13,9 @@ import imageio_ffmpeg
 import numpy as np
 from PIL import Image
 
-from giffusion_nb.choices import OUTPUT_FORMATS
 from giffusion_nb.errors import SettingsError
+from giffusion_nb.output.formats import MAX_FPS, MIN_FPS, OutputFormat, output_format
 from giffusion_nb.output.gif_format import (
-    GIF_MAX_FPS,
     TRAILER,
     file_header,
     frame_delay_cs,
@@ -31,8 +30,6 @@ from giffusion_nb.output.palette import (
     still_fits,
 )
 
-MIN_FPS = 1
-MAX_FPS = 120
 # imageio-ffmpeg's 1..10 quality scale; 7 maps to x264 CRF 15, visually close to lossless.
 MP4_QUALITY = 7
 # A GIF frame keeps the previous frame's palette while its mean squared error on it is at
@@ -61,36 +58,33 @@ def temp_path_beside(path: Path) -> Path:
     return Path(name)
 
 
-def check_output_format(output_format: str) -> str:
-    """The output format, ``gif`` or ``mp4``, in lower case; a ``SettingsError`` otherwise."""
-    fmt = output_format.strip().lower() if isinstance(output_format, str) else output_format
-    if fmt not in OUTPUT_FORMATS:
-        raise SettingsError("output_format", f"expected 'gif' or 'mp4', got {output_format!r}")
-    return fmt
-
-
-def check_fps(fps: float, output_format: str) -> float:
-    """A frame rate the output can play (a GIF at most ``GIF_MAX_FPS``); a ``SettingsError``
-    naming ``fps`` otherwise."""
+def check_fps(fps: float, format_name: str) -> float:
+    """A frame rate the output format plays (a GIF at most 50); a ``SettingsError`` naming
+    ``fps`` otherwise (an unknown format is not ``fps``'s mistake: it is checked alone)."""
     if isinstance(fps, bool) or not isinstance(fps, numbers.Real) or not MIN_FPS <= fps <= MAX_FPS:
         raise SettingsError(
             "fps", f"expected a frame rate between {MIN_FPS} and {MAX_FPS}, got {fps!r}"
         )
-    gif = isinstance(output_format, str) and output_format.strip().lower() == "gif"
-    if gif and fps > GIF_MAX_FPS:
+    try:
+        fmt = output_format(format_name)
+    except SettingsError:
+        return float(fps)
+    if fmt.name == "gif" and fps > fmt.max_fps:
         raise SettingsError(
             "fps",
-            f"a GIF plays at most {GIF_MAX_FPS} frames/s (its delays are whole hundredths of a "
-            f"second, and browsers play delays under 2 as 10), got {fps!r}; choose mp4 for more",
+            f"a GIF plays at most {fmt.max_fps:g} frames/s (its delays are whole hundredths of "
+            f"a second, and browsers play delays under 2 as 10), got {fps!r}; choose mp4 for more",
         )
     return float(fps)
 
 
-def check_output_settings(output_format: str, fps: float, audio_path: Path | None = None) -> str:
-    """Validate the output settings and return the format in lower case."""
-    fmt = check_output_format(output_format)
-    check_fps(fps, fmt)
-    if fmt == "mp4" and audio_path is not None and not Path(audio_path).is_file():
+def check_output_settings(
+    format_name: str, fps: float, audio_path: Path | None = None
+) -> OutputFormat:
+    """Validate the output settings and return the format."""
+    fmt = output_format(format_name)
+    check_fps(fps, fmt.name)
+    if fmt.carries_audio and audio_path is not None and not Path(audio_path).is_file():
         raise SettingsError("audio_path", f"no such audio file: {audio_path}")
     return fmt
 
@@ -305,10 +299,10 @@ class Mp4Encoder(OutputEncoder):
 
 
 def open_output(
-    path: Path, output_format: str, fps: float, audio_path: Path | None = None
+    path: Path, format_name: str, fps: float, audio_path: Path | None = None
 ) -> OutputEncoder:
     """An encoder for a GIF or MP4 at ``path``; a GIF ignores ``audio_path``."""
-    fmt = check_output_settings(output_format, fps, audio_path)
-    if fmt == "gif":
+    fmt = check_output_settings(format_name, fps, audio_path)
+    if fmt.name == "gif":
         return GifEncoder(path, fps)
     return Mp4Encoder(path, fps, audio_path)

@@ -9,10 +9,11 @@ import imageio_ffmpeg
 import numpy as np
 from PIL import Image, ImageSequence
 
+from giffusion_nb.output.formats import format_of_file
+
 
 def _is_gif(path: Path) -> bool:
-    with open(path, "rb") as file:
-        return file.read(4) == b"GIF8"
+    return format_of_file(path).name == "gif"
 
 
 def count_frames(path: Path) -> tuple[int, float]:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from giffusion_nb.errors import SettingsError
 from giffusion_nb.output.encoders import open_output
+from giffusion_nb.output.formats import FORMATS, format_of_file
 from giffusion_nb.output.readers import count_frames, iter_frames, read_frame
 from giffusion_nb.output.safe_paths import check_real_folder
 from giffusion_nb.output.writers import save_png_atomic
@@ -53,12 +54,13 @@ def as_video(output: str | Path, target_dir: str | Path) -> Path:
     """A rendered output usable as the video input: an MP4 as it is, a GIF re-encoded to MP4
     (frame for frame, at the GIF's frame rate)."""
     output = _existing(output)
-    if output.suffix.lower() == ".mp4":
+    if not format_of_file(output).shown_as_image:  # a video already
         return output
     _num_frames, fps = count_frames(output)
     check_real_folder(target_dir, "output_dir")  # never through a link out of the folder
-    target = Path(target_dir) / f"{output.stem}.mp4"
-    encoder = open_output(target, "mp4", fps)
+    mp4 = FORMATS["mp4"]
+    target = Path(target_dir) / mp4.file_name(output.stem)
+    encoder = open_output(target, mp4.name, fps)
     try:
         for frame in iter_frames(output):
             encoder.append(frame)

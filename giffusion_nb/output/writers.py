@@ -75,7 +75,7 @@ class BackgroundWriter:
             raise ValueError(
                 f"need num_frames >= 1 and max_pending >= 1, got {num_frames}, {max_pending}"
             )
-        self._format = check_output_settings(output_format, fps, audio_path)
+        self._format = check_output_settings(output_format, fps, audio_path).name
         self._run_dir = Path(run_dir)
         self._num_frames = num_frames
         self._output_path = None if output_path is None else Path(output_path)

@@ -16,6 +16,7 @@ from tqdm.auto import tqdm
 
 from giffusion_nb.errors import SettingsError
 from giffusion_nb.keyframes.pacing import Pacing
+from giffusion_nb.output.formats import output_format
 from giffusion_nb.output.runs import (
     complete_frames,
     create_run_dir,
@@ -97,8 +98,9 @@ class Run:
             done = complete_frames(run_dir, total)
         self.run_dir = run_dir
         todo = missing_frames(done, total, in_order=spec.motion is not None)
-        output = run_dir / f"{run_dir.name}.{s.output_format}"
-        audio = Path(s.audio_input) if s.audio_input and s.output_format == "mp4" else None
+        fmt = output_format(s.output_format)
+        output = run_dir / fmt.file_name(run_dir.name)
+        audio = Path(s.audio_input) if s.audio_input and fmt.carries_audio else None
         self._writer = BackgroundWriter(
             run_dir,
             total,

@@ -11,6 +11,7 @@ from pathlib import Path
 import ipywidgets as widgets
 
 from giffusion_nb.errors import SettingsError
+from giffusion_nb.output.formats import format_of_file
 from giffusion_nb.output.writers import frame_path
 from giffusion_nb.render.session import RenderSession
 from giffusion_nb.ui.buttons import button, png_bytes
@@ -101,8 +102,7 @@ class Viewer:
         self.output = output
         data = output.read_bytes()
         frames = len(list((output.parent / "frames").glob("*.png")))
-        is_gif = output.suffix.lower() == ".gif"
-        if is_gif:
+        if format_of_file(output).shown_as_image:
             self.media.value = data
         else:
             self.video.value = data
@@ -156,7 +156,7 @@ class Viewer:
         if self.output is None:
             return
         self.play.layout.display = "none"
-        kind = "media" if self.output.suffix.lower() == ".gif" else "video"
+        kind = "media" if format_of_file(self.output).shown_as_image else "video"
         frames = self.slider.max + 1
         self._show_screen(kind, f"Output · {self.output.name} · {frames} frames")
 
@@ -200,7 +200,7 @@ def _describe(output: Path, data: bytes) -> str:
     folder = html.escape(str(output.parent))
     text = f"Run folder: <code>{folder}</code>"
     if len(data) <= MAX_DOWNLOAD_MB * 1024 * 1024:
-        mime = "image/gif" if output.suffix.lower() == ".gif" else "video/mp4"
+        mime = format_of_file(output).mime
         encoded = base64.b64encode(data).decode()
         text += (
             f" · <a download='{html.escape(output.name)}' href='data:{mime};base64,{encoded}'>"
