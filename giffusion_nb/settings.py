@@ -88,12 +88,21 @@ class Settings(HasTraits):
         help="AnimateDiff: a MotionAdapter checkpoint (Hub id or folder) that turns the model "
         "into AnimateDiffPipeline's video model.",
     )
+    lora = Unicode(
+        "",
+        help="LoRA adapters, one a line: `SOURCE @ SCALE`; SOURCE a .safetensors file, a folder "
+        "holding one, a Hub id (owner/name) or Hub file (owner/name/file.safetensors); SCALE a "
+        "number from -4 to 4 (default 1) or key frames like `0: (0.0), 24: (1.0)`.",
+    )
     prompts = Unicode(
         "0: a picture of a corgi\n60: a picture of a lion",
         help="One key frame per line, `frame: prompt`; frames in between travel from one "
-        "prompt to the next.",
+        "prompt to the next. `--neg text` ends a line with that key frame's negative prompt; "
+        "weights as in A1111: `(word:1.3)`, `(word)` ×1.1, `[word]` ÷1.1; `\\(` is a bracket.",
     )
-    negative_prompt = Unicode("", help="What no frame should show; encoded once, used by all.")
+    negative_prompt = Unicode(
+        "", help="What no frame should show (key frames without their own `--neg`)."
+    )
     seed = Int(42, help="Seed of the key frames' noise; each key frame gets seed + its frame.")
     num_inference_steps = Int(50, help="Denoising steps per frame: more is slower and finer.")
     guidance_scale = Float(7.5, help="How strongly frames follow the prompt (1 turns it off).")

@@ -15,13 +15,16 @@ from typing import Any
 from giffusion_nb.choices import scheduler_class_name
 from giffusion_nb.errors import SettingsError
 from giffusion_nb.keyframes.curves import check_range, curve_values, parse_curve
+from giffusion_nb.keyframes.lora_text import lora_scales, parse_lora, scale_frames
 from giffusion_nb.keyframes.plan import MAX_SEED
 from giffusion_nb.keyframes.prompts import num_frames, parse_prompts
 from giffusion_nb.keyframes.schedules import check_interpolation_type, parse_frequencies
+from giffusion_nb.keyframes.weights import parse_weights
 from giffusion_nb.limits import shown
 from giffusion_nb.media.input_checks import check_media_input
 from giffusion_nb.media.motion import motion_schedule
 from giffusion_nb.output.encoders import check_fps
+from giffusion_nb.pipelines.lora import resolve_source
 from giffusion_nb.settings import (
     MANAGED_ARGUMENTS,
     Settings,
@@ -147,6 +150,20 @@ def _motion(name: str) -> Check:
     return check
 
 
+def _check_negative_prompt(settings: Settings) -> None:
+    _text("negative_prompt", allow_empty=True)(settings)
+    parse_weights(settings.negative_prompt, field="negative_prompt", what="the negative prompt")
+
+
+def _check_lora(settings: Settings) -> None:
+    """Each line parses, its scale stays in -4..4 at every frame, a local source exists."""
+    lines = parse_lora(settings.lora)
+    frames = _frames_or_none(settings) or scale_frames(lines)
+    lora_scales(lines, frames)
+    for line in lines:
+        resolve_source(line.source, line.line)
+
+
 def _check_strength(settings: Settings) -> None:
     value = settings.strength
     if isinstance(value, str):
@@ -229,7 +246,8 @@ CHECKS: dict[str, Check] = {
     "model_id": _text("model_id", allow_empty=False),
     "pipeline_class": _text("pipeline_class", allow_empty=False),
     "prompts": _call(parse_prompts, "prompts"),
-    "negative_prompt": _text("negative_prompt", allow_empty=True),
+    "lora": _check_lora,
+    "negative_prompt": _check_negative_prompt,
     "seed": _range("seed", 0, MAX_SEED),
     "num_inference_steps": _range("num_inference_steps", 1, 1000),
     "guidance_scale": _range("guidance_scale", 0.0, 100.0),

@@ -38,7 +38,15 @@ TABLE = [
         "more than 10,000 key frames",
     ),
     ({"prompts": "1" * 5000 + ": a corgi"}, "prompts", "too large (at most 1000000)"),
+    # prompt weights and key-frame negative prompts
+    ({"prompts": "0: a (red fox"}, "prompts", "is never closed"),
+    ({"prompts": "0: a [red fox)"}, "prompts", "closes no '('"),
+    ({"prompts": "0: a (red:12) fox"}, "prompts", "weight 12 is outside 0 to 10"),
+    ({"prompts": "0: a lion --neg"}, "prompts", "no negative prompt after it"),
+    ({"prompts": "0: a\n2: b --neg dark", "guidance_scale": 1.0}, "prompts", "no effect without"),
+    ({"prompts": "0: (red:1.2)", "use_prompt_embeds": False}, "prompts", "use_prompt_embeds on"),
     # negative prompt
+    ({"negative_prompt": "(blurry"}, "negative_prompt", "is never closed"),
     ({"negative_prompt": "x" * 10_001}, "negative_prompt", "too long"),
     ({"negative_prompt": ["blurry"]}, "negative_prompt", "expected text"),
     ({"negative_prompt": "blurry", "guidance_scale": 1.0}, "negative_prompt", "no effect"),
@@ -92,6 +100,13 @@ TABLE = [
     ({"controlnet_ids": ["<missing>"]}, "controlnet_ids", "could not load ControlNet"),
     ({"controlnet_ids": 5}, "controlnet_ids", "list of names"),
     ({"motion_adapter_id": "<missing>"}, "motion_adapter_id", "takes no motion adapter"),
+    # LoRA adapters
+    ({"lora": "/no/such/ink.safetensors @ 1"}, "lora", "no such file or folder"),
+    ({"lora": "<text.png>"}, "lora", "only safetensors files are loaded"),
+    ({"lora": "<text.safetensors>"}, "lora", "could not load"),
+    ({"lora": "owner/name @ 0: (0), 2: (5)"}, "lora", "expected a value in [-4, 4]"),
+    ({"lora": "owner/name @ 0: (x)"}, "lora", "unknown name 'x'"),
+    ({"lora": " @ 1"}, "lora", "expected an adapter before '@'"),
     ({"pipeline_kwargs": {"not_an_argument": 1}}, "pipeline_kwargs", "does not take"),
     ({"pipeline_kwargs": {"guidance_rescale": "high"}}, "pipeline_kwargs", "expects a number"),
     ({"pipeline_kwargs": {"latents": None}}, "pipeline_kwargs", "set by giffusion_nb"),
@@ -160,7 +175,7 @@ def bad_files(tmp_path_factory) -> dict[str, Path]:
     files = {name: folder / name for name in ("empty.png", "empty.mp4", "empty.wav")}
     for path in files.values():
         path.write_bytes(b"")
-    for name in ("text.png", "text.mp4", "text.wav"):
+    for name in ("text.png", "text.mp4", "text.wav", "text.safetensors"):
         files[name] = folder / name
         files[name].write_text("just some text, not media\n" * 20)
     Image.new("RGB", (64, 64), (10, 20, 30)).save(folder / "ok.png")

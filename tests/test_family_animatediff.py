@@ -183,6 +183,20 @@ def test_a_negative_prompt_changes_the_frames(session, reference):
     assert np.abs(negative - reference).mean() > 1
 
 
+def test_key_frame_negative_prompts_reach_the_call(session, pipe, reference, monkeypatch):
+    """Text prompts: each key frame's negative from its frame on; embeddings: travelled."""
+    prompts = "0: a red fox\n4: a cat --neg snow\n7: a blue whale"
+    calls = spy_calls(monkeypatch, pipe)
+    text = frames_of(session(video_window=8, prompts=prompts, use_prompt_embeds=False))
+    (call,) = calls
+    assert call["prompt"] == {0: "a red fox", 4: "a cat", 7: "a blue whale"}
+    assert call["negative_prompt"] == {0: "", 4: "snow", 7: ""}
+    plain = frames_of(session(video_window=8, prompts=prompts.replace(" --neg snow", "")))
+    travelled = frames_of(session(video_window=8, prompts=prompts))
+    assert np.abs(travelled - plain).mean() > 1
+    assert np.abs(text - travelled).mean() > 1
+
+
 def test_a_call_longer_than_the_motion_context_slides_freenoise_over_it(
     session, reference, monkeypatch
 ):

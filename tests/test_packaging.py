@@ -14,7 +14,7 @@ import tomllib
 ROOT = Path(__file__).parent.parent
 REQUIRED = [
     "diffusers", "transformers", "torch", "numpy", "pillow", "imageio", "imageio-ffmpeg",
-    "librosa", "matplotlib", "ipympl", "ipywidgets", "voila", "comet-ml",
+    "librosa", "matplotlib", "ipympl", "ipywidgets", "voila", "comet-ml", "peft", "compel",
 ]  # fmt: skip
 
 

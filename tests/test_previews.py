@@ -65,12 +65,13 @@ def test_widget_is_the_canvas_without_pyplot():
     before = Gcf.get_num_fig_managers()
     previews = Previews(make_session())
     assert Gcf.get_num_fig_managers() == before
-    for preview in (previews.schedule, previews.motion, previews.strength, previews.audio):
+    shown = (previews.schedule, previews.motion, previews.strength, previews.lora, previews.audio)
+    for preview in shown:
         canvas = preview.widget.children[0]
         assert isinstance(canvas, Canvas) and canvas is preview.figure.canvas
         assert canvas.header_visible is False and canvas.toolbar is not None
         preview.figure.savefig(io.BytesIO(), format="png")  # the artists draw
-    assert previews.widget.titles == ("Interpolation", "Motion", "Strength", "Audio")
+    assert previews.widget.titles == ("Interpolation", "Motion", "Strength", "LoRA", "Audio")
 
 
 def test_observed_prompts_redraw_in_place():
@@ -179,6 +180,33 @@ def test_motion_keeps_the_last_frame_count_when_prompts_break():
     assert "`prompts`" in previews.motion.message.value
 
 
+# --- LoRA --------------------------------------------------------------------------------------
+
+
+def test_lora_scales_are_drawn_per_adapter():
+    session = make_session(prompts="0: a corgi\n10: a lion")
+    previews = Previews(session)
+    preview = previews.lora
+    assert "no LoRA adapters" in preview.message.value
+    session.settings.lora = "styles/ink.safetensors @ 0: (0), 10: (1)\nowner/name @ -0.5"
+    ink, hub = preview.lines
+    np.testing.assert_allclose(ink.get_ydata(), np.linspace(0, 1, 11))
+    np.testing.assert_allclose(hub.get_ydata(), np.full(11, -0.5))
+    np.testing.assert_array_equal(ink.get_xdata(), np.arange(11))
+    legend = [text.get_text() for text in preview.axes.get_legend().get_texts()]
+    assert legend == ["ink.safetensors", "owner/name"]
+    assert "2 adapters over 11 frames, 1 with a changing scale" in preview.message.value
+    assert vline_xs(preview.markers.key_frame_lines) == [0, 10]
+    low, high = preview.axes.get_ylim()
+    assert low <= -0.5 and high >= 1.0
+    session.settings.lora = "owner/name @ 0: (0), 4: (9)"
+    assert "`lora`, line 1: the scale: frame 2 has value 4.5" in preview.message.value
+    np.testing.assert_allclose(ink.get_ydata(), np.linspace(0, 1, 11))  # the last good curve
+    session.settings.lora = "owner/name @ 2"
+    assert preview.lines[0] is ink and len(hub.get_xdata()) == 0
+    np.testing.assert_allclose(ink.get_ydata(), np.full(11, 2.0))
+
+
 # --- audio -------------------------------------------------------------------------------------
 
 
@@ -254,7 +282,7 @@ def test_bad_audio_file_shows_the_error(tmp_path):
 
 
 def count_updates(previews, monkeypatch) -> dict[str, int]:
-    counts = {"schedule": 0, "motion": 0, "strength": 0, "audio": 0}
+    counts = {"schedule": 0, "motion": 0, "strength": 0, "lora": 0, "audio": 0}
     for name in counts:
         preview = getattr(previews, name)
         original = preview.update
@@ -272,13 +300,15 @@ def test_only_the_previews_that_follow_a_setting_update(monkeypatch):
     previews = Previews(session)
     counts = count_updates(previews, monkeypatch)
     session.settings.zoom = "0: (1.1)"
-    assert counts == {"schedule": 0, "motion": 1, "strength": 1, "audio": 0}
+    assert counts == {"schedule": 0, "motion": 1, "strength": 1, "lora": 0, "audio": 0}
     session.settings.interpolation_args = "2"
-    assert counts == {"schedule": 1, "motion": 1, "strength": 1, "audio": 0}
+    assert counts == {"schedule": 1, "motion": 1, "strength": 1, "lora": 0, "audio": 0}
     session.settings.strength = 0.7
-    assert counts == {"schedule": 1, "motion": 1, "strength": 2, "audio": 0}
+    assert counts == {"schedule": 1, "motion": 1, "strength": 2, "lora": 0, "audio": 0}
     session.settings.seed = 7
-    assert counts == {"schedule": 1, "motion": 1, "strength": 2, "audio": 0}
+    assert counts == {"schedule": 1, "motion": 1, "strength": 2, "lora": 0, "audio": 0}
+    session.settings.lora = "owner/name @ 0.5"
+    assert counts == {"schedule": 1, "motion": 1, "strength": 2, "lora": 1, "audio": 0}
 
 
 def test_changes_on_a_running_loop_are_coalesced(monkeypatch):
@@ -288,11 +318,11 @@ def test_changes_on_a_running_loop_are_coalesced(monkeypatch):
 
     async def edit():
         session.settings.update(prompts="0: a corgi\n14: a lion", zoom="0: (1.2)", fps=12)
-        assert counts == {"schedule": 0, "motion": 0, "strength": 0, "audio": 0}
+        assert counts == {"schedule": 0, "motion": 0, "strength": 0, "lora": 0, "audio": 0}
         await asyncio.sleep(0)
 
     asyncio.run(edit())
-    assert counts == {"schedule": 1, "motion": 1, "strength": 1, "audio": 1}
+    assert counts == {"schedule": 1, "motion": 1, "strength": 1, "lora": 1, "audio": 1}
     assert previews.schedule.line.get_xdata().tolist() == list(range(15))
 
 

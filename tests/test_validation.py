@@ -24,6 +24,9 @@ BAD_VALUES = [
     ("strength", {"strength": "0: (0.5), 6: (1.5)"}),
     ("strength", {"strength": "0: (0.5"}),
     ("strength", {"strength": 1.5}),
+    ("lora", {"lora": "owner/name @ 0: (0), 6: (9)"}),
+    ("lora", {"lora": "/no/such/ink.safetensors"}),
+    ("negative_prompt", {"negative_prompt": "(dark"}),
 ]
 
 

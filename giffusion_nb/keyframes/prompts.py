@@ -1,37 +1,47 @@
-"""Key-frame prompt text (`0: a corgi` / `60: a lion`) -> sorted key frames."""
+"""Key-frame prompt text (`0: a corgi` / `60: a lion --neg blurry`) -> sorted key frames."""
 
 from __future__ import annotations
 
 import functools
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from giffusion_nb.errors import SettingsError
+from giffusion_nb.keyframes.weights import parse_weights
 
 MAX_FRAME = 1_000_000
 MAX_KEY_FRAMES = 10_000  # a key frame per onset of 30 minutes of music fits
 MAX_PROMPTS_CHARS = 200_000  # all lines together
 MAX_PROMPT_CHARS = 10_000  # one prompt; CLIP reads 77 tokens, T5 512 (~300 and ~2000 characters)
+NEGATIVE_MARK = "--neg"  # `12: a lion --neg blurry, dark`: what follows is the key frame's negative
+_NEGATIVE = re.compile(r"(?:^|\s)--neg(?=\s|$)")
 
 
 @dataclass(frozen=True)
 class KeyFrame:
-    """One key frame: the frame index and the prompt it shows."""
+    """One key frame: the frame index, the prompt it shows, its own negative prompt (``None``:
+    the ``negative_prompt`` setting's) and the line of the text it was read from."""
 
     frame: int
     prompt: str
+    negative: str | None = None
+    line: int = field(default=0, compare=False, repr=False)
 
 
 def parse_prompts(text: str, *, field: str = "prompts") -> tuple[KeyFrame, ...]:
     """Parse ``N: prompt`` lines into key frames sorted by frame.
 
-    Blank lines are skipped; the prompt may itself contain colons. Frames must be
-    unique non-negative integers and prompts non-empty. The last few texts parsed are
-    remembered, so checking the same prompts again (every field of a panel does) is free.
+    Blank lines are skipped; the prompt may itself contain colons, and ends where ``--neg``
+    starts the key frame's negative prompt. Frames must be unique non-negative integers and
+    prompts non-empty; weights (``(word:1.3)``) must be well formed. The last few texts parsed
+    are remembered, so checking the same prompts again (every field of a panel does) is free.
 
-    >>> parse_prompts("10: a lion\\n0: a corgi: at dawn")
-    (KeyFrame(frame=0, prompt='a corgi: at dawn'), KeyFrame(frame=10, prompt='a lion'))
+    >>> corgi, lion = parse_prompts("10: a lion --neg blurry\\n0: a corgi: at dawn")
+    >>> corgi
+    KeyFrame(frame=0, prompt='a corgi: at dawn', negative=None)
+    >>> lion.prompt, lion.negative, lion.line
+    ('a lion', 'blurry', 1)
     """
     if not isinstance(text, str):
         raise SettingsError(field, f"expected text, got {type(text).__name__}")
@@ -100,8 +110,6 @@ def _parse_line(line: str, number: int, field: str) -> KeyFrame:
         raise SettingsError(
             field, f"key frame {frame} is too large (at most {MAX_FRAME})", line=number
         )
-    if not prompt:
-        raise SettingsError(field, f"key frame {frame} has an empty prompt", line=number)
     if len(prompt) > MAX_PROMPT_CHARS:
         raise SettingsError(
             field,
@@ -109,7 +117,35 @@ def _parse_line(line: str, number: int, field: str) -> KeyFrame:
             f"most {MAX_PROMPT_CHARS:,} (CLIP reads 77 tokens, T5 512: about 300 and 2000)",
             line=number,
         )
-    return KeyFrame(frame, prompt)
+    prompt, negative = _split_negative(prompt, frame, number, field)
+    if not prompt:
+        raise SettingsError(field, f"key frame {frame} has an empty prompt", line=number)
+    parse_weights(prompt, field=field, line=number)
+    if negative is not None:
+        parse_weights(negative, field=field, line=number, what="the negative prompt")
+    return KeyFrame(frame, prompt, negative, number)
+
+
+def _split_negative(prompt: str, frame: int, number: int, field: str) -> tuple[str, str | None]:
+    """The prompt and its ``--neg`` part (``None`` without one)."""
+    parts = _NEGATIVE.split(prompt)
+    if len(parts) == 1:
+        return prompt, None
+    if len(parts) > 2:
+        raise SettingsError(
+            field,
+            f"key frame {frame} has `{NEGATIVE_MARK}` {len(parts) - 1} times; one negative "
+            "prompt a key frame",
+            line=number,
+        )
+    positive, negative = parts[0].strip(), parts[1].strip()
+    if not negative:
+        raise SettingsError(
+            field,
+            f"key frame {frame} has `{NEGATIVE_MARK}` and no negative prompt after it",
+            line=number,
+        )
+    return positive, negative
 
 
 def _shorten(text: str, limit: int = 40) -> str:
@@ -122,5 +158,10 @@ def num_frames(key_frames: Sequence[KeyFrame]) -> int:
 
 
 def format_prompts(key_frames: Sequence[KeyFrame]) -> str:
-    """Write key frames back as text, one ``N: prompt`` line each."""
-    return "\n".join(f"{key_frame.frame}: {key_frame.prompt}" for key_frame in key_frames)
+    """Write key frames back as text, one ``N: prompt`` (``--neg negative``) line each."""
+    return "\n".join(_format(key_frame) for key_frame in key_frames)
+
+
+def _format(key_frame: KeyFrame) -> str:
+    line = f"{key_frame.frame}: {key_frame.prompt}"
+    return line if key_frame.negative is None else f"{line} {NEGATIVE_MARK} {key_frame.negative}"

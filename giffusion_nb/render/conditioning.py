@@ -4,7 +4,7 @@ their travel to each frame of a batch: slerp, or the maximum for attention masks
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Hashable, Sequence
 
 import torch
 
@@ -43,6 +43,14 @@ class KeyFrameTensors:
         self._make = make
         self._keep = keep
         self._rows: OrderedDict[int, dict[str, torch.Tensor]] = OrderedDict()
+        self._made_at: Hashable = None
+
+    def made_at(self, state: Hashable) -> None:
+        """Rows from now on are made in ``state`` (what ``make`` reads besides the indices,
+        such as the LoRA scales of a text encoder): rows made in another state are dropped."""
+        if state != self._made_at:
+            self._rows.clear()
+            self._made_at = state
 
     def rows(self, indices: Sequence[int]) -> dict[str, torch.Tensor]:
         """Each name's tensor for ``indices`` (repeats allowed), stacked in that order."""

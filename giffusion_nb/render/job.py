@@ -8,20 +8,23 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import torch
 from PIL import Image
 
 from giffusion_nb.errors import SettingsError
 from giffusion_nb.frozen import thaw
+from giffusion_nb.keyframes.prompts import KeyFrame
 from giffusion_nb.keyframes.schedules import FrameStep
+from giffusion_nb.keyframes.weights import plain_text
 from giffusion_nb.pipelines.arguments import check_call_arguments
 from giffusion_nb.pipelines.families import Family
 from giffusion_nb.pipelines.families.base import CONTROL_IMAGE, IMAGE
 from giffusion_nb.pipelines.families.windows import Window
 from giffusion_nb.pipelines.load import call_parameters
+from giffusion_nb.pipelines.lora import LoraAdapters
 from giffusion_nb.render.conditioning import KeyFrameTensors, travel
 from giffusion_nb.render.frame_inputs import FrameImages
+from giffusion_nb.render.prompt_checks import check_prompts
 from giffusion_nb.render.spec import RenderSpec
 
 FROM_IMAGE = (IMAGE, CONTROL_IMAGE)
@@ -39,6 +42,7 @@ class RenderJob:
     noise: KeyFrameTensors  # "noise" of each key frame, on the pipeline's device and dtype
     prompts: KeyFrameTensors | None = None  # encoded key-frame prompts (None: text prompts)
     guidance: bool = False  # classifier-free guidance: negative prompts are encoded too
+    lora: LoraAdapters | None = None  # the spec's LoRA adapters, loaded into the pipeline
     controlnet: bool = False
     inputs: FrameImages | None = None
     scheduler: Any = None
@@ -75,8 +79,27 @@ class RenderJob:
             return None
         return self.inputs[frame]
 
+    @contextmanager
+    def _lora_at(self, frame: int) -> Iterator[None]:
+        """The LoRA adapters on at ``frame``'s scales for one call (nothing without them);
+        prompt embeddings made at other scales are made again when the text encoder has
+        LoRA layers."""
+        if self.lora is None:
+            yield
+            return
+        scales = self.spec.lora_scales_at(frame)
+        if self.prompts is not None:
+            self.prompts.made_at(scales if self.lora.text_encoder else None)
+        with self.lora.scaled(scales):
+            yield
+
     def denoise(self, steps: list[FrameStep], inits: list[Image.Image] | None) -> list[Image.Image]:
-        """Run the pipeline on one batch of frames (all from init images, or none)."""
+        """Run the pipeline on one batch of frames (all from init images, or none; one
+        strength and one scale of each LoRA adapter, see ``same_call_prefix``)."""
+        with self._lora_at(steps[0].frame):
+            return self._denoise(steps, inits)
+
+    def _denoise(self, steps: list[FrameStep], inits: list[Image.Image] | None) -> list:
         mode = self.mode(inits is not None)
         pipe = self.pipes[mode]
         controls = [self.inputs[step.frame] for step in steps] if self.controlnet else None
@@ -98,7 +121,12 @@ class RenderJob:
 
     def denoise_window(self, window: Window) -> list[Image.Image]:
         """Run a video family's pipeline on one window: its frames in one call, as one video
-        whose frame i has frame ``window.start + i``'s noise, prompt and input."""
+        whose frame i has frame ``window.start + i``'s noise, prompt and input (the LoRA
+        scales are the same at every frame, see ``video_checks``)."""
+        with self._lora_at(window.start):
+            return self._denoise_window(window)
+
+    def _denoise_window(self, window: Window) -> list[Image.Image]:
         frames = window.frames
         steps = self.plan.steps_for(frames)
         images = self._window_inputs(frames)
@@ -136,22 +164,37 @@ class RenderJob:
 
     def window_prompts(
         self, steps: list[FrameStep]
-    ) -> tuple[dict[int, str], str | None, dict[str, torch.Tensor] | None]:
+    ) -> tuple[dict[int, str], dict[int, str] | None, dict[str, torch.Tensor] | None]:
         """A window's prompts: the key-frame text each position starts (only the first with
-        prompt embeddings), the negative prompt, and each frame's travelled embeddings (None:
-        text prompts)."""
-        s = self.spec.settings
+        prompt embeddings), the negative prompt each position starts (None: none), and each
+        frame's travelled embeddings (None: text prompts)."""
         key_frames = self.plan.key_frames
-        negative = s.negative_prompt if s.negative_prompt.strip() else None
         if self.prompts is not None:
             tensors = travel(self.prompts, steps, len(key_frames) - 1, self.family.mask_names)
-            return {0: key_frames[steps[0].segment].prompt}, negative, tensors
-        texts = {
-            position: key_frames[step.segment].prompt
+            return {0: plain_text(key_frames[steps[0].segment].prompt)}, None, tensors
+        starts = [
+            position
             for position, step in enumerate(steps)
             if position == 0 or step.segment != steps[position - 1].segment
-        }
-        return texts, negative, None
+        ]
+        segments = {position: key_frames[steps[position].segment] for position in starts}
+        prompts = {position: plain_text(kf.prompt) for position, kf in segments.items()}
+        negatives = None
+        if self.has_negatives:
+            negatives = {position: self.negative_of(kf) for position, kf in segments.items()}
+        return prompts, negatives, None
+
+    @property
+    def has_negatives(self) -> bool:
+        """True when some key frame has a negative prompt (its own or the setting's)."""
+        return bool(self.spec.settings.negative_prompt.strip()) or any(
+            key_frame.negative for key_frame in self.plan.key_frames
+        )
+
+    def negative_of(self, key_frame: KeyFrame) -> str:
+        """The plain text of a key frame's negative prompt: its own, else the setting's."""
+        negative = key_frame.negative
+        return plain_text(self.spec.settings.negative_prompt if negative is None else negative)
 
     def common_arguments(self, pipe: Any, count: int) -> dict[str, Any]:
         """Steps, guidance, size, output type, a generator for each of the ``count`` images
@@ -177,13 +220,15 @@ class RenderJob:
 
     def prompt_arguments(self, steps: list[FrameStep]) -> dict[str, Any]:
         """Each frame's travelled prompt embeddings, or its key frame's text."""
-        s = self.spec.settings
         last = len(self.plan.key_frames) - 1
         if self.prompts is not None:
             tensors = travel(self.prompts, steps, last, self.family.mask_names)
             return self.family.embeds_arguments(tensors)
-        prompts = [self.plan.key_frames[step.segment].prompt for step in steps]
-        negatives = [s.negative_prompt] * len(steps) if s.negative_prompt.strip() else None
+        key_frames = [self.plan.key_frames[step.segment] for step in steps]
+        prompts = [plain_text(key_frame.prompt) for key_frame in key_frames]
+        negatives = None
+        if self.has_negatives:
+            negatives = [self.negative_of(key_frame) for key_frame in key_frames]
         return self.family.text_arguments(prompts, negatives)
 
 
@@ -213,11 +258,16 @@ def _check_arguments(pipe: Any, arguments: dict[str, Any], family: Family) -> No
         )
 
 
-def equal_strength_prefix(steps: list[FrameStep], strengths: np.ndarray) -> list[FrameStep]:
-    """The leading steps that share the first step's strength (one strength per pipeline call)."""
-    first = strengths[steps[0].frame]
+def same_call_prefix(steps: list[FrameStep], spec: RenderSpec) -> list[FrameStep]:
+    """The leading steps that share the first step's strength and LoRA scales: one strength
+    and one scale of each adapter a pipeline call, so frames are the same at any batch size."""
+
+    def key(step: FrameStep) -> tuple:
+        return (spec.strengths[step.frame], spec.lora_scales_at(step.frame))
+
+    first = key(steps[0])
     end = 1
-    while end < len(steps) and strengths[steps[end].frame] == first:
+    while end < len(steps) and key(steps[end]) == first:
         end += 1
     return steps[:end]
 
@@ -236,3 +286,4 @@ def check_pipeline_accepts(pipe: Any, spec: RenderSpec, family: Family) -> None:
     check_call_arguments(type(pipe).__call__, thaw(s.pipeline_kwargs), "pipeline_kwargs")
     if s.negative_prompt.strip():
         family.check_negative_prompt(s.guidance_scale, thaw(s.pipeline_kwargs))
+    check_prompts(spec, family)

@@ -19,7 +19,7 @@ from giffusion_nb.keyframes.pacing import (
     step_changes,
 )
 from giffusion_nb.keyframes.schedules import FrameStep
-from giffusion_nb.render.job import RenderJob, equal_strength_prefix
+from giffusion_nb.render.job import RenderJob, same_call_prefix
 
 PROBE_BATCH = 4  # probe pictures a call: fixed, so the probe never depends on batch_size
 
@@ -78,7 +78,7 @@ def _pictures(
     pictures: list[np.ndarray] = []
     while len(pictures) < len(steps):
         batch = steps[len(pictures) : len(pictures) + PROBE_BATCH]
-        part = equal_strength_prefix(batch, job.spec.strengths)
+        part = same_call_prefix(batch, job.spec)
         inits = [job.init_of(step.frame) for step in part]
         images = job.denoise(part, None if inits[0] is None else inits)
         pictures.extend(_pixels(image) for image in images)

@@ -26,15 +26,17 @@ from giffusion_nb.pipelines.families.base import (
 )
 from giffusion_nb.pipelines.families.windows import Window
 from giffusion_nb.pipelines.load import fit_vae_to_frames
+from giffusion_nb.pipelines.lora import drop_adapters, load_adapters
 from giffusion_nb.pipelines.schedulers import build_scheduler, use_scheduler
 from giffusion_nb.render.conditioning import KeyFrameTensors, key_frame_noise
 from giffusion_nb.render.frame_inputs import FrameImages
-from giffusion_nb.render.job import RenderJob, check_pipeline_accepts, equal_strength_prefix
+from giffusion_nb.render.job import RenderJob, check_pipeline_accepts, same_call_prefix
+from giffusion_nb.render.prompt_checks import key_frame_texts
 from giffusion_nb.render.spec import RenderSpec
+from giffusion_nb.render.video_checks import check_video
 
 _logger = logging.getLogger(__name__)
 StepCallback = Callable[[Any, int, Any, dict], dict]
-MOTION_FIELDS = ("zoom", "angle", "translate_x", "translate_y")
 
 
 @dataclass(frozen=True)
@@ -83,7 +85,7 @@ def prepare_job(
     controlnet = loaded in (CONTROL, CONTROL_IMAGE)
     windows = family.windows(spec.num_frames, s.video_window, s.video_overlap)
     if windows is not None:
-        _check_video(spec, family, from_images=not controlnet)
+        check_video(spec, family, from_images=not controlnet)
     inputs = _frame_inputs(spec, family.size_multiple(pipe))
     modes = _modes(spec, family, loaded, controlnet, inputs is not None)
     pipes = {mode: (siblings or Siblings()).get(pipe, family, mode) for mode in modes}
@@ -122,53 +124,25 @@ def prepare_job(
         job.scheduler = build_scheduler(
             pipe.scheduler, s.scheduler, thaw(s.scheduler_kwargs), s.num_inference_steps
         )
+    # 5. LoRA adapters: loaded once (kept for the next render of the same `lora`), on only
+    # during a call
+    if spec.lora:
+        job.lora = load_adapters(pipe, family.name, spec.lora)
+    else:
+        drop_adapters(pipe)
     return job
-
-
-def _check_video(spec: RenderSpec, family: Family, *, from_images: bool) -> None:
-    """What a video family renders differently from images: windows of frames in one call."""
-    s = spec.settings
-    if spec.motion is not None:
-        field = next(name for name in MOTION_FIELDS if getattr(s, name).strip())
-        raise SettingsError(
-            field,
-            f"{family.name} renders a window of frames in one call, while 2D motion makes each "
-            "frame from the one before; clear zoom, angle, translate_x and translate_y",
-        )
-    if spec.num_frames < 2:
-        raise SettingsError(
-            "prompts", f"{family.name} renders videos: add a key frame after frame 0"
-        )
-    if s.pacing != "schedule":
-        raise SettingsError(
-            "pacing",
-            f"{family.name} renders windows of frames, and even pacing probes single pictures; "
-            "use pacing schedule",
-        )
-    if not from_images or not (s.image_input or s.video_input):
-        return
-    if len(set(spec.strengths)) > 1:
-        raise SettingsError(
-            "strength",
-            f"{family.name} denoises a window of frames from one strength; use a number",
-        )
-    if int(s.num_inference_steps * spec.strengths[0]) < 1:
-        raise SettingsError(
-            "strength",
-            f"{spec.strengths[0]:g} of {s.num_inference_steps} steps leaves no step to denoise "
-            "the input video with; raise strength or num_inference_steps",
-        )
 
 
 def _prompt_encoder(
     spec: RenderSpec, family: Family, pipe: Any, device: torch.device, guidance: bool
 ) -> Callable[[list[int]], dict[str, torch.Tensor]]:
     key_frames = spec.plan.key_frames
-    negative = spec.settings.negative_prompt
+    default_negative = spec.settings.negative_prompt
 
     def encode(indices: list[int]) -> dict[str, torch.Tensor]:
-        prompts = [key_frames[index].prompt for index in indices]
-        negatives = [negative] * len(indices) if guidance else None
+        texts = [key_frame_texts(key_frames[index], default_negative) for index in indices]
+        prompts = [prompt for prompt, _ in texts]
+        negatives = [negative for _, negative in texts] if guidance else None
         with torch.no_grad():
             return family.encode_prompts(pipe, prompts, negatives, device).per_prompt
 
@@ -279,7 +253,7 @@ def render_frames(
         steps = job.plan.steps_for(frames)
         start, size = 0, job.spec.settings.batch_size
         while start < len(steps) and not stop.is_set():
-            part = equal_strength_prefix(steps[start : start + size], job.spec.strengths)
+            part = same_call_prefix(steps[start : start + size], job.spec)
             inits = [job.init_of(step.frame) for step in part]
             try:
                 images = job.denoise(part, None if inits[0] is None else inits)
@@ -326,12 +300,19 @@ def _windows_of(job: RenderJob, frames: Iterable[int] | None) -> Iterator[tuple[
 
 def call_groups(job: RenderJob, frames: Iterable[int] | None) -> list[list[int]]:
     """The frames of ``frames`` (default: all) that each pipeline call renders, in order: a
-    video family's windows, else batches of ``batch_size``. Ray hands them out whole."""
+    video family's windows, else batches of ``batch_size`` split where the strength or a LoRA
+    scale changes. Ray hands them out whole."""
     if job.windows is not None:
         return [kept for _window, kept in _windows_of(job, frames)]
-    wanted = [step.frame for step in job.plan.steps_for(frames)]
+    steps = job.plan.steps_for(frames)
     size = job.spec.settings.batch_size
-    return [wanted[start : start + size] for start in range(0, len(wanted), size)]
+    groups: list[list[int]] = []
+    start = 0
+    while start < len(steps):
+        part = same_call_prefix(steps[start : start + size], job.spec)
+        groups.append([step.frame for step in part])
+        start += len(part)
+    return groups
 
 
 def _frames_in_order(

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from giffusion_nb.keyframes.curves import curve_values
+from giffusion_nb.keyframes.lora_text import LoraLine, lora_scales, parse_lora
 from giffusion_nb.keyframes.pacing import Pacing
 from giffusion_nb.keyframes.plan import FramePlan, plan_frames
 from giffusion_nb.keyframes.prompts import parse_prompts
@@ -22,6 +23,7 @@ FRAME_SETTINGS = (
     "pipeline_class",
     "controlnet_ids",
     "motion_adapter_id",
+    "lora",
     "prompts",
     "negative_prompt",
     "seed",
@@ -58,7 +60,8 @@ FRAME_SETTINGS = (
 @dataclass(frozen=True, eq=False)
 class RenderSpec:
     """One render's settings, read-only, and what they parse into: the frame plan, each
-    frame's init-image strength and the 2D motion (``None`` when nothing moves).
+    frame's init-image strength, the 2D motion (``None`` when nothing moves), the LoRA
+    adapters and every frame's scale of each, ``(frames, adapters)``.
 
     A render reads only its spec, so edits of the live settings during a render change
     nothing in it; the previews and Ray workers read the same object.
@@ -69,6 +72,12 @@ class RenderSpec:
     strengths: np.ndarray
     motion: MotionSchedule | None
     pacing: Pacing | None = None  # even pacing, once probed: the plan's t are its t
+    lora: tuple[LoraLine, ...] = ()
+    lora_scales: np.ndarray | None = None  # (frames, adapters); None: no adapters
+
+    def lora_scales_at(self, frame: int) -> tuple[float, ...]:
+        """Frame ``frame``'s scale of each LoRA adapter (empty without adapters)."""
+        return () if self.lora_scales is None else tuple(self.lora_scales[frame].tolist())
 
     @property
     def num_frames(self) -> int:
@@ -102,11 +111,14 @@ class RenderSpec:
         motion = motion_schedule(
             plan.num_frames, frozen.zoom, frozen.angle, frozen.translate_x, frozen.translate_y
         )
+        lora = parse_lora(frozen.lora)
         return cls(
             settings=frozen,
             plan=plan,
             strengths=frame_strengths(frozen.strength, plan.num_frames),
             motion=motion if motion.is_active() else None,
+            lora=lora,
+            lora_scales=lora_scales(lora, plan.num_frames) if lora else None,
         )
 
 

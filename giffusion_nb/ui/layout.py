@@ -15,6 +15,7 @@ SECTIONS = (
             "pipeline_class",
             "controlnet_ids",
             "motion_adapter_id",
+            "lora",
             "cpu_offload",
             "compile_unet",
         ),

@@ -1,5 +1,5 @@
-"""Live ipympl plots of a session's interpolation schedule, 2D motion, strength and audio
-onsets, in one Tab kept in sync with the settings."""
+"""Live ipympl plots of a session's interpolation schedule, 2D motion, strength, LoRA scales
+and audio onsets, in one Tab kept in sync with the settings."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import numpy as np
 from giffusion_nb.errors import SettingsError
 from giffusion_nb.media.audio import OnsetEnvelope
 from giffusion_nb.ui.curve_previews import MotionPreview, SchedulePreview, StrengthPreview
+from giffusion_nb.ui.lora_preview import LoraPreview
 from giffusion_nb.ui.plot import KEY_FRAME_STYLE, AudioOnsets, Plot, frames_text, set_vlines, vlines
 from giffusion_nb.ui.plot import prompt_key_frames as read_key_frames
 
@@ -100,6 +101,7 @@ _WATCHED = {
         "translate_y",
         *_AUDIO,
     ),
+    "lora": ("prompts", "lora", *_AUDIO),
     "audio": ("prompts", *_AUDIO),
 }
 
@@ -118,16 +120,18 @@ class Previews:
         self.schedule = SchedulePreview(session, onsets)
         self.motion = MotionPreview(session, onsets)
         self.strength = StrengthPreview(session, onsets)
+        self.lora = LoraPreview(session, onsets)
         self.audio = AudioPreview(session, onsets)
         self._previews = {
             "schedule": self.schedule,
             "motion": self.motion,
             "strength": self.strength,
+            "lora": self.lora,
             "audio": self.audio,
         }
         self.widget = widgets.Tab(
             children=[preview.widget for preview in self._previews.values()],
-            titles=["Interpolation", "Motion", "Strength", "Audio"],
+            titles=["Interpolation", "Motion", "Strength", "LoRA", "Audio"],
         )
         self.widget.add_class("gnb-previews")
         self._pending: set[str] = set()

@@ -58,13 +58,14 @@ class AnimateDiff(Family):
         pipe: Any,
         frames: int,
         prompts: dict[int, str],
-        negative: str | None,
+        negatives: dict[int, str] | None,
         tensors: dict[str, torch.Tensor] | None,
     ) -> Iterator[dict[str, Any]]:
-        """The prompt arguments of one call of ``frames`` frames. ``prompts`` maps a frame of
-        the call to the key-frame text it starts; with ``tensors`` (each frame's travelled
-        ``prompt_embeds``, and ``negative_prompt_embeds`` under guidance) the frames get those,
-        else each frame the text of its key frame, as diffusers encodes it."""
+        """The prompt arguments of one call of ``frames`` frames. ``prompts`` (and
+        ``negatives``) map a frame of the call to the key-frame text it starts; with
+        ``tensors`` (each frame's travelled ``prompt_embeds``, and ``negative_prompt_embeds``
+        under guidance) the frames get those, else each frame the text of its key frame, as
+        diffusers encodes it."""
         callback = _TextHeld() if tensors is None else _FrameEmbeddings(tensors, frames)
         pipe.enable_free_noise(  # after the first call of a render: only sets these
             context_length=min(MOTION_CONTEXT, frames),
@@ -72,8 +73,8 @@ class AnimateDiff(Family):
             prompt_interpolation_callback=callback,
         )
         arguments: dict[str, Any] = {"prompt": prompts}
-        if negative is not None:
-            arguments["negative_prompt"] = negative
+        if negatives is not None:
+            arguments["negative_prompt"] = negatives
         yield arguments
         callback.check_done()
 

@@ -17,7 +17,9 @@ import torch
 from PIL import Image
 
 from giffusion_nb.errors import SettingsError
+from giffusion_nb.keyframes.weights import WeightedPrompt
 from giffusion_nb.pipelines.families.windows import Window
+from giffusion_nb.pipelines.weighted_prompts import clip_embeddings, encode_in_order
 
 # The modes a render calls a family's pipelines in.
 TEXT = "text"  # from noise
@@ -59,6 +61,8 @@ class Family:
     # Control image argument in CONTROL mode (CONTROL_IMAGE mode always uses control_image).
     control_argument: ClassVar[str] = "image"
     takes_negative_prompt: ClassVar[bool] = True
+    # Prompt weights (``(word:1.3)``) are encoded with compel: CLIP text encoders only.
+    prompt_weighting: ClassVar[bool] = True
     # Every frame needs an image: one from the inputs or the previous frame (InstructPix2Pix).
     needs_image: ClassVar[bool] = False
 
@@ -92,7 +96,10 @@ class Family:
     def encode_prompts(
         self, pipe: Any, prompts: Sequence[str], negatives: Sequence[str] | None, device: Any
     ) -> PromptTensors:
-        """Encode prompts (and negative prompts for classifier-free guidance) in one call."""
+        """Encode prompts (and negative prompts for classifier-free guidance) in one call;
+        with weighted prompts among them see ``encode_weighted``."""
+        if _any_weighted(prompts, negatives):
+            return self.encode_weighted(pipe, prompts, negatives, device)
         embeds, negative = pipe.encode_prompt(
             prompt=list(prompts),
             device=device,
@@ -104,6 +111,40 @@ class Family:
         if negatives is not None:
             tensors["negative_prompt_embeds"] = negative
         return PromptTensors(tensors, {})
+
+    def encode_weighted(
+        self,
+        pipe: Any,
+        prompts: Sequence[str | WeightedPrompt],
+        negatives: Sequence[str | WeightedPrompt] | None,
+        device: Any,
+    ) -> PromptTensors:
+        """Every text (prompts, then negatives) encoded as a prompt: plain ones as the pipeline
+        encodes them, weighted ones by compel (``weighted_embeddings``); a negative's tensors
+        are named ``negative_`` and the prompt's name."""
+        texts = [*prompts, *(negatives or ())]
+
+        def plain(batch: list[str]) -> dict[str, torch.Tensor]:
+            return self.encode_prompts(pipe, batch, None, device).per_prompt
+
+        def weighted(batch: list[WeightedPrompt]) -> dict[str, torch.Tensor]:
+            return self.weighted_embeddings(pipe, batch, device)
+
+        rows = encode_in_order(texts, plain, weighted)
+        count = len(prompts)
+        tensors = {name: tensor[:count] for name, tensor in rows.items()}
+        if negatives is not None:
+            tensors.update({f"negative_{name}": tensor[count:] for name, tensor in rows.items()})
+        return PromptTensors(tensors, {})
+
+    def weighted_embeddings(
+        self, pipe: Any, prompts: list[WeightedPrompt], device: Any
+    ) -> dict[str, torch.Tensor]:
+        """The tensors of weighted prompts, named as ``encode_prompts`` names a prompt's."""
+        embeds = clip_embeddings(
+            pipe.tokenizer, pipe.text_encoder, prompts, device, penultimate=False
+        )
+        return {"prompt_embeds": embeds}
 
     def text_arguments(self, prompts: list[str], negatives: list[str] | None) -> dict[str, Any]:
         """Prompt arguments of a call from text (``use_prompt_embeds`` off)."""
@@ -228,7 +269,7 @@ class Family:
         pipe: Any,
         frames: int,
         prompts: dict[int, str],
-        negative: str | None,
+        negatives: dict[int, str] | None,
         tensors: dict[str, torch.Tensor] | None,
     ) -> AbstractContextManager[dict[str, Any]]:
         """A video family's prompt arguments for one window, around its call."""
@@ -239,6 +280,10 @@ class Family:
         """Around all the calls of a render: state the family sets on its pipelines for the
         calls is given back at the end."""
         yield
+
+
+def _any_weighted(*texts: Sequence[str | WeightedPrompt] | None) -> bool:
+    return any(isinstance(text, WeightedPrompt) for group in texts for text in group or ())
 
 
 def _matching(noise: torch.Tensor, drawn: torch.Tensor) -> torch.Tensor:

@@ -29,6 +29,7 @@ class Flux(Family):
     ``true_cfg_scale`` above 1 in ``pipeline_kwargs``."""
 
     name = "Flux"
+    prompt_weighting = False  # compel encodes CLIP prompts of SD and SDXL only
     pipelines: ClassVar[dict[str, str]] = {
         TEXT: "FluxPipeline",
         IMAGE: "FluxImg2ImgPipeline",

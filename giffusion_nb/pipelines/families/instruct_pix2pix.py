@@ -18,6 +18,7 @@ class InstructPix2Pix(Family):
     ``image_guidance_scale`` >= 1 (``pipeline_kwargs``, 1.5 by default)."""
 
     name = "InstructPix2Pix"
+    prompt_weighting = False  # its prompts are edit instructions, encoded privately
     pipelines: ClassVar[dict[str, str]] = {TEXT: "StableDiffusionInstructPix2PixPipeline"}
     controlnet_model = None
     needs_image = True

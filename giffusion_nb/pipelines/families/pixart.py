@@ -19,6 +19,7 @@ class PixArtAlpha(Family):
     take no step callback: Stop ends a render after the batch in flight."""
 
     name = "PixArt-α"
+    prompt_weighting = False  # compel encodes CLIP prompts of SD and SDXL only
     pipelines: ClassVar[dict[str, str]] = {TEXT: "PixArtAlphaPipeline"}
     controlnet_model = None
     mask_names = frozenset({"prompt_attention_mask", "negative_prompt_attention_mask"})

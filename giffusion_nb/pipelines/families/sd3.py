@@ -24,6 +24,7 @@ class StableDiffusion3(Family):
     pipeline noises its init with ``scheduler.scale_noise(sample, timestep, noise)``."""
 
     name = "Stable Diffusion 3"
+    prompt_weighting = False  # compel encodes CLIP prompts of SD and SDXL only
     pipelines: ClassVar[dict[str, str]] = {
         TEXT: "StableDiffusion3Pipeline",
         IMAGE: "StableDiffusion3Img2ImgPipeline",

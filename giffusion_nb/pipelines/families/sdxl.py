@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
+import torch
+
+from giffusion_nb.keyframes.weights import WeightedPrompt
 from giffusion_nb.pipelines.families.base import (
     CONTROL,
     CONTROL_IMAGE,
@@ -13,7 +16,9 @@ from giffusion_nb.pipelines.families.base import (
     TEXT,
     Family,
     PromptTensors,
+    _any_weighted,
 )
+from giffusion_nb.pipelines.weighted_prompts import clip_embeddings, clip_pooled
 
 
 class StableDiffusionXL(Family):
@@ -33,6 +38,8 @@ class StableDiffusionXL(Family):
     def encode_prompts(
         self, pipe: Any, prompts: Sequence[str], negatives: Sequence[str] | None, device: Any
     ) -> PromptTensors:
+        if _any_weighted(prompts, negatives):
+            return self.encode_weighted(pipe, prompts, negatives, device)
         embeds, negative, pooled, negative_pooled = pipe.encode_prompt(
             prompt=list(prompts),
             device=device,
@@ -45,3 +52,17 @@ class StableDiffusionXL(Family):
             tensors["negative_prompt_embeds"] = negative
             tensors["negative_pooled_prompt_embeds"] = negative_pooled
         return PromptTensors(tensors, {})
+
+    def weighted_embeddings(
+        self, pipe: Any, prompts: list[WeightedPrompt], device: Any
+    ) -> dict[str, torch.Tensor]:
+        """Both encoders' penultimate hidden states side by side (a refiner has only the
+        second), and the second's pooled embedding of the unweighted text."""
+        pairs = [(pipe.tokenizer, pipe.text_encoder), (pipe.tokenizer_2, pipe.text_encoder_2)]
+        parts = [
+            clip_embeddings(tokenizer, encoder, prompts, device, penultimate=True)
+            for tokenizer, encoder in pairs
+            if encoder is not None
+        ]
+        pooled = clip_pooled(pipe.tokenizer_2, pipe.text_encoder_2, prompts, device)
+        return {"prompt_embeds": torch.cat(parts, dim=-1), "pooled_prompt_embeds": pooled}
