@@ -11,8 +11,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from giffusion_nb.pipelines.builtin import build_sd15_shaped
 from giffusion_nb.pipelines.load import load_pipeline
+from giffusion_nb.pipelines.published_shapes import build_sd15_shaped
 
 
 def bench(*args: str) -> tuple[str, dict]:

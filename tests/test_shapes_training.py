@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from giffusion_nb.keyframes.shape_words import WORDS
-from giffusion_nb.pipelines.builtin import byte_level_clip_tokenizer
 from giffusion_nb.pipelines.load import load_pipeline
+from giffusion_nb.pipelines.tiny_text_encoders import byte_level_clip_tokenizer
 from giffusion_nb.shapes import models, train
 from giffusion_nb.shapes.classify import classify_shape, dominant_colour
 from giffusion_nb.shapes.dataset import (

@@ -11,8 +11,9 @@ import torch
 from helpers import gradient, solid
 
 from giffusion_nb.errors import SettingsError
-from giffusion_nb.pipelines.builtin import build_sdxl_shaped, builtin_model_path
+from giffusion_nb.pipelines.builtin import builtin_model_path
 from giffusion_nb.pipelines.load import load_pipeline
+from giffusion_nb.pipelines.published_shapes import build_sdxl_shaped
 from giffusion_nb.pipelines.tiny_text_encoders import t5_tokenizer
 
 _PIXART = {"use_resolution_binning": False, "clean_caption": False}

@@ -59,7 +59,7 @@ def load_bench_pipeline(case: BenchCase) -> Any:
     device = torch.device(case.device) if case.device else default_device()
     if not case.shape:
         return load_pipeline(case.model_id, device=device)
-    from giffusion_nb.pipelines.builtin import build_sd15_shaped, build_sdxl_shaped
+    from giffusion_nb.pipelines.published_shapes import build_sd15_shaped, build_sdxl_shaped
 
     build = {"sd15": build_sd15_shaped, "sdxl": build_sdxl_shaped}[case.shape]
     dtype = torch.float16 if device.type == "cuda" else torch.float32

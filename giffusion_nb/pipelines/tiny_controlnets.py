@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import torch
 
-from giffusion_nb.pipelines.builtin import _SEED, TINY_UNET
 from giffusion_nb.pipelines.tiny_families import (
     TINY_FLUX_TRANSFORMER,
     TINY_SD3_TRANSFORMER,
     TINY_SDXL_UNET,
 )
+from giffusion_nb.pipelines.tiny_sd import SEED, TINY_UNET
 
 # The conditioning image is embedded down to the latent size: three halvings for a VAE scale
 # factor of 8, as in real ControlNets (16, 32, 96, 256 channels there).
@@ -32,7 +32,7 @@ def build_tiny_controlnet_sd3():
     block, the control image entering through its own patch embedding."""
     from diffusers import SD3ControlNetModel
 
-    torch.manual_seed(_SEED)
+    torch.manual_seed(SEED)
     shape = {k: v for k, v in TINY_SD3_TRANSFORMER.items() if k != "num_layers"}
     return _awake(SD3ControlNetModel(**shape, num_layers=1))
 
@@ -42,14 +42,14 @@ def build_tiny_controlnet_flux():
     and packed like the latents (no hint block), guidance embedding as the transformer."""
     from diffusers import FluxControlNetModel
 
-    torch.manual_seed(_SEED)
+    torch.manual_seed(SEED)
     return _awake(FluxControlNetModel(**TINY_FLUX_TRANSFORMER))
 
 
 def _unet_controlnet(unet_config: dict):
     from diffusers import ControlNetModel, UNet2DConditionModel
 
-    torch.manual_seed(_SEED)
+    torch.manual_seed(SEED)
     unet = UNet2DConditionModel(**unet_config)
     controlnet = ControlNetModel.from_unet(
         unet,

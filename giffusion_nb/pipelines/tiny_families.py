@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import torch
 
-from giffusion_nb.pipelines.builtin import (
-    _SEED,
+from giffusion_nb.pipelines.tiny_sd import (
+    SEED,
     TINY_UNET,
     TINY_VAE,
     build_tiny_sd,
-    byte_level_clip_tokenizer,
     stable_diffusion_pipeline,
 )
-from giffusion_nb.pipelines.tiny_text_encoders import clip_text_encoder, t5_encoder, t5_tokenizer
+from giffusion_nb.pipelines.tiny_text_encoders import (
+    byte_level_clip_tokenizer,
+    clip_text_encoder,
+    t5_encoder,
+    t5_tokenizer,
+)
 
 # Every tiny family keeps its real model's structure at toy widths: a VAE scale factor of 8,
 # SD3's and Flux's 16 latent channels (Flux packs 2x2 of them into 64 features), patch size 2
@@ -93,7 +97,7 @@ def build_tiny_sdxl():
         UNet2DConditionModel,
     )
 
-    torch.manual_seed(_SEED)
+    torch.manual_seed(SEED)
     unet = UNet2DConditionModel(**TINY_SDXL_UNET)
     vae = AutoencoderKL(**TINY_VAE, scaling_factor=0.13025)
     tokenizer, tokenizer_2 = byte_level_clip_tokenizer(), byte_level_clip_tokenizer()
@@ -133,7 +137,7 @@ def build_tiny_sd3():
         StableDiffusion3Pipeline,
     )
 
-    torch.manual_seed(_SEED)
+    torch.manual_seed(SEED)
     transformer = SD3Transformer2DModel(**TINY_SD3_TRANSFORMER)
     vae = AutoencoderKL(**_FLOW_VAE, scaling_factor=1.5305, shift_factor=0.0609)
     tokenizer, tokenizer_2, tokenizer_3 = (
@@ -166,7 +170,7 @@ def build_tiny_flux():
         FluxTransformer2DModel,
     )
 
-    torch.manual_seed(_SEED)
+    torch.manual_seed(SEED)
     transformer = FluxTransformer2DModel(**TINY_FLUX_TRANSFORMER)
     vae = AutoencoderKL(**_FLOW_VAE, scaling_factor=0.3611, shift_factor=0.1159)
     tokenizer, tokenizer_2 = byte_level_clip_tokenizer(), t5_tokenizer()
@@ -208,7 +212,7 @@ def build_tiny_pixart_sigma():
 def _pixart(pipeline_class):
     from diffusers import AutoencoderKL, DPMSolverMultistepScheduler, PixArtTransformer2DModel
 
-    torch.manual_seed(_SEED)
+    torch.manual_seed(SEED)
     transformer = PixArtTransformer2DModel(
         sample_size=8,
         num_layers=2,
@@ -247,7 +251,7 @@ def build_tiny_ip2p():
         UNet2DConditionModel,
     )
 
-    torch.manual_seed(_SEED)
+    torch.manual_seed(SEED)
     unet = UNet2DConditionModel(**{**TINY_UNET, "in_channels": 8})
     vae = AutoencoderKL(**TINY_VAE)
     tokenizer = byte_level_clip_tokenizer()
@@ -268,7 +272,7 @@ def build_tiny_motion_adapter():
     widths and layers per block), for ``AnimateDiffPipeline(..., motion_adapter=...)``."""
     from diffusers import MotionAdapter
 
-    torch.manual_seed(_SEED)
+    torch.manual_seed(SEED)
     return MotionAdapter(
         block_out_channels=TINY_UNET["block_out_channels"],
         motion_layers_per_block=TINY_UNET["layers_per_block"],

@@ -1,8 +1,10 @@
-"""Small random-weight CLIP and T5 text encoders, and a T5 tokenizer built offline."""
+"""Small random-weight CLIP and T5 text encoders, and CLIP and T5 tokenizers built offline."""
 
 from __future__ import annotations
 
+import itertools
 import string
+from collections.abc import Sequence
 
 T5_MAX_LENGTH = 512
 # Characters the tiny T5 vocabulary spells words with; anything else becomes <unk>.
@@ -80,3 +82,57 @@ def t5_encoder(tokenizer, *, d_model: int, layers: int = 2, heads: int = 4):
         decoder_start_token_id=tokenizer.pad_token_id,
     )
     return T5EncoderModel(config)
+
+
+def byte_level_clip_tokenizer(words: Sequence[str] = ()):
+    """A CLIP tokenizer whose vocabulary is every byte, alone and word-final.
+
+    Each of ``words`` also becomes one token: merges are appended that join what the merges
+    before them leave of the word, left to right (appending never changes how an earlier word
+    splits). Any other word still splits into bytes or known pieces.
+    """
+    from transformers import CLIPTokenizer
+
+    specials = ["<|startoftext|>", "<|endoftext|>"]
+    symbols = _byte_symbols()
+    vocab = {token: i for i, token in enumerate(specials)}
+    for symbol in symbols:
+        vocab[symbol] = len(vocab)
+        vocab[symbol + "</w>"] = len(vocab)
+    merges: dict[tuple[str, str], int] = {}
+    for word in dict.fromkeys(words):
+        pieces = _apply_merges([*word[:-1], word[-1] + "</w>"], merges)
+        while len(pieces) > 1:
+            merges[(pieces[0], pieces[1])] = len(merges)
+            pieces = [pieces[0] + pieces[1], *pieces[2:]]
+            vocab.setdefault(pieces[0], len(vocab))
+    return CLIPTokenizer(vocab=vocab, merges=list(merges), model_max_length=77)
+
+
+def _apply_merges(pieces: list[str], ranks: dict[tuple[str, str], int]) -> list[str]:
+    """Byte-pair encoding of one word: join the best-ranked adjacent pair until none is known."""
+    while len(pieces) > 1:
+        pairs = [(ranks.get(pair), i) for i, pair in enumerate(itertools.pairwise(pieces))]
+        known = [(rank, i) for rank, i in pairs if rank is not None]
+        if not known:
+            break
+        _, i = min(known)
+        pieces = [*pieces[:i], pieces[i] + pieces[i + 1], *pieces[i + 2 :]]
+    return pieces
+
+
+def _byte_symbols() -> list[str]:
+    """The byte-level BPE alphabet: printable bytes stand for themselves, the rest are shifted."""
+    printable = [
+        *range(ord("!"), ord("~") + 1),
+        *range(ord("¡"), ord("¬") + 1),
+        *range(ord("®"), ord("ÿ") + 1),
+    ]
+    symbols, shift = {}, 0
+    for byte in range(256):
+        if byte in printable:
+            symbols[byte] = chr(byte)
+        else:
+            symbols[byte] = chr(256 + shift)
+            shift += 1
+    return [symbols[byte] for byte in range(256)]

@@ -57,7 +57,7 @@ def _norm_groups(channels: tuple[int, ...]) -> int:
 def build_tokenizer():
     """The byte-level CLIP tokenizer with every word of the captions as one token."""
     from giffusion_nb.keyframes.shape_words import WORDS
-    from giffusion_nb.pipelines.builtin import byte_level_clip_tokenizer
+    from giffusion_nb.pipelines.tiny_text_encoders import byte_level_clip_tokenizer
 
     return byte_level_clip_tokenizer(WORDS)
 
@@ -99,6 +99,6 @@ def sampling_scheduler():
 
 def assemble_pipeline(vae, unet, text_encoder, tokenizer):
     """A standard StableDiffusionPipeline around the trained parts (no safety checker)."""
-    from giffusion_nb.pipelines.builtin import stable_diffusion_pipeline
+    from giffusion_nb.pipelines.tiny_sd import stable_diffusion_pipeline
 
     return stable_diffusion_pipeline(unet, vae, text_encoder, tokenizer, sampling_scheduler())
