@@ -19,6 +19,7 @@ from giffusion_nb.keyframes.inspiration import (
     parse_topics,
 )
 from giffusion_nb.keyframes.prompts import parse_prompts
+from giffusion_nb.keyframes.weights import is_weighted, plain_text
 
 
 def frames(inspiration: Inspiration) -> list[int]:
@@ -255,3 +256,15 @@ def test_shapes_prompts_keep_the_words_a_topic_names():
     assert second == "a small blue star on a white background"
     assert _caption_words_only(third)
     assert "'a corgi' got a random colour and shape" in inspiration.message
+
+
+def test_brackets_in_topics_stay_text_and_a_negative_mark_is_refused():
+    inspiration = inspire(["a (red:1.5) fox", "[cat]"], fps=10, seed=3)
+    key_frames = parse_prompts(inspiration.text)
+    assert not any(is_weighted(key_frame.prompt) for key_frame in key_frames)
+    assert plain_text(key_frames[0].prompt).startswith("a (red 1.5) fox")
+    assert plain_text(key_frames[1].prompt).startswith("[cat]")
+    with pytest.raises(SettingsError) as caught:
+        inspire("a corgi, a lion --neg blurry")
+    assert caught.value.field == "inspiration_topics"
+    assert "topic 2" in caught.value.message

@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from giffusion_nb.errors import SettingsError
-from giffusion_nb.keyframes.prompts import KeyFrame, format_prompts
+from giffusion_nb.keyframes.prompts import NEGATIVE_MARK, KeyFrame, format_prompts
 from giffusion_nb.keyframes.shape_prompts import (
     SHAPES_MODEL,
     ShapesPromptGenerator,
     unknown_topics_note,
 )
+from giffusion_nb.keyframes.weights import escape_weights
 
 DEFAULT_PROMPT_MODEL = "Gustavosta/MagicPrompt-Stable-Diffusion"
 MIN_FPS, MAX_FPS = 1, 120
@@ -151,13 +152,15 @@ class Inspiration:
 
 
 def clean_prompt(text: str) -> str:
-    """One safe prompt line: no control characters, colons or line breaks; single spaces."""
+    """One safe prompt line: no control characters, colons or line breaks, single spaces, a
+    ``--neg`` word as ``neg`` (brackets are escaped when the key frames are written)."""
     kept = "".join(
         " " if char == ":" else char
         for char in text
         if unicodedata.category(char) not in ("Cc", "Cf", "Cs") or char.isspace()
     )
-    return " ".join(kept.split()).strip(" ,;")
+    words = ("neg" if word == NEGATIVE_MARK else word for word in kept.split())
+    return " ".join(words).strip(" ,;")
 
 
 def parse_topics(text: str | Sequence[str]) -> list[str]:
@@ -170,6 +173,13 @@ def parse_topics(text: str | Sequence[str]) -> list[str]:
         raise SettingsError(
             "inspiration_topics", f"expected text or a list of text, got {type(text).__name__}"
         )
+    for number, piece in enumerate(pieces, start=1):
+        if NEGATIVE_MARK in piece.split():
+            raise SettingsError(
+                "inspiration_topics",
+                f"topic {number} has `{NEGATIVE_MARK}`: topics are subjects; write a negative "
+                f"prompt after `{NEGATIVE_MARK}` in the prompts instead",
+            )
     topics = [topic for topic in map(clean_prompt, pieces) if topic]
     if len(topics) > MAX_TOPICS:
         raise SettingsError(
@@ -365,5 +375,7 @@ def inspire(
     if prompts is None:
         prompts = offline.prompts(topic_list, count, seed)
         source = getattr(offline, "model_id", source)
-    key_frames = [KeyFrame(index * spacing, prompt) for index, prompt in enumerate(prompts)]
+    key_frames = [  # brackets a topic or a model wrote are text, not weights
+        KeyFrame(index * spacing, escape_weights(prompt)) for index, prompt in enumerate(prompts)
+    ]
     return Inspiration(format_prompts(key_frames), source, message)

@@ -69,6 +69,15 @@ def prompt_input(text: str) -> str | WeightedPrompt:
     return prompt if prompt.weighted else prompt.text
 
 
+def escape_weights(text: str) -> str:
+    """``text`` with every weighting character escaped, so it reads as written.
+
+    >>> escape_weights("a (red) fox")
+    'a \\(red\\) fox'
+    """
+    return "".join(f"\\{character}" if character in SYNTAX else character for character in text)
+
+
 def is_weighted(text: str) -> bool:
     """True when ``text`` gives some word a weight other than 1."""
     return isinstance(prompt_input(text), WeightedPrompt)
