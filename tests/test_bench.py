@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 import torch
 from PIL import Image
 
@@ -35,6 +36,42 @@ def test_bench_compares_the_session_with_a_bare_loop():
     assert set(figures["by_batch_size"]) == {"1", "3"}
     assert figures["max_pixel_difference_across_batch_sizes"] <= 2
     assert "bare loop" in text and "ratio" in text and "first frame" in text
+    # tiny-sd at 64 px: UNet and VAE work of 2 guided steps, the same for every batch size
+    assert 1e6 < figures["frame_tflop"] * 1e12 < 1e12
+    for row in figures["by_batch_size"].values():
+        assert row["bare_tflops"] == pytest.approx(row["bare_fps"] * figures["frame_tflop"])
+        assert "bare_peak_share" not in row  # a CPU has no peak figure
+    assert "GFLOP a frame" in text
+
+
+@pytest.mark.parametrize(
+    ("name", "peak"),
+    [
+        ("NVIDIA H100 80GB HBM3", 989.0),
+        ("NVIDIA H100 PCIe", 756.0),
+        ("NVIDIA H100 NVL", 835.0),
+        ("NVIDIA H200", 989.0),
+        ("NVIDIA A100-SXM4-80GB", 312.0),
+        ("NVIDIA L4", 121.0),
+        ("NVIDIA L40S", 362.0),
+        ("Tesla T4", 65.0),
+        ("NVIDIA GeForce RTX 4090", None),
+    ],
+)
+def test_the_chip_peak_is_the_longest_matching_name(monkeypatch, name, peak):
+    from giffusion_nb.bench.flops import chip_peak
+
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: name)
+    found = chip_peak("cuda:0")
+    assert (None if found is None else found[1]) == peak
+    assert chip_peak("cpu") is None
+
+
+def test_the_flop_counter_counts_a_known_product():
+    from giffusion_nb.bench.flops import frame_flops
+
+    a, b = torch.ones(8, 16), torch.ones(16, 4)
+    assert frame_flops(lambda: a @ b) == 2 * 8 * 16 * 4
 
 
 def test_bench_measures_memory_per_frame_count_in_fresh_processes():

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from giffusion_nb.bench.flops import add_tflops, frame_flops
 from giffusion_nb.bench.memory import peak_rss_mb
 from giffusion_nb.errors import SettingsError
 from giffusion_nb.keyframes.prompts import MAX_FRAME
@@ -152,6 +153,9 @@ def compare(case: BenchCase, batch_sizes: list[int], runs: int) -> dict[str, Any
             "ratio": statistics.median(session) / statistics.median(bare),
             "first_frame_s": statistics.median(first),
         }
+    one = BenchCase(**{**case.__dict__, "frames": 1})
+    flops = frame_flops(lambda: bare_loop(pipe, one, 1))  # its prompt encoding included
+    add_tflops(results, flops, pipe.device)
     results.update(results["by_batch_size"][str(batch_sizes[0])])
     if len(run_dirs) > 1:
         results["max_pixel_difference_across_batch_sizes"] = _max_difference(run_dirs)
@@ -259,6 +263,8 @@ def report(case: BenchCase, results: dict[str, Any]) -> str:
             f"{row['session_fps']:7.2f} frames/s · ratio {row['ratio']:.3f} · first frame "
             f"{row['first_frame_s']:.2f} s"
         )
+    if "frame_tflop" in results:
+        lines.append(_tflops_line(results))
     if "max_pixel_difference_across_batch_sizes" in results:
         lines.append(
             "frames across batch sizes differ by at most "
@@ -273,3 +279,18 @@ def report(case: BenchCase, results: dict[str, Any]) -> str:
     for frames, peak in results.get("peak_rss_mb_by_frames", {}).items():
         lines.append(f"peak RSS for {frames:>6} frames: {peak:.0f} MB (fresh process)")
     return "\n".join(lines)
+
+
+def _tflops_line(results: dict[str, Any]) -> str:
+    """One frame's work and each batch size's achieved TFLOP/s (and share of the chip's peak)."""
+    parts = []
+    for batch_size, row in results["by_batch_size"].items():
+        bare, session = row["bare_tflops"], row["session_tflops"]
+        part = f"batch {batch_size}: bare {bare:.3g}, session {session:.3g}"
+        if "bare_peak_share" in row:
+            part += f" ({row['bare_peak_share']:.1%} / {row['session_peak_share']:.1%} of peak)"
+        parts.append(part)
+    chip = ""
+    if "chip" in results:
+        chip = f" · {results['chip']}: peak {results['chip_peak_tflops']:g} TFLOP/s dense fp16"
+    return f"{results['frame_tflop'] * 1e3:.3g} GFLOP a frame{chip} · TFLOP/s " + "; ".join(parts)
