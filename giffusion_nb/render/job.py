@@ -4,7 +4,7 @@ pipeline call a batch of images, or a window of a video."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -110,14 +110,21 @@ class RenderJob:
             **self.prompt_arguments(steps),
             **self.family.image_arguments(mode, inits, _controls(controls, pipe), strength),
         }
-        entry = nullcontext()
-        if mode in FROM_IMAGE:
-            entry = self.family.noise_entry(pipe, noise)
-        else:
-            arguments.update(self.family.latents_argument(pipe, noise))
+        entry = self._noise_into(mode, pipe, noise, arguments)
         _check_arguments(pipe, arguments, self.family)
         with torch.no_grad(), entry:
             return self.family.images(pipe(**arguments))
+
+    def _noise_into(
+        self, mode: str, pipe: Any, noise: torch.Tensor, arguments: dict[str, Any]
+    ) -> AbstractContextManager:
+        """Where a call's key-frame noise goes: from an init image, into the scheduler's
+        noising of it (the returned context, around the call); from noise, into ``arguments``
+        as the latents (and a context that does nothing)."""
+        if mode in FROM_IMAGE:
+            return self.family.noise_entry(pipe, noise)
+        arguments.update(self.family.latents_argument(pipe, noise))
+        return nullcontext()
 
     def denoise_window(self, window: Window) -> list[Image.Image]:
         """Run a video family's pipeline on one window: its frames in one call, as one video
@@ -140,11 +147,7 @@ class RenderJob:
             **self.common_arguments(pipe, 1),
             **self.family.image_arguments(mode, inits, _video_controls(controls, pipe), strength),
         }
-        entry = nullcontext()
-        if mode in FROM_IMAGE:
-            entry = self.family.noise_entry(pipe, noise)
-        else:
-            arguments.update(self.family.latents_argument(pipe, noise))
+        entry = self._noise_into(mode, pipe, noise, arguments)
         prompts = self.family.frame_prompts(pipe, len(frames), *self.window_prompts(steps))
         with torch.no_grad(), entry, prompts as prompt_arguments:
             arguments.update(prompt_arguments)
