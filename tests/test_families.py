@@ -150,7 +150,7 @@ def test_pixart_masks_travel_by_their_maximum(pictures, tmp_path, monkeypatch):
     _frames("pixart-alpha", pictures, tmp_path, prompts="0: a fox\n4: a very long prompt of a lion")
     family = family_of(pipe)
     encoded = family.encode_prompts(pipe, ["a fox", "a very long prompt of a lion"], None, "cpu")
-    masks = encoded.per_prompt["prompt_attention_mask"]
+    masks = encoded["prompt_attention_mask"]
     assert masks[0].sum() < masks[1].sum()
     for call in calls:  # every frame, key frames included, gets the union of the two masks
         assert (call["prompt_attention_mask"] == masks.max(dim=0).values).all()

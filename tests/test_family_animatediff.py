@@ -21,7 +21,8 @@ from giffusion_nb.pipelines.families import animatediff, family_of
 from giffusion_nb.pipelines.families.windows import video_windows
 from giffusion_nb.pipelines.load import load_pipeline
 from giffusion_nb.render.conditioning import key_frame_latents
-from giffusion_nb.render.renderer import call_groups, prepare_job
+from giffusion_nb.render.prepare import prepare_job
+from giffusion_nb.render.renderer import call_groups
 from giffusion_nb.render.slerp import slerp
 from giffusion_nb.render.spec import RenderSpec
 from giffusion_nb.settings import Settings
@@ -149,11 +150,11 @@ def test_one_call_gets_each_frames_travelled_noise_and_embeddings(session, pipe,
     encoded = family_of(pipe).encode_prompts(
         pipe, ["a red fox", "a blue whale"], ["", ""], torch.device("cpu")
     )
-    embeds = encoded.per_prompt["prompt_embeds"]
+    embeds = encoded["prompt_embeds"]
     travelled = slerp(t, embeds[:1].expand(4, -1, -1), embeds[1:].expand(4, -1, -1))
     (hidden,) = seen  # [negative] * 4 + [positive] * 4, one row a frame
     torch.testing.assert_close(hidden[4:], travelled)
-    negative = encoded.per_prompt["negative_prompt_embeds"][:1]
+    negative = encoded["negative_prompt_embeds"][:1]
     torch.testing.assert_close(hidden[:4], negative.expand(4, -1, -1))
 
 

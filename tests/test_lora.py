@@ -21,7 +21,8 @@ from giffusion_nb import RenderSession
 from giffusion_nb.errors import SettingsError
 from giffusion_nb.pipelines.load import load_pipeline
 from giffusion_nb.pipelines.lora import ADAPTER_PREFIX
-from giffusion_nb.render.renderer import call_groups, prepare_job
+from giffusion_nb.render.prepare import prepare_job
+from giffusion_nb.render.renderer import call_groups
 from giffusion_nb.render.spec import RenderSpec
 from giffusion_nb.settings import Settings
 

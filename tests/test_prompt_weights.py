@@ -208,7 +208,7 @@ def test_compel_encodes_an_unweighted_prompt_as_the_pipeline_does(model_id):
     family = family_of(pipe)
     texts = ["a red fox", "a blue whale"]
     with torch.no_grad():
-        encoded = family.encode_prompts(pipe, texts, None, torch.device("cpu")).per_prompt
+        encoded = family.encode_prompts(pipe, texts, None, torch.device("cpu"))
         compel = family.weighted_embeddings(
             pipe, [parse_weights(text) for text in texts], torch.device("cpu")
         )

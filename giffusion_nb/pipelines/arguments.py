@@ -27,8 +27,8 @@ def check_call_arguments(call: Callable[..., Any], values: dict[str, Any], field
     classes (a JSON value is never a ``torch.Tensor``). A parameter without an annotation is
     checked against its default's kind; names ``call`` lacks are left to the caller.
 
-    >>> from diffusers import StableDiffusionPipeline
-    >>> check_call_arguments(StableDiffusionPipeline.__call__, {"guidance_rescale": 0.7}, "x")
+    >>> def call(prompt: str, guidance_rescale: float = 0.0): ...
+    >>> check_call_arguments(call, {"guidance_rescale": 0.7}, "pipeline_kwargs")
     """
     parameters = inspect.signature(call).parameters
     hints = _type_hints(call)

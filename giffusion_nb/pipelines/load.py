@@ -104,7 +104,8 @@ def load_pipeline(
     """Load ``model_id`` with ``pipeline_class`` onto ``device`` (default: the GPU if any).
 
     With ControlNet checkpoints the pipeline becomes its family's ControlNet sibling; several
-    ControlNets work together. ``motion_adapter_id`` names AnimateDiff's MotionAdapter. On
+    ControlNets work together. ``motion_adapter_id`` names a MotionAdapter for a class that
+    takes one. On
     CUDA the denoiser runs channels-last in fp16 with PyTorch's SDPA attention (diffusers'
     default) and the VAE decodes one image at a time; ``cpu_offload`` keeps only the running
     model on the GPU, ``compile_unet`` wraps the UNet in ``torch.compile`` (the first batch
@@ -119,10 +120,17 @@ def load_pipeline(
         kwargs.update(safety_checker=None, requires_safety_checker=False)
     if motion_adapter_id.strip():
         if not _accepts(cls, "motion_adapter"):
+            import diffusers
+
+            taking = [
+                name
+                for name in known_pipelines()
+                if _accepts(getattr(diffusers, name), "motion_adapter")
+            ]
             raise SettingsError(
                 "motion_adapter_id",
-                f"{cls.__name__} takes no motion adapter; choose pipeline_class "
-                "AnimateDiffPipeline (or clear motion_adapter_id)",
+                f"{cls.__name__} takes no motion adapter; choose a pipeline_class that does "
+                f"({', '.join(taking)}), or clear motion_adapter_id",
             )
         kwargs["motion_adapter"] = _load_component(
             "MotionAdapter", motion_adapter_id.strip(), dtype, "motion_adapter_id"

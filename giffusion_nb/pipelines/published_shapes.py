@@ -8,6 +8,15 @@ import torch
 from giffusion_nb.pipelines.tiny_sd import SEED, assemble_sd
 
 
+def published_shapes():
+    """Every published shape a benchmark can time (``bench --shape NAME``): name -> (what it
+    is, its builder)."""
+    return {
+        "sd15": ("Stable Diffusion 1.5's shapes", build_sd15_shaped),
+        "sdxl": ("SDXL base 1.0's shapes (2.57 B UNet parameters)", build_sdxl_shaped),
+    }
+
+
 def build_sd15_shaped():
     """A pipeline with Stable Diffusion 1.5's published UNet, VAE and text-encoder shapes and
     random weights, built from config (nothing downloaded): a frame costs what a real one does."""

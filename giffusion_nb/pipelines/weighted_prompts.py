@@ -37,8 +37,8 @@ def encode_in_order(
 def clip_embeddings(
     tokenizer, text_encoder, prompts: Sequence[WeightedPrompt], device, *, penultimate: bool
 ) -> torch.Tensor:
-    """``(len(prompts), 77, dim)`` weighted token embeddings: the last hidden states (Stable
-    Diffusion), or the penultimate ones before the final norm (SDXL)."""
+    """``(len(prompts), 77, dim)`` weighted token embeddings: the last hidden states (one CLIP
+    encoder), or the penultimate ones before the final norm (two, side by side)."""
     from compel import EmbeddingsProvider, ReturnedEmbeddingsType
 
     kind = ReturnedEmbeddingsType.LAST_HIDDEN_STATES_NORMALIZED

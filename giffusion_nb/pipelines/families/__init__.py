@@ -1,21 +1,24 @@
 """Pipeline families: one module a family says everything that family needs; ``family_of``
-finds the family of a loaded pipeline from its class."""
+finds the family of a loaded pipeline from its class: a named family that claims the class,
+else the generic family, which renders any pipeline by what it accepts."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from giffusion_nb.errors import SettingsError
 from giffusion_nb.pipelines.families.animatediff import AnimateDiff
-from giffusion_nb.pipelines.families.base import Family, PromptTensors
+from giffusion_nb.pipelines.families.base import Family
 from giffusion_nb.pipelines.families.flux import Flux
+from giffusion_nb.pipelines.families.generic import Generic, generic_problem
 from giffusion_nb.pipelines.families.instruct_pix2pix import InstructPix2Pix
 from giffusion_nb.pipelines.families.pixart import PixArtAlpha, PixArtSigma
 from giffusion_nb.pipelines.families.sd import StableDiffusion
 from giffusion_nb.pipelines.families.sd3 import StableDiffusion3
 from giffusion_nb.pipelines.families.sdxl import StableDiffusionXL
 
-__all__ = ["FAMILIES", "Family", "PromptTensors", "family_names", "family_of", "known_pipelines"]
+__all__ = ["FAMILIES", "Family", "family_names", "family_of", "known_pipelines", "model_examples"]
 
 FAMILIES: tuple[Family, ...] = (
     StableDiffusion(),
@@ -30,24 +33,38 @@ FAMILIES: tuple[Family, ...] = (
 
 
 def known_pipelines() -> dict[str, Family]:
-    """Every diffusers pipeline class name a family renders, with its family."""
+    """Every diffusers pipeline class name a named family renders, with its family."""
     return {name: family for family in FAMILIES for name in family.pipelines.values()}
 
 
 def family_names() -> list[str]:
-    """The families, as people name them."""
+    """The named families, as people name them."""
     return [family.name for family in FAMILIES]
+
+
+def model_examples() -> list[str]:
+    """Checkpoints to suggest, a few of each named family."""
+    return [example for family in FAMILIES for example in family.examples]
 
 
 def family_of(pipe: Any) -> Family:
     """The family of a loaded pipeline (an Auto pipeline has loaded a concrete class)."""
-    name = type(pipe).__name__
-    family = known_pipelines().get(name)
-    if family is None:
+    return family_of_class(type(pipe))
+
+
+@functools.cache
+def family_of_class(pipeline_class: type) -> Family:
+    """The family of a pipeline class: the named one that claims it, else the generic one, or
+    an error on ``pipeline_class`` that names what the class lacks."""
+    family = known_pipelines().get(pipeline_class.__name__)
+    if family is not None:
+        return family
+    problem = generic_problem(pipeline_class)
+    if problem is not None:
         raise SettingsError(
             "pipeline_class",
-            f"{name} is outside the pipeline families giffusion_nb renders "
-            f"({', '.join(family_names())}); choose one of their classes, e.g. "
+            f"{pipeline_class.__name__} cannot travel between key frames: {problem}; "
+            f"choose a pipeline whose call takes prompt and latents, e.g. "
             f"{', '.join(f.pipelines['text'] for f in FAMILIES[:3])}",
         )
-    return family
+    return Generic(pipeline_class)

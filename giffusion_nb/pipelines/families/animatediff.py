@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any, ClassVar
 
 import torch
 from PIL import Image
 
-from giffusion_nb.pipelines.families.base import CONTROL, IMAGE, TEXT, Family, _matching
+from giffusion_nb.pipelines.families.base import (
+    CONTROL,
+    IMAGE,
+    TEXT,
+    CallPrompts,
+    Family,
+    FrameSize,
+    TravelledNoise,
+    standard_mode,
+)
+from giffusion_nb.pipelines.families.noise_entry import scheduler_noise
+from giffusion_nb.pipelines.families.sd import StableDiffusion, latent_shape
 from giffusion_nb.pipelines.families.windows import Window, video_windows
 
 MOTION_CONTEXT = 16  # frames the motion modules attend over at once: what AnimateDiff trains on
@@ -27,7 +38,7 @@ class AnimateDiff(Family):
     hands each call its frames' embeddings, and a call longer than the motion context is
     denoised in FreeNoise's sliding context windows. Video-to-video noises the encoded input
     frames with the key-frame noise; the ControlNet pipeline takes the window's frames as
-    ``conditioning_frames``.
+    ``conditioning_frames``. Prompts are Stable Diffusion 1.5's CLIP prompts (weights too).
     """
 
     name = "AnimateDiff"
@@ -36,7 +47,48 @@ class AnimateDiff(Family):
         IMAGE: "AnimateDiffVideoToVideoPipeline",
         CONTROL: "AnimateDiffControlNetPipeline",
     }
-    control_argument = "conditioning_frames"
+    examples = ("emilianJR/epiCRealism",)
+    controlnet_model = "ControlNetModel"
+    prompt_weighting = True
+    takes_negative_prompt = True
+    needs_image = False
+    mask_names = frozenset()
+    pads_prompts_together = False  # fixed-length padding
+
+    def encode_prompts(
+        self,
+        pipe: Any,
+        prompts: Sequence[Any],
+        negatives: Sequence[Any] | None,
+        device: Any,
+        call_values: Mapping[str, Any] | None = None,
+    ) -> dict[str, torch.Tensor]:
+        return StableDiffusion.encode_prompts(self, pipe, prompts, negatives, device)
+
+    def weighted_embeddings(self, pipe: Any, prompts: list, device: Any) -> dict[str, Any]:
+        return StableDiffusion.weighted_embeddings(self, pipe, prompts, device)
+
+    def uses_guidance(self, guidance_scale: float, pipeline_kwargs: dict[str, Any]) -> bool:
+        return guidance_scale > 1
+
+    def negative_prompt_problem(
+        self, guidance_scale: float, pipeline_kwargs: dict[str, Any]
+    ) -> str | None:
+        if guidance_scale > 1:
+            return None
+        return "has no effect with guidance_scale <= 1; raise guidance_scale or clear it"
+
+    def guidance_arguments(self, guidance_scale: float) -> dict[str, Any]:
+        return {"guidance_scale": guidance_scale}
+
+    def latent_channels(self, pipe: Any) -> int:
+        return pipe.unet.config.in_channels
+
+    def size_multiple(self, pipe: Any) -> int:
+        return pipe.vae_scale_factor
+
+    def native_size(self, pipe: Any) -> int:
+        return pipe.unet.config.sample_size * pipe.vae_scale_factor
 
     def windows(self, num_frames: int, size: int, overlap: int) -> list[Window]:
         return video_windows(num_frames, size, overlap)
@@ -53,39 +105,52 @@ class AnimateDiff(Family):
                     pipe.disable_free_noise()
 
     @contextmanager
-    def frame_prompts(
-        self,
-        pipe: Any,
-        frames: int,
-        prompts: dict[int, str],
-        negatives: dict[int, str] | None,
-        tensors: dict[str, torch.Tensor] | None,
-    ) -> Iterator[dict[str, Any]]:
-        """The prompt arguments of one call of ``frames`` frames. ``prompts`` (and
-        ``negatives``) map a frame of the call to the key-frame text it starts; with
-        ``tensors`` (each frame's travelled ``prompt_embeds``, and ``negative_prompt_embeds``
-        under guidance) the frames get those, else each frame the text of its key frame, as
-        diffusers encodes it."""
-        callback = _TextHeld() if tensors is None else _FrameEmbeddings(tensors, frames)
+    def call_prompts(self, pipe: Any, prompts: CallPrompts) -> Iterator[dict[str, Any]]:
+        """The prompt arguments of one window. With travelled tensors (each frame's
+        ``prompt_embeds``, and ``negative_prompt_embeds`` under guidance) the frames get
+        those through FreeNoise's callback; with text, each frame from one key frame up to the
+        next takes that key frame's text (FreeNoise reads ``{frame: text}``)."""
+        frames = len(prompts.segments)
+        starts = [
+            position
+            for position, segment in enumerate(prompts.segments)
+            if position == 0 or segment != prompts.segments[position - 1]
+        ]
+        if prompts.tensors is not None:
+            callback: Any = _FrameEmbeddings(prompts.tensors, frames)
+            starts = [0]
+        else:
+            callback = _TextHeld()
         pipe.enable_free_noise(  # after the first call of a render: only sets these
             context_length=min(MOTION_CONTEXT, frames),
             context_stride=CONTEXT_STRIDE,
             prompt_interpolation_callback=callback,
         )
-        arguments: dict[str, Any] = {"prompt": prompts}
-        if negatives is not None:
-            arguments["negative_prompt"] = negatives
+        arguments: dict[str, Any] = {"prompt": {p: prompts.texts[p] for p in starts}}
+        if prompts.negatives is not None and prompts.tensors is None:
+            arguments["negative_prompt"] = {p: prompts.negatives[p] for p in starts}
         yield arguments
         callback.check_done()
 
-    def latents_argument(self, pipe: Any, noise: torch.Tensor) -> dict[str, Any]:
-        """The window's noise ``(F, C, h, w)`` as one video ``(1, C, F, h, w)``."""
-        return {"latents": noise.transpose(0, 1).unsqueeze(0), "num_frames": noise.shape[0]}
+    def noise_entry(
+        self,
+        pipe: Any,
+        mode: str,
+        noise: TravelledNoise,
+        size: FrameSize,
+        arguments: dict[str, Any],
+    ) -> AbstractContextManager:
+        """From noise: the window's noise ``(F, C, h, w)`` as one video ``(1, C, F, h, w)``;
+        video-to-video: ``add_noise`` of the encoded video ``(1, F, C, h, w)``."""
+        frames = noise(latent_shape(pipe, size))
+        if mode == IMAGE:
+            return scheduler_noise(pipe, "add_noise", 1, frames.unsqueeze(0))
+        arguments["latents"] = frames.transpose(0, 1).unsqueeze(0)
+        arguments["num_frames"] = frames.shape[0]
+        return nullcontext()
 
-    def _with_noise(self, args: tuple, noise: torch.Tensor) -> tuple:
-        """``add_noise(samples, noise, timesteps)`` on the encoded video ``(1, F, C, h, w)``."""
-        samples, drawn, timesteps = args
-        return samples, _matching(noise.unsqueeze(0), drawn), timesteps
+    def mode_for(self, controlnet: bool, has_init: bool) -> str:
+        return standard_mode(controlnet, has_init)
 
     def image_arguments(
         self,
@@ -98,6 +163,9 @@ class AnimateDiff(Family):
             return {"video": inits, "strength": strength}
         if mode == CONTROL:
             return {"conditioning_frames": controls}
+        return {}
+
+    def call_defaults(self, pipe: Any, size: FrameSize) -> dict[str, Any]:
         return {}
 
     def images(self, result: Any) -> list[Image.Image]:

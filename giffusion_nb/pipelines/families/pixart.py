@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any, ClassVar
 
 import torch
+from PIL import Image
 
-from giffusion_nb.pipelines.families.base import TEXT, Family, PromptTensors
+from giffusion_nb.pipelines.families.base import (
+    TEXT,
+    CallPrompts,
+    Family,
+    FrameSize,
+    TravelledNoise,
+    standard_mode,
+)
+from giffusion_nb.pipelines.families.sd import latent_shape
+from giffusion_nb.pipelines.families.windows import Window
 
 
 class PixArtAlpha(Family):
@@ -19,14 +30,23 @@ class PixArtAlpha(Family):
     take no step callback: Stop ends a render after the batch in flight."""
 
     name = "PixArt-α"
-    prompt_weighting = False  # compel encodes CLIP prompts of SD and SDXL only
     pipelines: ClassVar[dict[str, str]] = {TEXT: "PixArtAlphaPipeline"}
+    examples = ("PixArt-alpha/PixArt-XL-2-512x512",)
     controlnet_model = None
+    prompt_weighting = False  # compel weights CLIP prompts only
+    takes_negative_prompt = True
+    needs_image = False
     mask_names = frozenset({"prompt_attention_mask", "negative_prompt_attention_mask"})
+    pads_prompts_together = False  # fixed-length padding
 
     def encode_prompts(
-        self, pipe: Any, prompts: Sequence[str], negatives: Sequence[str] | None, device: Any
-    ) -> PromptTensors:
+        self,
+        pipe: Any,
+        prompts: Sequence[str],
+        negatives: Sequence[str] | None,
+        device: Any,
+        call_values: Mapping[str, Any] | None = None,
+    ) -> dict[str, torch.Tensor]:
         embeds, mask, negative, negative_mask = pipe.encode_prompt(
             prompt=list(prompts),
             do_classifier_free_guidance=negatives is not None,
@@ -38,14 +58,26 @@ class PixArtAlpha(Family):
         if negatives is not None:
             tensors["negative_prompt_embeds"] = negative
             tensors["negative_prompt_attention_mask"] = negative_mask
-        return PromptTensors(tensors, {})
+        return tensors
 
-    def embeds_arguments(self, tensors: dict[str, torch.Tensor]) -> dict[str, Any]:
-        return {**tensors, "negative_prompt": None}
+    def prompt_arguments(self, prompts: CallPrompts) -> dict[str, Any]:
+        arguments = super().prompt_arguments(prompts)
+        if prompts.tensors is not None:
+            arguments["negative_prompt"] = None
+        return arguments
 
-    def call_defaults(self) -> dict[str, Any]:
-        # clean_caption needs bs4 and ftfy, and turns itself off with a warning per call
-        return {"use_resolution_binning": False, "clean_caption": False}
+    def uses_guidance(self, guidance_scale: float, pipeline_kwargs: dict[str, Any]) -> bool:
+        return guidance_scale > 1
+
+    def negative_prompt_problem(
+        self, guidance_scale: float, pipeline_kwargs: dict[str, Any]
+    ) -> str | None:
+        if guidance_scale > 1:
+            return None
+        return "has no effect with guidance_scale <= 1; raise guidance_scale or clear it"
+
+    def guidance_arguments(self, guidance_scale: float) -> dict[str, Any]:
+        return {"guidance_scale": guidance_scale}
 
     def latent_channels(self, pipe: Any) -> int:
         return pipe.transformer.config.in_channels
@@ -56,9 +88,43 @@ class PixArtAlpha(Family):
     def native_size(self, pipe: Any) -> int:
         return pipe.transformer.config.sample_size * pipe.vae_scale_factor
 
+    def noise_entry(
+        self,
+        pipe: Any,
+        mode: str,
+        noise: TravelledNoise,
+        size: FrameSize,
+        arguments: dict[str, Any],
+    ) -> AbstractContextManager:
+        arguments["latents"] = noise(latent_shape(pipe, size))
+        return nullcontext()
+
+    def mode_for(self, controlnet: bool, has_init: bool) -> str:
+        return standard_mode(controlnet, has_init)  # modes without a pipeline are refused
+
+    def image_arguments(
+        self,
+        mode: str,
+        inits: list[Image.Image] | None,
+        controls: list[Any] | None,
+        strength: float | None,
+    ) -> dict[str, Any]:
+        return {}
+
+    def call_defaults(self, pipe: Any, size: FrameSize) -> dict[str, Any]:
+        # clean_caption needs bs4 and ftfy, and turns itself off with a warning per call
+        return {"use_resolution_binning": False, "clean_caption": False}
+
+    def images(self, result: Any) -> list[Image.Image]:
+        return list(result.images)
+
+    def windows(self, num_frames: int, size: int, overlap: int) -> list[Window] | None:
+        return None
+
 
 class PixArtSigma(PixArtAlpha):
     """PixArt-Σ: the same prompts and latents as PixArt-α, a longer T5 sequence."""
 
     name = "PixArt-Σ"
     pipelines: ClassVar[dict[str, str]] = {TEXT: "PixArtSigmaPipeline"}
+    examples = ("PixArt-alpha/PixArt-Sigma-XL-2-1024-MS",)

@@ -2,42 +2,47 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import torch
 
-from giffusion_nb.pipelines.families.base import (
-    CONTROL,
-    IMAGE,
-    INPAINT,
-    TEXT,
-    Family,
-    PromptTensors,
-    _matching,
-)
+from giffusion_nb.pipelines.families.base import CONTROL, IMAGE, INPAINT, TEXT
+from giffusion_nb.pipelines.families.sd import StableDiffusion
 
 
-class StableDiffusion3(Family):
+class StableDiffusion3(StableDiffusion):
     """``encode_prompt(prompt, prompt_2, prompt_3, ...)`` (the extra prompts are required
     positionals; ``None`` repeats the first) returns the SDXL-like four tensors; the image
-    pipeline noises its init with ``scheduler.scale_noise(sample, timestep, noise)``."""
+    pipeline noises its init with ``scheduler.scale_noise(sample, timestep, noise)``; no
+    ControlNet image-to-image pipeline. Guidance, image arguments and ``.images`` are Stable
+    Diffusion's, on purpose; prompt weights are not (compel weights CLIP prompts only)."""
 
     name = "Stable Diffusion 3"
-    prompt_weighting = False  # compel encodes CLIP prompts of SD and SDXL only
     pipelines: ClassVar[dict[str, str]] = {
         TEXT: "StableDiffusion3Pipeline",
         IMAGE: "StableDiffusion3Img2ImgPipeline",
         CONTROL: "StableDiffusion3ControlNetPipeline",
         INPAINT: "StableDiffusion3InpaintPipeline",
     }
+    examples = (
+        "stabilityai/stable-diffusion-3.5-medium",
+        "stabilityai/stable-diffusion-3.5-large-turbo",
+    )
     controlnet_model = "SD3ControlNetModel"
+    prompt_weighting = False
     noise_method = "scale_noise"
+    noise_position = 2
     control_argument = "control_image"
 
     def encode_prompts(
-        self, pipe: Any, prompts: Sequence[str], negatives: Sequence[str] | None, device: Any
-    ) -> PromptTensors:
+        self,
+        pipe: Any,
+        prompts: Sequence[str],
+        negatives: Sequence[str] | None,
+        device: Any,
+        call_values: Mapping[str, Any] | None = None,
+    ) -> dict[str, torch.Tensor]:
         embeds, negative, pooled, negative_pooled = pipe.encode_prompt(
             prompt=list(prompts),
             prompt_2=None,
@@ -51,7 +56,7 @@ class StableDiffusion3(Family):
         if negatives is not None:
             tensors["negative_prompt_embeds"] = negative
             tensors["negative_pooled_prompt_embeds"] = negative_pooled
-        return PromptTensors(tensors, {})
+        return tensors
 
     def latent_channels(self, pipe: Any) -> int:
         return pipe.transformer.config.in_channels
@@ -61,8 +66,3 @@ class StableDiffusion3(Family):
 
     def native_size(self, pipe: Any) -> int:
         return pipe.default_sample_size * pipe.vae_scale_factor
-
-    def _with_noise(self, args: tuple, noise: torch.Tensor) -> tuple:
-        """``scale_noise(sample, timestep, noise)`` with our noise."""
-        sample, timestep, drawn = args
-        return sample, timestep, _matching(noise, drawn)

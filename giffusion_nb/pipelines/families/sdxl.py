@@ -2,29 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import torch
 
 from giffusion_nb.keyframes.weights import WeightedPrompt
-from giffusion_nb.pipelines.families.base import (
-    CONTROL,
-    CONTROL_IMAGE,
-    IMAGE,
-    INPAINT,
-    TEXT,
-    Family,
-    PromptTensors,
-    _any_weighted,
-)
+from giffusion_nb.pipelines.families.base import CONTROL, CONTROL_IMAGE, IMAGE, INPAINT, TEXT
+from giffusion_nb.pipelines.families.sd import StableDiffusion, any_weighted, encode_weighted
 from giffusion_nb.pipelines.weighted_prompts import clip_embeddings, clip_pooled
 
 
-class StableDiffusionXL(Family):
-    """``encode_prompt`` returns embeddings, negative, pooled and negative pooled; the image
-    pipeline takes ``latents`` as an already-noised start (and then ignores its image), so
-    the key-frame noise enters through the scheduler instead."""
+class StableDiffusionXL(StableDiffusion):
+    """Stable Diffusion with two CLIP encoders: ``encode_prompt`` returns embeddings, negative,
+    pooled and negative pooled. Everything else is Stable Diffusion's, on purpose: latents,
+    ControlNet, and the key-frame noise of image-to-image through ``scheduler.add_noise`` (the
+    image pipeline would read a passed ``latents`` as an already-noised start and ignore its
+    image)."""
 
     name = "Stable Diffusion XL"
     pipelines: ClassVar[dict[str, str]] = {
@@ -34,12 +28,18 @@ class StableDiffusionXL(Family):
         CONTROL_IMAGE: "StableDiffusionXLControlNetImg2ImgPipeline",
         INPAINT: "StableDiffusionXLInpaintPipeline",
     }
+    examples = ("stabilityai/stable-diffusion-xl-base-1.0", "stabilityai/sdxl-turbo")
 
     def encode_prompts(
-        self, pipe: Any, prompts: Sequence[str], negatives: Sequence[str] | None, device: Any
-    ) -> PromptTensors:
-        if _any_weighted(prompts, negatives):
-            return self.encode_weighted(pipe, prompts, negatives, device)
+        self,
+        pipe: Any,
+        prompts: Sequence[str],
+        negatives: Sequence[str] | None,
+        device: Any,
+        call_values: Mapping[str, Any] | None = None,
+    ) -> dict[str, torch.Tensor]:
+        if any_weighted(prompts, negatives):
+            return encode_weighted(self, pipe, prompts, negatives, device)
         embeds, negative, pooled, negative_pooled = pipe.encode_prompt(
             prompt=list(prompts),
             device=device,
@@ -51,7 +51,7 @@ class StableDiffusionXL(Family):
         if negatives is not None:
             tensors["negative_prompt_embeds"] = negative
             tensors["negative_pooled_prompt_embeds"] = negative_pooled
-        return PromptTensors(tensors, {})
+        return tensors
 
     def weighted_embeddings(
         self, pipe: Any, prompts: list[WeightedPrompt], device: Any
