@@ -1,4 +1,4 @@
-"""giffusion_nb: key-framed prompts to GIFs and videos with Stable Diffusion, in a notebook.
+"""giffusion_nb: key-framed prompts to GIFs and videos with Hugging Face diffusers, in a notebook.
 
 >>> from giffusion_nb import RenderSession
 >>> session = RenderSession(prompts="0: a red circle\\n12: a blue square", num_inference_steps=4)

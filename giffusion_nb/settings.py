@@ -85,8 +85,8 @@ class Settings(HasTraits):
     )
     motion_adapter_id = Unicode(
         "",
-        help="AnimateDiff: a MotionAdapter checkpoint (Hub id or folder) that turns the model "
-        "into AnimateDiffPipeline's video model.",
+        help="A MotionAdapter checkpoint (Hub id or folder) that turns an image model into a "
+        "video model; its pipeline_class must take a motion adapter.",
     )
     lora = Unicode(
         "",
@@ -128,17 +128,20 @@ class Settings(HasTraits):
     batch_size = Int(1, help="Frames rendered together; frames are the same at any batch size.")
     video_window = Int(
         16,
-        help="AnimateDiff renders a window a call, whatever batch_size: the frames it denoises "
-        "together (16: the motion module's context; more: FreeNoise); 0: all in one call.",
+        help="Video models render a window a call, whatever batch_size: the frames it denoises "
+        "together (16: a motion module's context; a longer window slides over it); 0: all in "
+        "one call.",
     )
-    video_overlap = Int(4, help="AnimateDiff: frames neighbouring windows share, to join smoothly.")
+    video_overlap = Int(
+        4, help="Video models: frames neighbouring windows share, to join smoothly."
+    )
     height = Int(None, allow_none=True, help="Frame height in pixels (empty: the model's size).")
     width = Int(None, allow_none=True, help="Frame width in pixels (empty: the model's size).")
     num_latent_channels = Int(
         None,
         allow_none=True,
-        help="Channels of the noise latent (empty: the model's; 4 for Stable Diffusion, 16 for "
-        "SD3 and Flux); a number must match the model.",
+        help="Channels of the noise latent (empty: the model's, such as 4 or 16); a number must "
+        "match the model.",
     )
     interpolation_type = Choice(
         INTERPOLATION_TYPES,

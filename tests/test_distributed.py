@@ -256,3 +256,22 @@ def test_a_stopped_ray_render_resumes_to_the_frames_of_one_process(
     assert not list((run_dir / "frames").glob(".*.tmp"))
     with Image.open(output) as gif:
         assert gif.n_frames == 24
+
+
+def test_a_local_and_a_ray_render_write_the_same_run_files(ray_cluster, make_session):
+    """One lifecycle: the settings, the pacing record, the frames and the output are the same
+    whether the calls run here or on Ray workers."""
+    values = {**TINY, "prompts": "0: a red circle\n5: a blue square", "pacing": "even"}
+    here = make_session(**values).render(run_name="here")
+    there = render_with_ray(make_session(**values), workers=2, run_name="there")
+    for name in ("settings.json", "pacing.json"):
+        assert (here.parent / name).read_text() == (there.parent / name).read_text(), name
+    assert existing_frames(here.parent) == existing_frames(there.parent) == set(range(6))
+    for index in range(6):
+        with (
+            Image.open(frame_path(here.parent, index)) as a,
+            Image.open(frame_path(there.parent, index)) as b,
+        ):
+            assert np.abs(pixels(a) - pixels(b)).max() <= 1, f"frame {index} differs"
+    with Image.open(here) as a, Image.open(there) as b:
+        assert a.n_frames == b.n_frames == 6

@@ -4,6 +4,7 @@ widgets stay in ui/ and diffusers in pipelines/ (and the built-in model's own tr
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "giffusion_nb"
@@ -108,3 +109,29 @@ def test_widgets_live_in_ui_and_diffusers_in_pipelines():
         ):
             misplaced.append(f"{module} imports diffusers")
     assert not misplaced, misplaced
+
+
+# Words that name a pipeline family (its models, its diffusers classes); a family is said in
+# its module under pipelines/families/, and models are built by the tiny and published-shape
+# builders and the built-in model's training (shapes/), nowhere else.
+FAMILY_WORDS = re.compile(
+    r"animatediff|pixart|flux|sdxl|stablediffusion|stable diffusion|instructpix2pix|"
+    r"\bsd ?3|\bsd ?1\.5|\bsd15\b|\bsana\b|\blumina|\bchroma\b|cogview|qwen|auraflow|hunyuan|"
+    r"\bwan\b|\bltx|kolors|\bhidream",
+    re.IGNORECASE,
+)
+FAMILY_HOMES = ("giffusion_nb/pipelines/families/", "giffusion_nb/shapes/")
+BUILDERS = re.compile(r"giffusion_nb/pipelines/(tiny_\w+|published_shapes)\.py$")
+
+
+def test_no_family_is_named_outside_its_family_module():
+    named = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        where = path.relative_to(PACKAGE.parent).as_posix()
+        if where.startswith(FAMILY_HOMES) or BUILDERS.search(where):
+            continue
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            found = FAMILY_WORDS.search(line)
+            if found:
+                named.append(f"{where}:{number}: {found.group()!r} in {line.strip()[:80]}")
+    assert not named, "\n".join(named)

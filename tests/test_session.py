@@ -44,10 +44,8 @@ def test_in_between_frame_is_the_slerp_of_its_key_frames(make_session, tiny_pipe
     latents = key_frame_latents([3, 7], (4, 8, 8), torch.device("cpu"), torch.float32)
     expected_latent = slerp(0.25, latents[0], latents[1])
     torch.testing.assert_close(call["latents"][0], expected_latent)
-    encoded = (
-        family_of(tiny_pipe)
-        .encode_prompts(tiny_pipe, ["a red circle", "a blue square"], ["", ""], torch.device("cpu"))
-        .per_prompt
+    encoded = family_of(tiny_pipe).encode_prompts(
+        tiny_pipe, ["a red circle", "a blue square"], ["", ""], torch.device("cpu")
     )
     expected_embed = slerp(0.25, encoded["prompt_embeds"][0], encoded["prompt_embeds"][1])
     torch.testing.assert_close(call["prompt_embeds"][0], expected_embed)

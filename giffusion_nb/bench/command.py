@@ -9,8 +9,7 @@ from typing import Any
 
 from giffusion_nb.choices import OUTPUT_FORMATS
 from giffusion_nb.errors import SettingsError
-
-SHAPES = ("sd15", "sdxl")  # published shapes built from config with random weights
+from giffusion_nb.pipelines.published_shapes import published_shapes
 
 
 def add_bench_parser(commands: Any) -> None:
@@ -19,7 +18,13 @@ def add_bench_parser(commands: Any) -> None:
         "bench", help="frames/s of the render session against a bare diffusers loop"
     )
     bench.add_argument("--model", help="model id (default builtin:tiny-sd)")
-    bench.add_argument("--shape", choices=SHAPES, help="SD 1.5 or SDXL base shapes, random weights")
+    shapes = published_shapes()
+    bench.add_argument(
+        "--shape",
+        choices=list(shapes),
+        help="a published model's shapes, random weights: "
+        + "; ".join(f"{name}: {what}" for name, (what, _) in shapes.items()),
+    )
     bench.add_argument("--device", help="cpu, cuda, … (default: the GPU if any)")
     bench.add_argument("--size", type=int, help="frame width and height (64; --gif: 256)")
     bench.add_argument("--steps", type=int, help="denoising steps (default 2)")

@@ -21,6 +21,7 @@ from giffusion_nb.bench.memory import peak_rss_mb
 from giffusion_nb.errors import SettingsError
 from giffusion_nb.keyframes.prompts import MAX_FRAME
 from giffusion_nb.pipelines.families import family_of
+from giffusion_nb.pipelines.families.base import TEXT, FrameSize, TravelledNoise
 from giffusion_nb.pipelines.load import default_device, load_pipeline
 from giffusion_nb.render.session import RenderSession
 
@@ -30,7 +31,7 @@ class BenchCase:
     """What every timed render shares."""
 
     model_id: str = "builtin:tiny-sd"
-    shape: str = ""  # "sd15" or "sdxl": published shapes with random weights
+    shape: str = ""  # a published model's shapes with random weights (published_shapes)
     device: str | None = None
     size: int = 64
     steps: int = 2
@@ -55,16 +56,16 @@ def check_case(case: BenchCase, runs: int = 1) -> None:
 
 
 def load_bench_pipeline(case: BenchCase) -> Any:
-    """The pipeline to time: a model by id, or one with SD 1.5's or SDXL base's published
-    shapes built from config (random weights, half precision on a GPU)."""
+    """The pipeline to time: a model by id, or one with a published model's shapes built from
+    config (random weights, half precision on a GPU)."""
     device = torch.device(case.device) if case.device else default_device()
     if not case.shape:
         return load_pipeline(case.model_id, device=device)
-    from giffusion_nb.pipelines.published_shapes import build_sd15_shaped, build_sdxl_shaped
+    from giffusion_nb.pipelines.published_shapes import published_shapes
 
-    build = {"sd15": build_sd15_shaped, "sdxl": build_sdxl_shaped}[case.shape]
+    _, build = published_shapes()[case.shape]
     dtype = torch.float16 if device.type == "cuda" else torch.float32
-    with torch.device(device):  # SDXL's 14 GB of float32 weights are made where they run
+    with torch.device(device):  # a large model's float32 weights are made where they run
         pipe = build()
     pipe = pipe.to(device=device, dtype=dtype)
     pipe.set_progress_bar_config(disable=True)
@@ -78,21 +79,24 @@ def bare_loop(pipe: Any, case: BenchCase, batch_size: int) -> tuple[float, float
     family = family_of(pipe)
     negatives = [""] if family.uses_guidance(case.guidance_scale, {}) else None
     with torch.no_grad():
-        prompts = family.encode_prompts(pipe, ["a red circle"], negatives, device).per_prompt
+        prompts = family.encode_prompts(pipe, ["a red circle"], negatives, device)
     generator = torch.Generator("cpu").manual_seed(0)
-    channels = family.latent_channels(pipe)
-    latent = family.noise_shape(pipe, channels, case.size, case.size)
+    size = FrameSize(case.size, case.size, family.latent_channels(pipe))
     started, first = time.perf_counter(), None
     for start in range(0, case.frames, batch_size):
         count = min(batch_size, case.frames - start)
         arguments = {
             name: tensor.expand(count, *tensor.shape[1:]) for name, tensor in prompts.items()
         }
-        latents = torch.randn((count, *latent), generator=generator).to(device, pipe.dtype)
-        with torch.no_grad():
+
+        def fresh(shape: tuple[int, ...], count: int = count) -> torch.Tensor:
+            return torch.randn((count, *shape), generator=generator).to(device, pipe.dtype)
+
+        noise = TravelledNoise(fresh, count)
+        entry = family.noise_entry(pipe, TEXT, noise, size, arguments)
+        with torch.no_grad(), entry:
             pipe(
                 **arguments,
-                **family.latents_argument(pipe, latents),
                 num_inference_steps=case.steps,
                 guidance_scale=case.guidance_scale,
                 height=case.size,

@@ -63,10 +63,6 @@ class FramePlan:
             return self.seed
         return (self.seed + self.key_frames[index].frame) % (MAX_SEED + 1)
 
-    def key_frame_seeds(self) -> list[int]:
-        """Every key frame's noise seed."""
-        return [self.key_frame_seed(index) for index in range(len(self.key_frames))]
-
     def steps_for(self, frames: Iterable[int] | None = None) -> list[FrameStep]:
         """The steps of ``frames`` (default: all), in frame order."""
         steps = self.steps

@@ -9,6 +9,7 @@ from collections.abc import Callable, Collection, Hashable, Sequence
 import torch
 
 from giffusion_nb.keyframes.schedules import FrameStep
+from giffusion_nb.pipelines.families.base import TravelledNoise
 from giffusion_nb.render.slerp import slerp
 
 KEEP_KEY_FRAMES = 8  # a batch spans a few segments; their key frames stay between batches
@@ -65,6 +66,38 @@ class KeyFrameTensors:
         while len(self._rows) > max(self._keep, len(set(indices))):
             self._rows.popitem(last=False)
         return {name: torch.stack([row[name] for row in wanted]) for name in wanted[0]}
+
+
+class KeyFrameNoise:
+    """Each key frame's noise latent, at whatever shape a call asks for: drawn from the key
+    frame's seed on first use (``key_frame_noise``) and moved to the pipeline's device and
+    dtype; a few key frames of the last shape asked for are kept."""
+
+    def __init__(
+        self, seed_of: Callable[[int], int], device: torch.device, dtype: torch.dtype
+    ) -> None:
+        self._seed_of, self._device, self._dtype = seed_of, device, dtype
+        self._shape: tuple[int, ...] | None = None
+        self._tensors: KeyFrameTensors | None = None
+
+    def at(self, shape: tuple[int, ...]) -> KeyFrameTensors:
+        """The key frames' noise of ``shape``, as ``KeyFrameTensors`` named ``noise``."""
+        if shape != self._shape:
+
+            def make(indices: list[int]) -> dict[str, torch.Tensor]:
+                noise = [key_frame_noise(self._seed_of(index), shape) for index in indices]
+                return {"noise": torch.stack(noise).to(device=self._device, dtype=self._dtype)}
+
+            self._shape, self._tensors = shape, KeyFrameTensors(make)
+        return self._tensors
+
+    def travelled(self, steps: Sequence[FrameStep], last_key_frame: int) -> TravelledNoise:
+        """The noise of ``steps``' frames, each at its t between its two key frames."""
+
+        def make(shape: tuple[int, ...]) -> torch.Tensor:
+            return travel(self.at(shape), steps, last_key_frame)["noise"]
+
+        return TravelledNoise(make, len(steps))
 
 
 def travel(

@@ -1,10 +1,10 @@
-"""A prepared render: its family's pipelines, key-frame tensors and per-frame inputs; one
-pipeline call a batch of images, or a window of a video."""
+"""A prepared render: its family's pipelines, key-frame tensors and per-frame inputs, and the one
+call builder that renders a batch of images or a window of a video in one pipeline call."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,37 +18,32 @@ from giffusion_nb.keyframes.schedules import FrameStep
 from giffusion_nb.keyframes.weights import plain_text
 from giffusion_nb.pipelines.arguments import check_call_arguments
 from giffusion_nb.pipelines.families import Family
-from giffusion_nb.pipelines.families.base import CONTROL_IMAGE, IMAGE
+from giffusion_nb.pipelines.families.base import FROM_IMAGE, CallPrompts, FrameSize
 from giffusion_nb.pipelines.families.windows import Window
 from giffusion_nb.pipelines.load import call_parameters
 from giffusion_nb.pipelines.lora import LoraAdapters
-from giffusion_nb.render.conditioning import KeyFrameTensors, travel
+from giffusion_nb.render.conditioning import KeyFrameNoise, KeyFrameTensors, travel
 from giffusion_nb.render.frame_inputs import FrameImages
 from giffusion_nb.render.prompt_checks import check_prompts
 from giffusion_nb.render.spec import RenderSpec
 
-FROM_IMAGE = (IMAGE, CONTROL_IMAGE)
-
 
 @dataclass
 class RenderJob:
-    """Everything a render needs, prepared once before the first batch."""
+    """Everything a render needs, prepared once before the first call."""
 
     spec: RenderSpec
     family: Family
     pipes: dict[str, Any]  # mode -> pipeline, for the modes this render uses
-    height: int
-    width: int
-    noise: KeyFrameTensors  # "noise" of each key frame, on the pipeline's device and dtype
+    size: FrameSize
+    noise: KeyFrameNoise
     prompts: KeyFrameTensors | None = None  # encoded key-frame prompts (None: text prompts)
-    guidance: bool = False  # classifier-free guidance: negative prompts are encoded too
     lora: LoraAdapters | None = None  # the spec's LoRA adapters, loaded into the pipeline
     controlnet: bool = False
     inputs: FrameImages | None = None
     scheduler: Any = None
     callback: Any = None
     windows: list[Window] | None = None  # a video family's calls (None: batches of images)
-    notes: list[str] = field(default_factory=list)
     _window_images: dict[int, Image.Image] = field(default_factory=dict, repr=False)
 
     @property
@@ -79,6 +74,52 @@ class RenderJob:
             return None
         return self.inputs[frame]
 
+    # --- the calls ------------------------------------------------------------------------
+
+    def denoise(self, steps: list[FrameStep], inits: list[Image.Image] | None) -> list[Image.Image]:
+        """One call on a batch of images (all from init images, or none; one strength and one
+        scale of each LoRA adapter, see ``same_call_prefix``)."""
+        controls = [self.inputs[step.frame] for step in steps] if self.controlnet else None
+        return self._call(steps, inits, controls)
+
+    def denoise_window(self, window: Window) -> list[Image.Image]:
+        """One call on a video family's window: its frames as one video whose frame i has
+        frame ``window.start + i``'s noise, prompt and input."""
+        images = self._window_inputs(window.frames)
+        inits = None if images is None or self.controlnet else images
+        controls = images if self.controlnet else None
+        return self._call(self.plan.steps_for(window.frames), inits, controls)
+
+    def _call(
+        self,
+        steps: list[FrameStep],
+        inits: list[Image.Image] | None,
+        controls: list[Image.Image] | None,
+    ) -> list[Image.Image]:
+        """The one call builder: arguments in the diffusers pipelines' order of steps."""
+        video = self.windows is not None
+        with self._lora_at(steps[0].frame):
+            # 1. The pipeline of the frames' mode
+            mode = self.mode(inits is not None)
+            pipe = self.pipes[mode]
+            # 2. Steps, guidance, size, generators, callback, the family's and the user's
+            arguments = self.common_arguments(pipe, 1 if video else len(steps))
+            # 3. Images: init images and their strength, ControlNet conditioning
+            strength = float(self.spec.strengths[steps[0].frame]) if mode in FROM_IMAGE else None
+            layout = _video_controls if video else _controls
+            images = self.family.image_arguments(mode, inits, layout(controls, pipe), strength)
+            arguments.update(images)
+            # 4. The key-frame noise, travelled to each frame
+            noise = self.noise.travelled(steps, len(self.plan.key_frames) - 1)
+            entry = self.family.noise_entry(pipe, mode, noise, self.size, arguments)
+            # 5. The prompts, travelled to each frame
+            prompts = self.family.call_prompts(pipe, self.call_prompts(steps))
+            # 6. The call
+            with torch.no_grad(), entry, prompts as prompt_arguments:
+                arguments.update(prompt_arguments)
+                _check_arguments(pipe, arguments, self.family)
+                return self.family.images(pipe(**arguments))
+
     @contextmanager
     def _lora_at(self, frame: int) -> Iterator[None]:
         """The LoRA adapters on at ``frame``'s scales for one call (nothing without them);
@@ -93,67 +134,6 @@ class RenderJob:
         with self.lora.scaled(scales):
             yield
 
-    def denoise(self, steps: list[FrameStep], inits: list[Image.Image] | None) -> list[Image.Image]:
-        """Run the pipeline on one batch of frames (all from init images, or none; one
-        strength and one scale of each LoRA adapter, see ``same_call_prefix``)."""
-        with self._lora_at(steps[0].frame):
-            return self._denoise(steps, inits)
-
-    def _denoise(self, steps: list[FrameStep], inits: list[Image.Image] | None) -> list:
-        mode = self.mode(inits is not None)
-        pipe = self.pipes[mode]
-        controls = [self.inputs[step.frame] for step in steps] if self.controlnet else None
-        strength = float(self.spec.strengths[steps[0].frame]) if mode in FROM_IMAGE else None
-        noise = travel(self.noise, steps, len(self.plan.key_frames) - 1)["noise"]
-        arguments = {
-            **self.common_arguments(pipe, len(steps)),
-            **self.prompt_arguments(steps),
-            **self.family.image_arguments(mode, inits, _controls(controls, pipe), strength),
-        }
-        entry = self._noise_into(mode, pipe, noise, arguments)
-        _check_arguments(pipe, arguments, self.family)
-        with torch.no_grad(), entry:
-            return self.family.images(pipe(**arguments))
-
-    def _noise_into(
-        self, mode: str, pipe: Any, noise: torch.Tensor, arguments: dict[str, Any]
-    ) -> AbstractContextManager:
-        """Where a call's key-frame noise goes: from an init image, into the scheduler's
-        noising of it (the returned context, around the call); from noise, into ``arguments``
-        as the latents (and a context that does nothing)."""
-        if mode in FROM_IMAGE:
-            return self.family.noise_entry(pipe, noise)
-        arguments.update(self.family.latents_argument(pipe, noise))
-        return nullcontext()
-
-    def denoise_window(self, window: Window) -> list[Image.Image]:
-        """Run a video family's pipeline on one window: its frames in one call, as one video
-        whose frame i has frame ``window.start + i``'s noise, prompt and input (the LoRA
-        scales are the same at every frame, see ``video_checks``)."""
-        with self._lora_at(window.start):
-            return self._denoise_window(window)
-
-    def _denoise_window(self, window: Window) -> list[Image.Image]:
-        frames = window.frames
-        steps = self.plan.steps_for(frames)
-        images = self._window_inputs(frames)
-        inits = None if images is None or self.controlnet else images
-        controls = images if self.controlnet else None
-        mode = self.mode(inits is not None)
-        pipe = self.pipes[mode]
-        strength = float(self.spec.strengths[window.start]) if mode in FROM_IMAGE else None
-        noise = travel(self.noise, steps, len(self.plan.key_frames) - 1)["noise"]
-        arguments = {
-            **self.common_arguments(pipe, 1),
-            **self.family.image_arguments(mode, inits, _video_controls(controls, pipe), strength),
-        }
-        entry = self._noise_into(mode, pipe, noise, arguments)
-        prompts = self.family.frame_prompts(pipe, len(frames), *self.window_prompts(steps))
-        with torch.no_grad(), entry, prompts as prompt_arguments:
-            arguments.update(prompt_arguments)
-            _check_arguments(pipe, arguments, self.family)
-            return self.family.images(pipe(**arguments))
-
     def _window_inputs(self, frames: range) -> list[Image.Image] | None:
         """The input images of a window's frames; those it shares with the window before are
         kept from that one, so an input video streams forward once."""
@@ -165,27 +145,25 @@ class RenderJob:
         }
         return list(self._window_images.values())
 
-    def window_prompts(
-        self, steps: list[FrameStep]
-    ) -> tuple[dict[int, str], dict[int, str] | None, dict[str, torch.Tensor] | None]:
-        """A window's prompts: the key-frame text each position starts (only the first with
-        prompt embeddings), the negative prompt each position starts (None: none), and each
-        frame's travelled embeddings (None: text prompts)."""
-        key_frames = self.plan.key_frames
+    # --- arguments ------------------------------------------------------------------------
+
+    def call_prompts(self, steps: list[FrameStep]) -> CallPrompts:
+        """Each frame's travelled prompt tensors (with prompt embeddings), its key frame's
+        text, and its key frame's negative text when some key frame has one."""
+        key_frames = [self.plan.key_frames[step.segment] for step in steps]
+        tensors = None
         if self.prompts is not None:
-            tensors = travel(self.prompts, steps, len(key_frames) - 1, self.family.mask_names)
-            return {0: plain_text(key_frames[steps[0].segment].prompt)}, None, tensors
-        starts = [
-            position
-            for position, step in enumerate(steps)
-            if position == 0 or step.segment != steps[position - 1].segment
-        ]
-        segments = {position: key_frames[steps[position].segment] for position in starts}
-        prompts = {position: plain_text(kf.prompt) for position, kf in segments.items()}
+            last = len(self.plan.key_frames) - 1
+            tensors = travel(self.prompts, steps, last, self.family.mask_names)
         negatives = None
         if self.has_negatives:
-            negatives = {position: self.negative_of(kf) for position, kf in segments.items()}
-        return prompts, negatives, None
+            negatives = [self.negative_of(key_frame) for key_frame in key_frames]
+        return CallPrompts(
+            tensors=tensors,
+            texts=[plain_text(key_frame.prompt) for key_frame in key_frames],
+            negatives=negatives,
+            segments=[step.segment for step in steps],
+        )
 
     @property
     def has_negatives(self) -> bool:
@@ -212,27 +190,14 @@ class RenderJob:
             # One generator per frame, all from the seed: the same scheduler noise at any
             # batch size.
             "generator": [torch.Generator("cpu").manual_seed(s.seed) for _ in range(count)],
-            **self.family.call_defaults(),
+            **self.family.call_defaults(pipe, self.size),
             **thaw(s.pipeline_kwargs),
         }
         if "height" in parameters:
-            arguments["height"], arguments["width"] = self.height, self.width
+            arguments["height"], arguments["width"] = self.size.height, self.size.width
         if self.callback is not None and "callback_on_step_end" in parameters:
             arguments["callback_on_step_end"] = self.callback
         return arguments
-
-    def prompt_arguments(self, steps: list[FrameStep]) -> dict[str, Any]:
-        """Each frame's travelled prompt embeddings, or its key frame's text."""
-        last = len(self.plan.key_frames) - 1
-        if self.prompts is not None:
-            tensors = travel(self.prompts, steps, last, self.family.mask_names)
-            return self.family.embeds_arguments(tensors)
-        key_frames = [self.plan.key_frames[step.segment] for step in steps]
-        prompts = [plain_text(key_frame.prompt) for key_frame in key_frames]
-        negatives = None
-        if self.has_negatives:
-            negatives = [self.negative_of(key_frame) for key_frame in key_frames]
-        return self.family.text_arguments(prompts, negatives)
 
 
 def _controls(controls: list[Image.Image] | None, pipe: Any) -> list[Any] | None:
@@ -288,5 +253,7 @@ def check_pipeline_accepts(pipe: Any, spec: RenderSpec, family: Family) -> None:
         )
     check_call_arguments(type(pipe).__call__, thaw(s.pipeline_kwargs), "pipeline_kwargs")
     if s.negative_prompt.strip():
-        family.check_negative_prompt(s.guidance_scale, thaw(s.pipeline_kwargs))
+        problem = family.negative_prompt_problem(s.guidance_scale, thaw(s.pipeline_kwargs))
+        if problem is not None:
+            raise SettingsError("negative_prompt", problem)
     check_prompts(spec, family)

@@ -7,7 +7,7 @@ from giffusion_nb.errors import SettingsError
 from giffusion_nb.frozen import thaw
 from giffusion_nb.keyframes.prompts import KeyFrame
 from giffusion_nb.keyframes.weights import WeightedPrompt, is_weighted, prompt_input
-from giffusion_nb.pipelines.families import Family
+from giffusion_nb.pipelines.families import FAMILIES, Family
 from giffusion_nb.render.spec import RenderSpec
 
 _WEIGHTS = "`(word:1.3)`, `(word)` or `[word]`"
@@ -54,8 +54,8 @@ def _check_weights(
         raise SettingsError(
             field,
             f"{what} weights words ({_WEIGHTS}), which {family.name} pipelines cannot encode "
-            "(compel weights Stable Diffusion and SDXL prompts); remove the weights, or write "
-            "\\( \\) \\[ \\] for literal brackets",
+            f"(compel weights the CLIP prompts of {weighting_families()}); remove the weights, "
+            "or write \\( \\) \\[ \\] for literal brackets",
             line=line,
         )
     if not spec.settings.use_prompt_embeds:
@@ -65,6 +65,11 @@ def _check_weights(
             "so turn use_prompt_embeds on (or remove the weights)",
             line=line,
         )
+
+
+def weighting_families() -> str:
+    """The families whose prompts compel can weight, as people name them."""
+    return ", ".join(family.name for family in FAMILIES if family.prompt_weighting)
 
 
 def key_frame_texts(

@@ -1,12 +1,13 @@
-"""Render one animation on several Ray workers, each taking a contiguous chunk of the frames;
-the driver runs the same run lifecycle as a local render (folder, resume, writer, Comet)."""
+"""Render one animation on several Ray workers, each taking a contiguous chunk of whole calls;
+the driver runs the same run lifecycle as a local render (``lifecycle.render_run``), with its
+calls on the workers (``RayCalls``)."""
 
 from __future__ import annotations
 
 import os
 import threading
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
@@ -19,8 +20,8 @@ from giffusion_nb.errors import SettingsError
 from giffusion_nb.keyframes.pacing import Pacing
 from giffusion_nb.pipelines.load import default_device, load_pipeline
 from giffusion_nb.render.pacing import probe_pacing
-from giffusion_nb.render.renderer import RenderedFrame, call_groups, prepare_job, render_frames
-from giffusion_nb.render.run import Run, RunStatus
+from giffusion_nb.render.prepare import prepare_job
+from giffusion_nb.render.renderer import RenderedFrame, call_groups, render_frames
 from giffusion_nb.render.spec import RenderSpec
 
 IN_FLIGHT = 2  # calls queued on each worker, so it never waits for the driver
@@ -110,74 +111,87 @@ class FrameWorker:
         return rendered
 
 
-def render_spec_on_ray(
-    spec: RenderSpec,
-    status: RunStatus,
-    stop: threading.Event,
-    options: RayOptions,
-    *,
-    output_dir: Path,
-    progress: bool = False,
-    run_name: str | None = None,
-    resume: Path | None = None,
-) -> Path | None:
-    """Render ``spec`` on Ray actors into a run folder (new, or ``resume``'s) and write the
-    output; frames travel back as PNGs, so workers need not share a disk."""
-    if options.address is None:
-        # Ray's switch for single-machine use: a local instance talks over loopback only,
-        # never over the machine's network address (read when ray is first imported).
-        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
-    try:
-        import ray
-    except ImportError as exc:
-        raise SettingsError(
-            "workers", "rendering on several workers needs Ray: pip install 'giffusion-nb[ray]'"
-        ) from exc
-    workers = spec.settings.workers if options.workers is None else options.workers
-    if workers < 1:
-        raise SettingsError("workers", f"expected 1 or more, got {workers}")
-    started = not ray.is_initialized()
-    if started and options.address is not None:
-        ray.init(address=options.address, log_to_driver=False)
-    elif started:
-        cpus = max(workers, os.cpu_count() or 1)
-        ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False)
-    try:
-        resource = "GPU" if torch.cuda.is_available() else "CPU"
-        available = ray.cluster_resources().get(resource, 0)
-        if available < workers:
+class RayCalls:
+    """Calls on Ray actors (a ``Calls`` of the run lifecycle): a context that connects to the
+    cluster at ``options.address`` (or the one this process is connected to, or a local one
+    started for the render and shut down after it) and checks it has a GPU (or CPU) for each
+    worker. Frames travel back as PNGs, so workers need not share a disk."""
+
+    def __init__(
+        self,
+        workers: int,
+        options: RayOptions,
+        stop: threading.Event,
+        on_message: Callable[[str], None],
+    ) -> None:
+        self._workers, self._options, self._stop = workers, options, stop
+        self._on_message = on_message
+        self._ray: Any = None
+        self._started = False
+
+    def __enter__(self) -> RayCalls:
+        if self._options.address is None:
+            # Ray's switch for single-machine use: a local instance talks over loopback only,
+            # never over the machine's network address (read when ray is first imported).
+            os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+        try:
+            import ray
+        except ImportError as exc:
             raise SettingsError(
-                "workers", f"{workers} workers need {workers} {resource}s; Ray has {available:g}"
-            )
-        run = Run(
-            spec,
-            status,
-            stop,
-            output_dir=output_dir,
-            run_name=run_name,
-            resume=resume,
-            progress=progress,
-        )
-        todo = run.start()
-        run.where = f" on {min(workers, len(todo))} workers"
-        status.message = f"Rendering {len(todo)} frames{run.where}…"
-        with run.frames():
-            spec = run.pace(lambda: _probe_on_a_worker(ray, spec))
-            _gather(ray, spec, todo, stop, workers, options, run)
-        return run.finish()
-    finally:
-        if started:
-            ray.shutdown()
+                "workers", "rendering on several workers needs Ray: pip install 'giffusion-nb[ray]'"
+            ) from exc
+        if self._workers < 1:
+            raise SettingsError("workers", f"expected 1 or more, got {self._workers}")
+        self._ray, self._started = ray, not ray.is_initialized()
+        if self._started and self._options.address is not None:
+            ray.init(address=self._options.address, log_to_driver=False)
+        elif self._started:
+            cpus = max(self._workers, os.cpu_count() or 1)
+            ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False)
+        try:
+            resource = "GPU" if torch.cuda.is_available() else "CPU"
+            available = ray.cluster_resources().get(resource, 0)
+            if available < self._workers:
+                raise SettingsError(
+                    "workers",
+                    f"{self._workers} workers need {self._workers} {resource}s; "
+                    f"Ray has {available:g}",
+                )
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        if self._started:
+            self._ray.shutdown()
+            self._started = False
+
+    def describe(self, frames: int) -> str:
+        return f" on {min(self._workers, frames)} workers"
+
+    def probe(self, spec: RenderSpec) -> Pacing:
+        """Even pacing, probed by an actor of its own (the driver loads no pipeline)."""
+        ray = self._ray
+        actor = _remote_worker(ray).remote(spec)
+        try:
+            return _settings_error_of(ray, lambda: ray.get(actor.probe.remote()))
+        finally:
+            ray.kill(actor)
+
+    def frames(
+        self, spec: RenderSpec, todo: list[int], previous: Image.Image | None
+    ) -> Iterator[RenderedFrame]:
+        return _gather(self._ray, spec, todo, self._stop, self._workers, self._options, self)
+
+    def fewer_workers(self, workers: int, frames: int) -> None:
+        """Fewer calls than workers (a video's windows): say so."""
+        self._on_message(f"Rendering {frames} frames on {workers} workers…")
 
 
-def _probe_on_a_worker(ray: Any, spec: RenderSpec) -> Pacing:
-    """Even pacing, probed by an actor of its own (the driver loads no pipeline)."""
+def _remote_worker(ray: Any) -> Any:
     resources = {"num_gpus": 1} if torch.cuda.is_available() else {"num_cpus": 1}
-    actor = ray.remote(**resources)(FrameWorker).remote(spec)
-    try:
-        return _settings_error_of(ray, lambda: ray.get(actor.probe.remote()))
-    finally:
-        ray.kill(actor)
+    return ray.remote(**resources)(FrameWorker)
 
 
 def _settings_error_of(ray: Any, call: Callable[[], Any]) -> Any:
@@ -197,18 +211,17 @@ def _gather(
     stop: threading.Event,
     workers: int,
     options: RayOptions,
-    run: Run,
-) -> None:
+    calls: RayCalls,
+) -> Iterator[RenderedFrame]:
     """Give each actor a contiguous chunk of whole pipeline calls (batches, or a video's
-    windows), keep ``IN_FLIGHT`` calls queued on each and hand the frames to the run; a lost
-    actor's calls go back to the front of its chunk, for a fresh actor."""
+    windows), keep ``IN_FLIGHT`` calls queued on each and yield the frames as they come; a
+    lost actor's calls go back to the front of its chunk, for a fresh actor."""
     lost_errors = (
         ray.exceptions.RayActorError,
         ray.exceptions.WorkerCrashedError,
         ray.exceptions.ObjectLostError,
     )
-    gpu = torch.cuda.is_available()
-    remote_worker = ray.remote(**({"num_gpus": 1} if gpu else {"num_cpus": 1}))(FrameWorker)
+    remote_worker = _remote_worker(ray)
     spec_ref = ray.put(spec)
     actors = [remote_worker.remote(spec_ref) for _ in range(min(workers, len(todo)))]
     calls: dict[Any, tuple[int, list[int]]] = {}  # object ref -> (chunk, frames)
@@ -222,8 +235,7 @@ def _gather(
             for actor in actors[len(chunks) :]:
                 ray.kill(actor)
             actors = actors[: len(chunks)]
-            run.where = f" on {len(chunks)} workers"
-            run.status.message = f"Rendering {len(todo)} frames{run.where}…"
+            calls.fewer_workers(len(chunks), len(todo))
         queues = [deque(chunk) for chunk in chunks]
         while not stop.is_set():
             for chunk, queued in enumerate(queues):
@@ -254,7 +266,7 @@ def _gather(
                 continue
             for index, png in results:
                 frame = RenderedFrame(index, Image.open(BytesIO(png)).convert("RGB"))
-                run.receive(frame)
+                yield frame
                 received += 1
                 if options.on_frame is not None:
                     options.on_frame(frame, list(actors))

@@ -67,13 +67,12 @@ class Run:
         progress: bool = False,
         background: bool = True,
         pipeline_name: str = "",
-        where: str = "",
     ) -> None:
         self.spec, self.status, self.stop = spec, status, stop
         self._output_dir, self._run_name, self._resume = output_dir, run_name, resume
         self._progress, self._background = progress, background
         self._pipeline_name = pipeline_name
-        self.where = where  # how the message says where it ran: " on 2 workers"
+        self.where = ""  # how the message says where it ran: " on 2 workers"
         self.run_dir: Path | None = None
         self._writer: BackgroundWriter | None = None
         self._tracker: CometTracker | None = None
@@ -124,6 +123,11 @@ class Run:
             file=sys.stderr,
         )
         return todo
+
+    def say_where(self, where: str, todo: int) -> None:
+        """Where the calls run (`` on 2 workers``), said from now on."""
+        self.where = where
+        self.status.message = f"Rendering {todo} frames{where}…"
 
     def pace(self, probe: Callable[[], Pacing]) -> RenderSpec:
         """Even pacing, when asked for: the run's own record when it resumes, else ``probe()``

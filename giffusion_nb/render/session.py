@@ -27,10 +27,10 @@ from giffusion_nb.output.to_input import as_video, extract_frame
 from giffusion_nb.pipelines.devices import resolve_device
 from giffusion_nb.pipelines.families import family_of
 from giffusion_nb.pipelines.load import load_pipeline
-from giffusion_nb.render.pacing import probe_pacing
-from giffusion_nb.render.ray import ONE_WORKER, RayOptions, render_spec_on_ray
-from giffusion_nb.render.renderer import RenderedFrame, Siblings, prepare_job, render_frames
-from giffusion_nb.render.run import Run
+from giffusion_nb.render.lifecycle import LocalCalls, render_run
+from giffusion_nb.render.prepare import Siblings, prepare_job
+from giffusion_nb.render.ray import ONE_WORKER, RayCalls, RayOptions
+from giffusion_nb.render.renderer import RenderedFrame
 from giffusion_nb.render.spec import RenderSpec
 from giffusion_nb.settings import FrozenSettings, Settings
 
@@ -201,17 +201,18 @@ class RenderSession(HasTraits):
             self.status = "stopping"
 
     def render_frames(self, frames: Iterable[int] | None = None) -> Iterator[RenderedFrame]:
-        """Render ``frames`` (default: all) in batches, yielding each frame as it is done.
+        """Render ``frames`` (default: all) call by call, yielding each frame as it is done.
 
         Each frame depends only on the settings and its index, so any subset renders alone
         and the batch size does not change the frames. Nothing is written.
         """
         with self._rendering():
-            job = self._prepare(self.spec())
-            if job.spec.needs_pacing:
-                job.spec = job.spec.with_pacing(probe_pacing(job, self._stop))
-                self.pacing = job.spec.pacing
-            yield from render_frames(job, frames, self._stop, on_message=self._note)
+            calls = self._local_calls(self.spec())
+            spec = calls.job.spec
+            if spec.needs_pacing:
+                spec = spec.with_pacing(calls.probe(spec))
+                self.pacing = spec.pacing
+            yield from calls.frames(spec, frames)
 
     def render(
         self,
@@ -234,64 +235,46 @@ class RenderSession(HasTraits):
             if resume is not None:
                 self.load_settings(Path(resume) / "settings.json")
             spec = self.spec()
-            resume = None if resume is None else Path(resume)
+            options = dict(
+                output_dir=self.output_dir,
+                run_name=run_name,
+                resume=None if resume is None else Path(resume),
+                progress=progress,
+            )
             if ray is None and spec.settings.workers > 1:
                 ray = RayOptions(spec.settings.workers)
             if ray is not None and spec.motion is None:
-                return render_spec_on_ray(
+                workers = spec.settings.workers if ray.workers is None else ray.workers
+                with RayCalls(workers, ray, self._stop, self._note) as calls:
+                    output, spec = render_run(spec, calls, self, self._stop, **options)
+            else:
+                calls = self._local_calls(spec)
+                output, spec = render_run(
                     spec,
+                    calls,
                     self,
                     self._stop,
-                    ray,
-                    output_dir=self.output_dir,
-                    progress=progress,
-                    run_name=run_name,
-                    resume=resume,
+                    background=self.device.type != "cpu",  # on the CPU the model uses every core
+                    pipeline_name=type(self._pipe).__name__,
+                    **options,
                 )
-            output = self._render_here(spec, progress, run_name, resume)
-            if ray is not None:
-                self.message = f"{ONE_WORKER}. {self.message}"
+                if ray is not None:
+                    self.message = f"{ONE_WORKER}. {self.message}"
+            self.pacing = spec.pacing
             return output
 
-    def render_locally(
-        self,
-        *,
-        progress: bool = False,
-        run_name: str | None = None,
-        resume: str | Path | None = None,
-    ) -> Path | None:
-        """``render`` in this process, whatever the ``workers`` setting."""
-        with self._rendering():
-            if resume is not None:
-                self.load_settings(Path(resume) / "settings.json")
-            resume = None if resume is None else Path(resume)
-            return self._render_here(self.spec(), progress, run_name, resume)
-
-    def _render_here(
-        self, spec: RenderSpec, progress: bool, run_name: str | None, resume: Path | None
-    ) -> Path | None:
-        job = self._prepare(spec)
-        run = Run(
+    def _local_calls(self, spec: RenderSpec) -> LocalCalls:
+        """Calls in this process on the spec's prepared job."""
+        pipe = self.load_pipeline(spec.settings)
+        job = prepare_job(
             spec,
-            self,
-            self._stop,
-            output_dir=self.output_dir,
-            run_name=run_name,
-            resume=resume,
-            progress=progress,
-            background=self.device.type != "cpu",  # on the CPU the model uses every core
-            pipeline_name=type(self._pipe).__name__,
+            pipe,
+            self.device,
+            siblings=self._siblings,
+            callback=self._on_step_end,
+            on_message=self._note,
         )
-        todo = run.start()
-        if spec.needs_pacing:
-            job.spec = run.pace(lambda: probe_pacing(job, self._stop))
-            self.pacing = job.spec.pacing
-        with run.frames():
-            previous = run.previous_frame(todo)
-            frames = render_frames(job, todo, self._stop, previous=previous, on_message=self._note)
-            for frame in frames:
-                run.receive(frame)
-        return run.finish()
+        return LocalCalls(job, self._stop, self._note)
 
     @contextlib.contextmanager
     def _rendering(self) -> Iterator[None]:
@@ -303,12 +286,6 @@ class RenderSession(HasTraits):
             yield
         finally:
             self._busy.release()
-
-    def _prepare(self, spec: RenderSpec):
-        pipe = self.load_pipeline(spec.settings)
-        return prepare_job(
-            spec, pipe, self.device, siblings=self._siblings, callback=self._on_step_end
-        )
 
     def _note(self, message: str) -> None:
         self.message = message

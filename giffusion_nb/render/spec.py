@@ -130,8 +130,3 @@ def frame_strengths(strength: float | str, num_frames: int) -> np.ndarray:
         values = np.full(num_frames, float(strength))
     values.setflags(write=False)
     return values
-
-
-def differing_settings(a: FrozenSettings, b: FrozenSettings) -> list[str]:
-    """The frame-deciding settings whose values differ between ``a`` and ``b``."""
-    return [name for name in FRAME_SETTINGS if getattr(a, name) != getattr(b, name)]

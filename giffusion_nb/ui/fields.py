@@ -11,7 +11,7 @@ import ipywidgets as widgets
 
 from giffusion_nb.choices import SCHEDULERS
 from giffusion_nb.errors import SettingsError
-from giffusion_nb.pipelines.families import known_pipelines
+from giffusion_nb.pipelines.families import known_pipelines, model_examples
 from giffusion_nb.pipelines.load import AUTO_PIPELINES
 from giffusion_nb.settings import (
     Settings,
@@ -22,14 +22,7 @@ from giffusion_nb.settings import (
 from giffusion_nb.ui.labels import label
 from giffusion_nb.validation import check_setting
 
-MODEL_CHOICES = (
-    "builtin:shapes-sd",
-    "builtin:tiny-sd",
-    "stable-diffusion-v1-5/stable-diffusion-v1-5",
-    "stabilityai/stable-diffusion-2-1",
-    "stabilityai/sdxl-turbo",
-    "stabilityai/stable-diffusion-xl-base-1.0",
-)
+MODEL_CHOICES = ("builtin:shapes-sd", "builtin:tiny-sd", *model_examples())
 # The checkpoint's own class, the Auto pipelines, then every class of every family.
 PIPELINE_CHOICES = ("DiffusionPipeline", *AUTO_PIPELINES, *known_pipelines())
 CONTROLNET_CHOICES = ("lllyasviel/sd-controlnet-canny", "lllyasviel/sd-controlnet-depth")
@@ -139,7 +132,7 @@ def make_fields(settings: Settings) -> dict[str, SettingField]:
     add("model_id", widgets.Combobox(options=MODEL_CHOICES, ensure_option=False))
     add("pipeline_class", widgets.Combobox(options=PIPELINE_CHOICES, ensure_option=False))
     add("controlnet_ids", widgets.Combobox(options=CONTROLNET_CHOICES), to_widget=", ".join)
-    add("motion_adapter_id", widgets.Text(placeholder="AnimateDiff only: a MotionAdapter"))
+    add("motion_adapter_id", widgets.Text(placeholder="video models: a MotionAdapter"))
     add("lora", widgets.Textarea(rows=2, placeholder="styles/ink.safetensors @ 0: (0), 24: (1)"))
     add("cpu_offload", widgets.Checkbox(indent=False))
     add("compile_unet", widgets.Checkbox(indent=False))
