@@ -39,7 +39,12 @@ CASES = {
         ("builtin:tiny-controlnet",),
         {"image": True},
     ),
-    "sd-text-prompts": ("builtin:tiny-sd", "StableDiffusionPipeline", (), {"use_prompt_embeds": False}),
+    "sd-text-prompts": (
+        "builtin:tiny-sd",
+        "StableDiffusionPipeline",
+        (),
+        {"use_prompt_embeds": False},
+    ),
     "sd-v": ("builtin:tiny-sd-v", "StableDiffusionPipeline", (), {}),
     "sdxl": ("builtin:tiny-sdxl", "StableDiffusionXLPipeline", (), {"negative_prompt": "blurry"}),
     "sdxl-img2img": ("builtin:tiny-sdxl", "StableDiffusionXLPipeline", (), {"image": True}),
