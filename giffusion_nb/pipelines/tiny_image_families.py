@@ -51,7 +51,8 @@ def build_tiny_sana():
     """A ``SanaPipeline``: Sana's linear-attention DiT (patch 1) on a 32-channel DC-AE that
     compresses 32x, a Gemma 2 text encoder, DPM-Solver++ on flow sigmas (shift 3).
 
-    Its size bins do not fit a tiny model: call it with ``use_resolution_binning=False``.
+    Call it with ``use_resolution_binning=False``: the default snaps any size to Sana's 1024 px
+    bins (a 64 px frame is rendered at 1024 px and shrunk back).
     """
     from diffusers import (
         AutoencoderDC,

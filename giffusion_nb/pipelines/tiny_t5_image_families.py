@@ -87,7 +87,8 @@ def build_tiny_hunyuandit():
     DiT with long skips (patch 2, learned sigma) on a 4-channel VAE, a BERT encoder (77 tokens)
     and a T5 encoder standing in for mT5 (256 tokens), v-prediction DDPM.
 
-    Its size bins do not fit a tiny model: call it with ``use_resolution_binning=False``.
+    Call it with ``use_resolution_binning=False``: the default snaps any size to HunyuanDiT's
+    standard shapes (a 64 px frame is rendered, and returned, at 1024 px).
     """
     from diffusers import (
         AutoencoderKL,
