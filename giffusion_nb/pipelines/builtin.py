@@ -10,8 +10,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 BUILTIN_PREFIX = "builtin:"
-TINY_SD = "tiny-sd"
-_TINY_SD_VERSION = "v1"
+# Modules of this package whose ``BUILDERS`` make built-in models from code, in listing order.
+BUILDER_MODULES = (
+    "tiny_sd",
+    "tiny_families",
+    "tiny_controlnets",
+    "tiny_image_families",
+    "tiny_t5_image_families",
+    "tiny_video_families",
+)
 SHAPES_SD = "shapes-sd"
 # Trained weights shipped inside the package (see giffusion_nb/shapes/train.py).
 SHIPPED = {SHAPES_SD: Path(__file__).parent.parent / "shapes" / "shapes-sd"}
@@ -71,28 +78,19 @@ def builtin_model_path(model_id: str) -> Path:
 
 
 def _builders() -> dict[str, tuple[str, Callable]]:
-    """Every built-in model made from code: name -> (version, builder). A builder's version
-    names its cache folder: bump it whenever the builder changes, so caches are rebuilt."""
-    from giffusion_nb.pipelines import tiny_controlnets as controlnets
-    from giffusion_nb.pipelines import tiny_families as families
-    from giffusion_nb.pipelines.tiny_sd import build_tiny_sd
+    """Every built-in model made from code: name -> (version, builder), merged from the
+    ``BUILDERS`` of ``BUILDER_MODULES``. A builder's version names its cache folder: bump it
+    whenever the builder changes, so caches are rebuilt."""
+    import importlib
 
-    return {
-        TINY_SD: (_TINY_SD_VERSION, build_tiny_sd),
-        "tiny-sd-v": ("v1", families.build_tiny_sd_v),
-        "tiny-sdxl": ("v1", families.build_tiny_sdxl),
-        "tiny-sd3": ("v1", families.build_tiny_sd3),
-        "tiny-flux": ("v1", families.build_tiny_flux),
-        "tiny-pixart-alpha": ("v1", families.build_tiny_pixart_alpha),
-        "tiny-pixart-sigma": ("v1", families.build_tiny_pixart_sigma),
-        "tiny-ip2p": ("v1", families.build_tiny_ip2p),
-        "tiny-animatediff": ("v1", families.build_tiny_animatediff),
-        "tiny-motion-adapter": ("v1", families.build_tiny_motion_adapter),
-        "tiny-controlnet": ("v1", controlnets.build_tiny_controlnet),
-        "tiny-controlnet-sdxl": ("v1", controlnets.build_tiny_controlnet_sdxl),
-        "tiny-controlnet-sd3": ("v1", controlnets.build_tiny_controlnet_sd3),
-        "tiny-controlnet-flux": ("v1", controlnets.build_tiny_controlnet_flux),
-    }
+    merged: dict[str, tuple[str, Callable]] = {}
+    for module_name in BUILDER_MODULES:
+        module = importlib.import_module(f"{__package__}.{module_name}")
+        for name, entry in module.BUILDERS.items():
+            if name in merged:
+                raise RuntimeError(f"built-in model {name!r} is defined twice ({module_name})")
+            merged[name] = entry
+    return merged
 
 
 def _is_saved(folder: Path) -> bool:

@@ -70,3 +70,11 @@ def _awake(controlnet):
             torch.nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
             torch.nn.init.zeros_(module.bias)
     return controlnet
+
+
+BUILDERS = {
+    "tiny-controlnet": ("v1", build_tiny_controlnet),
+    "tiny-controlnet-sdxl": ("v1", build_tiny_controlnet_sdxl),
+    "tiny-controlnet-sd3": ("v1", build_tiny_controlnet_sd3),
+    "tiny-controlnet-flux": ("v1", build_tiny_controlnet_flux),
+}

@@ -304,3 +304,16 @@ def build_tiny_animatediff():
         motion_adapter=build_tiny_motion_adapter(),
         scheduler=scheduler,
     )
+
+
+BUILDERS = {
+    "tiny-sd-v": ("v1", build_tiny_sd_v),
+    "tiny-sdxl": ("v1", build_tiny_sdxl),
+    "tiny-sd3": ("v1", build_tiny_sd3),
+    "tiny-flux": ("v1", build_tiny_flux),
+    "tiny-pixart-alpha": ("v1", build_tiny_pixart_alpha),
+    "tiny-pixart-sigma": ("v1", build_tiny_pixart_sigma),
+    "tiny-ip2p": ("v1", build_tiny_ip2p),
+    "tiny-animatediff": ("v1", build_tiny_animatediff),
+    "tiny-motion-adapter": ("v1", build_tiny_motion_adapter),
+}

@@ -99,3 +99,6 @@ def stable_diffusion_pipeline(unet, vae, text_encoder, tokenizer, scheduler):
         feature_extractor=None,
         requires_safety_checker=False,
     )
+
+
+BUILDERS = {"tiny-sd": ("v1", build_tiny_sd)}

@@ -101,7 +101,7 @@ def byte_level_clip_tokenizer(words: Sequence[str] = ()):
         vocab[symbol + "</w>"] = len(vocab)
     merges: dict[tuple[str, str], int] = {}
     for word in dict.fromkeys(words):
-        pieces = _apply_merges([*word[:-1], word[-1] + "</w>"], merges)
+        pieces = apply_merges([*word[:-1], word[-1] + "</w>"], merges)
         while len(pieces) > 1:
             merges[(pieces[0], pieces[1])] = len(merges)
             pieces = [pieces[0] + pieces[1], *pieces[2:]]
@@ -109,7 +109,7 @@ def byte_level_clip_tokenizer(words: Sequence[str] = ()):
     return CLIPTokenizer(vocab=vocab, merges=list(merges), model_max_length=77)
 
 
-def _apply_merges(pieces: list[str], ranks: dict[tuple[str, str], int]) -> list[str]:
+def apply_merges(pieces: list[str], ranks: dict[tuple[str, str], int]) -> list[str]:
     """Byte-pair encoding of one word: join the best-ranked adjacent pair until none is known."""
     while len(pieces) > 1:
         pairs = [(ranks.get(pair), i) for i, pair in enumerate(itertools.pairwise(pieces))]
@@ -136,3 +136,26 @@ def _byte_symbols() -> list[str]:
             symbols[byte] = chr(256 + shift)
             shift += 1
     return [symbols[byte] for byte in range(256)]
+
+
+def umt5_encoder(tokenizer, *, d_model: int, layers: int = 2, heads: int = 4):
+    """A UMT5 encoder (T5 v1.1 with per-layer relative positions) of width ``d_model``, random
+    weights: AuraFlow's and Wan's text encoder at toy size."""
+    from transformers import UMT5Config, UMT5EncoderModel
+
+    config = UMT5Config(
+        vocab_size=len(tokenizer),
+        d_model=d_model,
+        d_kv=d_model // heads,
+        d_ff=2 * d_model,
+        num_layers=layers,
+        num_heads=heads,
+        relative_attention_num_buckets=8,
+        relative_attention_max_distance=32,
+        dropout_rate=0.0,
+        feed_forward_proj="gated-gelu",
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        decoder_start_token_id=tokenizer.pad_token_id,
+    )
+    return UMT5EncoderModel(config)
