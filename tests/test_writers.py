@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import signal
 import stat
 import threading
 import time
@@ -171,11 +172,13 @@ def test_writer_without_output_path_only_saves_pngs(tmp_path):
 
 
 def test_writer_error_is_raised_and_nothing_hangs(tmp_path, monkeypatch):
-    def broken_append(self, image):
+    def broken_append(self, pixels, frame):
         raise OSError("disk full")
 
-    monkeypatch.setattr(GifEncoder, "append", broken_append)
-    writer = BackgroundWriter(tmp_path, 20, tmp_path / "out.gif", "gif", 10, max_pending=1)
+    monkeypatch.setattr(GifEncoder, "append_quantized", broken_append)
+    writer = BackgroundWriter(
+        tmp_path, 20, tmp_path / "out.gif", "gif", 10, max_pending=1, background=False
+    )
 
     def render():
         for index in range(20):
@@ -215,13 +218,13 @@ def test_writer_context_keeps_partial_output_when_the_render_fails(tmp_path):
 
 
 def test_writer_context_raises_the_render_error_when_both_fail(tmp_path, monkeypatch):
-    def broken_append(self, image):
+    def broken_close(self):
         raise OSError("disk full")
 
-    monkeypatch.setattr(GifEncoder, "append", broken_append)
+    monkeypatch.setattr(GifEncoder, "close", broken_close)
     with (
         pytest.raises(KeyError, match="render failed"),
-        BackgroundWriter(tmp_path, 5, tmp_path / "out.gif", "gif", 10) as writer,
+        BackgroundWriter(tmp_path, 5, tmp_path / "out.gif", "gif", 10, background=False) as writer,
     ):
         writer.submit(0, solid(COLORS[0]))
         raise KeyError("render failed")
@@ -253,14 +256,15 @@ def test_written_files_get_the_usual_mode(tmp_path):
     assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask
 
 
-def test_the_writer_thread_yields_the_cpu_to_the_model(tmp_path):
+def test_the_writer_process_yields_the_cpu_to_the_model(tmp_path):
     writer = BackgroundWriter(tmp_path, 1, tmp_path / "out.gif", "gif", 10)
     writer.submit(0, solid(COLORS[0]))
     deadline = time.monotonic() + 30
     while not frame_path(tmp_path, 0).exists() and time.monotonic() < deadline:
-        time.sleep(0.01)  # the thread lowers its priority before its first frame
-    niceness = os.getpriority(os.PRIO_PROCESS, writer._thread.native_id)
+        time.sleep(0.01)  # the process lowers its priority before its first frame
+    niceness = os.getpriority(os.PRIO_PROCESS, writer.pid)
     writer.close()
+    assert writer.pid != os.getpid()
     assert niceness == os.getpriority(os.PRIO_PROCESS, 0) + WRITER_NICENESS
 
 
@@ -274,18 +278,20 @@ def test_inline_and_background_writers_write_the_same(tmp_path, background):
     assert existing_frames(tmp_path) == {0, 1, 2, 3}
 
 
-def test_ctrl_c_during_an_inline_write_is_not_a_writer_failure(tmp_path, monkeypatch):
+def test_ctrl_c_during_an_inline_write_waits_for_the_frame(tmp_path, monkeypatch):
     writer = BackgroundWriter(tmp_path, 3, tmp_path / "out.gif", "gif", 10, background=False)
     writer.submit(0, solid(COLORS[0]))
-    original = GifEncoder.append
+    original = GifEncoder.append_quantized
 
-    def interrupted(self, image):
-        raise KeyboardInterrupt
+    def interrupted(self, pixels, frame):
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C in the middle of the frame's write
+        time.sleep(0.05)
+        original(self, pixels, frame)
 
-    monkeypatch.setattr(GifEncoder, "append", interrupted)
+    monkeypatch.setattr(GifEncoder, "append_quantized", interrupted)
     with pytest.raises(KeyboardInterrupt):
         writer.submit(1, solid(COLORS[1]))
-    monkeypatch.setattr(GifEncoder, "append", original)
+    monkeypatch.setattr(GifEncoder, "append_quantized", original)
     assert writer.error is None
-    output = writer.close()  # the frames done still make an output
+    output = writer.close()  # the frame was written whole; the output has both
     assert gif_colors(output) == COLORS[:2]
