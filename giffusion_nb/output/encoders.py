@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import numbers
 import os
+import shutil
 import tempfile
 from abc import ABC, abstractmethod
 from pathlib import Path
@@ -28,6 +30,8 @@ MP4_QUALITY = 7
 # x264's speed preset: on 512 px photographic frames "fast" took 17 ms of CPU a frame against
 # "medium"'s 23 ms, at the same PSNR (within 0.02 dB) and 1.6 % more bytes.
 MP4_PRESET = "fast"
+# A disk with less room than this when ffmpeg fails is taken to be full.
+_NEARLY_FULL = 1 << 20
 
 
 def _file_mode() -> int:
@@ -251,6 +255,15 @@ class GifEncoder(OutputEncoder):
         return image_block(indices, palette, offset, delay, transparent), screen
 
 
+def _ffmpeg_failed(path: Path) -> OSError:
+    """ffmpeg's failure to write ``path``: a full disk (less than ``_NEARLY_FULL`` bytes free)
+    as ``ENOSPC``, else an error that points to ffmpeg's own messages."""
+    with contextlib.suppress(OSError):
+        if shutil.disk_usage(path.parent).free < _NEARLY_FULL:
+            return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+    return OSError(f"ffmpeg failed to write {path} (see its messages on stderr)")
+
+
 def _even_sized(frame: np.ndarray) -> np.ndarray:
     """Pad an odd width or height by repeating the last column or row (H.264 needs even)."""
     height, width = frame.shape[:2]
@@ -266,6 +279,7 @@ class Mp4Encoder(OutputEncoder):
         super().__init__(path)
         self.fps = float(fps)
         self.audio_path = audio_path
+        self.frames = 0
         self._writer = None  # imageio-ffmpeg generator, started by the first frame
 
     def append(self, image: Image.Image) -> None:
@@ -274,16 +288,31 @@ class Mp4Encoder(OutputEncoder):
             if self._writer is None:
                 self._writer = self._start_ffmpeg((frame.shape[1], frame.shape[0]))
             self._writer.send(frame)
+        except Exception as error:  # ffmpeg stopped: a full disk, or what it said on stderr
+            failed = _ffmpeg_failed(self.path) if self._writer is not None else error
+            self.abort()
+            raise failed from error
         except BaseException:
             self.abort()
             raise
+        self.frames += 1
 
     def close(self) -> Path:
+        """Finish the file and check that it holds every frame (ffmpeg's exit status does not
+        come back through imageio-ffmpeg: a disk that fills while ffmpeg finishes the file
+        leaves a file that cannot be read)."""
         self._check_has_frames()
-        self._writer.close()  # waits for ffmpeg to finish the file
-        if self._temp.stat().st_size == 0:
+        try:
+            self._writer.close()  # waits for ffmpeg to finish the file
+            try:
+                frames, _seconds = imageio_ffmpeg.count_frames_and_secs(str(self._temp))
+            except (RuntimeError, OSError):
+                frames = 0
+            if frames < 1 or (self.audio_path is None and frames != self.frames):
+                raise _ffmpeg_failed(self.path)
+        except BaseException:
             self.abort()
-            raise OSError(f"ffmpeg failed to write {self.path} (see its messages on stderr)")
+            raise
         return self._move_into_place()
 
     def abort(self) -> None:

@@ -170,8 +170,8 @@ def frame_palette(pixels: np.ndarray) -> np.ndarray:
 
     It is trained on a grid of about ``TRAINING_PIXELS`` of the frame's own pixels (every
     pixel of a small frame, or of one with few colours): their colours when there are no
-    more than ``MAX_COLOURS``, else k-means from Pillow's octree palette of them. A grid keeps the frame's detail and its
-    extreme colours, which a box-reduced copy averages away.
+    more than ``MAX_COLOURS``, else k-means from Pillow's octree palette of them. A grid
+    keeps the frame's detail and its extreme colours, which a box-reduced copy averages away.
     """
     stride = training_stride(pixels.shape[:2])
     sample = np.ascontiguousarray(pixels[::stride, ::stride])

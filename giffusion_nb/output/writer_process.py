@@ -103,9 +103,7 @@ class WriterProcess:
             )
 
 
-def serve(
-    frames: Any, events: Any, config: dict[str, Any], workers: int, max_pending: int
-) -> None:
+def serve(frames: Any, events: Any, config: dict[str, Any], workers: int, max_pending: int) -> None:
     """The writer process: write the frames that come in until told to close or abort (or
     until the render's process is gone), then report the output."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -157,4 +155,3 @@ def _picklable(error: BaseException | None) -> BaseException | None:
         return error
     except Exception:
         return RuntimeError(f"{type(error).__name__}: {error}")
-
