@@ -3,8 +3,8 @@ quantizing and encoding never hold the render's interpreter lock or wait in its 
 
 The process starts from multiprocessing's fork server (a clean process that imported only
 this module: no model, no GPU context, no threads), ignores Ctrl-C (a stop writes the frames
-done; the render's process decides that) and, when the render's process dies, saves what it
-was sent and removes its unfinished output.
+done; the render's process decides that) and, when the render's process dies or drops the
+writer, saves what it was sent and removes its unfinished output.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import pickle
 import queue
 import signal
 import threading
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -39,11 +40,14 @@ class WriterProcess:
             target=serve,
             args=(frames_out, events_in, config, workers, max_pending),
             name="giffusion-writer",
-            daemon=True,
+            daemon=False,  # it starts helper processes; a daemon may not
         )
         self._process.start()
         frames_out.close()
         events_in.close()
+        # dropped unclosed, or at the interpreter's exit (which joins the process): the
+        # process sees its input end, saves what it was sent and writes no output
+        weakref.finalize(self, self._frames.close)
         self.error: BaseException | None = None
         self.frames_written = 0
 
