@@ -8,11 +8,12 @@ import signal
 import stat
 import threading
 import time
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import COLORS, gif_colors, gradient, mp4_frames, pixels, solid
+from helpers import COLORS, gif_colors, gif_frames, gradient, mp4_frames, pixels, solid
 from PIL import Image
 
 from giffusion_nb.errors import SettingsError
@@ -295,3 +296,72 @@ def test_ctrl_c_during_an_inline_write_waits_for_the_frame(tmp_path, monkeypatch
     assert writer.error is None
     output = writer.close()  # the frame was written whole; the output has both
     assert gif_colors(output) == COLORS[:2]
+
+
+# --- writer processes
+
+
+def drifting(count: int, size: int = 48) -> list[Image.Image]:
+    """Frames with many colours that move: each needs k-means and delta frames."""
+    rng = np.random.default_rng(3)
+    base = rng.integers(0, 256, (size, size * 2, 3)).astype(np.uint8)
+    return [Image.fromarray(base[:, index : index + size]) for index in range(count)]
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_writer_processes_write_what_the_inline_writer_writes(tmp_path, workers):
+    frames = drifting(12)
+    order = [3, 0, 1, 2, 7, 4, 5, 6, 11, 8, 10, 9]  # out of order, as batches and Ray bring them
+    inline = BackgroundWriter(tmp_path / "a", 12, tmp_path / "a.gif", "gif", 10, background=False)
+    for index in order:
+        inline.submit(index, frames[index])
+    pooled = BackgroundWriter(
+        tmp_path / "b", 12, tmp_path / "b.gif", "gif", 10, max_pending=2, workers=workers
+    )
+    for index in order:
+        pooled.submit(index, frames[index])
+    assert pooled.close().read_bytes() == inline.close().read_bytes()
+    assert pooled.frames_written == 12 and existing_frames(tmp_path / "b") == set(range(12))
+    decoded = gif_frames(tmp_path / "b.gif")
+    assert len(decoded) == 12
+    for frame, source in zip(decoded, frames, strict=True):  # each in its place
+        assert np.abs(pixels(frame) - pixels(source)).mean() < 12
+    assert no_temp_files(tmp_path)
+
+
+def test_writer_processes_report_errors_and_keep_the_frames(tmp_path):
+    writer = BackgroundWriter(tmp_path, 4, tmp_path / "out.gif", "gif", 10, workers=2)
+    writer.submit(0, solid(COLORS[0]))
+    writer.submit(1, Image.new("RGB", (16, 16)))  # another size: the GIF cannot take it
+    with pytest.raises(ValueError, match="differs from the first frame"):
+        finishes_within(60, writer.close)
+    assert existing_frames(tmp_path) == {0, 1}
+    assert not (tmp_path / "out.gif").exists() and no_temp_files(tmp_path)
+
+
+def test_a_dropped_writer_process_saves_its_frames_and_writes_no_output(tmp_path):
+    writer = BackgroundWriter(tmp_path, 3, tmp_path / "out.gif", "gif", 10)
+    writer.submit(0, solid(COLORS[0]))
+    process = writer._process._process
+    del writer  # never closed: the process sees its input end
+    process.join(60)
+    assert process.exitcode == 0
+    assert existing_frames(tmp_path) == {0}
+    assert not (tmp_path / "out.gif").exists() and no_temp_files(tmp_path)
+
+
+def test_gif_memory_does_not_grow_with_the_frames(tmp_path):
+    frames = drifting(40, 64)
+
+    def peak(count: int) -> int:
+        encoder = GifEncoder(tmp_path / f"{count}.gif", 10)
+        tracemalloc.start()
+        for frame in frames[:count]:
+            encoder.append(frame)
+        encoder.close()
+        traced = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        return traced
+
+    few, many = peak(10), peak(40)
+    assert many < 1.2 * few  # four times the frames, the same memory
