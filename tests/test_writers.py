@@ -6,6 +6,8 @@ import functools
 import os
 import signal
 import stat
+import subprocess
+import sys
 import threading
 import time
 import tracemalloc
@@ -344,8 +346,7 @@ def test_a_dropped_writer_process_saves_its_frames_and_writes_no_output(tmp_path
     writer.submit(0, solid(COLORS[0]))
     process = writer._process._process
     del writer  # never closed: the process sees its input end
-    process.join(60)
-    assert process.exitcode == 0
+    assert process.wait(60) == 0
     assert existing_frames(tmp_path) == {0}
     assert not (tmp_path / "out.gif").exists() and no_temp_files(tmp_path)
 
@@ -365,3 +366,29 @@ def test_gif_memory_does_not_grow_with_the_frames(tmp_path):
 
     few, many = peak(10), peak(40)
     assert many < 1.2 * few  # four times the frames, the same memory
+
+
+def test_a_script_without_a_main_guard_may_use_the_writer_process(tmp_path):
+    # multiprocessing's spawn and fork server would run this script again in the writer
+    script = tmp_path / "script.py"
+    script.write_text(
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from PIL import Image\n"
+        "from giffusion_nb.output.writers import BackgroundWriter\n"
+        "run = Path(sys.argv[1])\n"
+        "writer = BackgroundWriter(run, 2, run / 'out.gif', 'gif', 10, workers=2)\n"
+        "for index in range(2):\n"
+        "    writer.submit(index, Image.new('RGB', (8, 8), (200 * index, 0, 0)))\n"
+        "print('output', writer.close())\n",
+        encoding="utf-8",
+    )
+    result = subprocess.run(
+        [sys.executable, str(script), str(tmp_path / "run")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("output") == 1
+    assert gif_colors(tmp_path / "run" / "out.gif") == [(0, 0, 0), (200, 0, 0)]

@@ -1,22 +1,26 @@
 """The writer in a process of its own: the render's process only sends it frames, so saving,
 quantizing and encoding never hold the render's interpreter lock or wait in its thread.
 
-The process starts from multiprocessing's fork server (a clean process that imported only
-this module: no model, no GPU context, no threads), ignores Ctrl-C (a stop writes the frames
-done; the render's process decides that) and, when the render's process dies or drops the
-writer, saves what it was sent and removes its unfinished output.
+The process is a fresh interpreter (``python -m giffusion_nb.output.writer_process``): it
+holds no model, no GPU context and no threads of the render's, and it never imports the
+render's main script (as multiprocessing's spawn and fork server do, which would run a
+script without an ``if __name__ == "__main__"`` guard again). It runs in a session of its
+own, so a Ctrl-C in the terminal does not reach it (a stop writes the frames done; the
+render's process decides that), and when the render's process dies or drops the writer, it
+saves what it was sent and removes its unfinished output.
 """
 
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import os
 import pickle
 import queue
-import signal
+import subprocess
+import sys
 import threading
 import weakref
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -26,33 +30,36 @@ from giffusion_nb.output.frame_writer import FrameWriter
 
 # The writer's processes run at this nice value, so that the model (on the CPU) comes first.
 WRITER_NICENESS = 10
-_CONTEXT = multiprocessing.get_context("forkserver")
-_CONTEXT.set_forkserver_preload([__name__])
+# The folder that holds the giffusion_nb package, for the writer's interpreter to import it.
+_PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
 
 
 class WriterProcess:
     """A ``FrameWriter`` in a process: ``send`` a frame, then ``close`` or ``abort``."""
 
     def __init__(self, config: dict[str, Any], workers: int, max_pending: int) -> None:
-        frames_out, self._frames = _CONTEXT.Pipe(duplex=False)
-        self._events, events_in = _CONTEXT.Pipe(duplex=False)
-        self._process = _CONTEXT.Process(
-            target=serve,
-            args=(frames_out, events_in, config, workers, max_pending),
-            name="giffusion-writer",
-            daemon=False,  # it starts helper processes; a daemon may not
+        paths = [_PACKAGE_ROOT, *filter(None, [os.environ.get("PYTHONPATH")])]
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", __name__],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env={**os.environ, "PYTHONPATH": os.pathsep.join(paths)},
+            start_new_session=True,  # Ctrl-C in the terminal is the render's to handle
         )
-        self._process.start()
-        frames_out.close()
-        events_in.close()
-        # dropped unclosed, or at the interpreter's exit (which joins the process): the
-        # process sees its input end, saves what it was sent and writes no output
+        self._frames = Connection(os.dup(self._process.stdin.fileno()), readable=False)
+        self._events = Connection(os.dup(self._process.stdout.fileno()), writable=False)
+        self._process.stdin.close()
+        self._process.stdout.close()
+        # dropped unclosed, or at the interpreter's exit: the process sees its input end,
+        # saves what it was sent and writes no output
         weakref.finalize(self, self._frames.close)
         self.error: BaseException | None = None
         self.frames_written = 0
+        with contextlib.suppress(BrokenPipeError, OSError):
+            self._frames.send((config, workers, max_pending))
 
     @property
-    def pid(self) -> int | None:
+    def pid(self) -> int:
         return self._process.pid
 
     def send(self, index: int, pixels: np.ndarray) -> None:
@@ -81,10 +88,10 @@ class WriterProcess:
                     output, self.frames_written, error = values
                     self.error = self.error or error
                     break
-            elif not self._process.is_alive() and not self._events.poll():
+            elif self._process.poll() is not None and not self._events.poll():
                 self._died()
                 break
-        self._process.join()
+        self._process.wait()
         self._frames.close()
         self._events.close()
         return output
@@ -103,14 +110,13 @@ class WriterProcess:
         if self.error is None:
             self.error = RuntimeError(
                 f"the frame writer process stopped unexpectedly (exit code "
-                f"{self._process.exitcode}); the frames saved so far are kept"
+                f"{self._process.poll()}); the frames saved so far are kept"
             )
 
 
 def serve(frames: Any, events: Any, config: dict[str, Any], workers: int, max_pending: int) -> None:
     """The writer process: write the frames that come in until told to close or abort (or
     until the render's process is gone), then report the output."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
     with contextlib.suppress(OSError):
         os.setpriority(os.PRIO_PROCESS, 0, os.getpriority(os.PRIO_PROCESS, 0) + WRITER_NICENESS)
     writer = FrameWriter(**config, max_pending=max_pending, helpers=workers if workers > 1 else 0)
@@ -159,3 +165,23 @@ def _picklable(error: BaseException | None) -> BaseException | None:
         return error
     except Exception:
         return RuntimeError(f"{type(error).__name__}: {error}")
+
+
+def main() -> None:
+    """The writer process's entry: its settings come first on standard input, which then
+    carries the frames; standard output carries its reports (anything printed goes to
+    standard error)."""
+    frames = Connection(os.dup(0), writable=False)
+    events = Connection(os.dup(1), readable=False)
+    with open(os.devnull, "rb") as nothing:
+        os.dup2(nothing.fileno(), 0)
+    os.dup2(2, 1)
+    try:
+        config, workers, max_pending = frames.recv()
+    except (EOFError, OSError):
+        return
+    serve(frames, events, config, workers, max_pending)
+
+
+if __name__ == "__main__":
+    main()
