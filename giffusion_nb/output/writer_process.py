@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from giffusion_nb.output.frame_writer import FrameWriter
+from giffusion_nb.output.interrupts import interrupts_deferred
 
 # The writer's processes run at this nice value, so that the model (on the CPU) comes first.
 WRITER_NICENESS = 10
@@ -65,10 +66,13 @@ class WriterProcess:
     def send(self, index: int, pixels: np.ndarray) -> None:
         """Hand frame ``index`` over; waits only while the writer is ``max_pending`` behind."""
         self.poll()
-        try:
-            self._frames.send(("frame", index, pixels))
-        except (BrokenPipeError, EOFError, OSError):
-            self._died()
+        with interrupts_deferred() as pressed:  # a frame half sent would garble the stream
+            try:
+                self._frames.send(("frame", index, pixels))
+            except (BrokenPipeError, EOFError, OSError):
+                self._died()
+        if pressed:
+            raise KeyboardInterrupt
 
     def poll(self) -> None:
         """Take in what the process reported (an error) without waiting."""
@@ -143,7 +147,7 @@ def _receive_frames(frames: Any, inbox: queue.Queue) -> None:
     while True:
         try:
             message = frames.recv()
-        except (EOFError, OSError):
+        except Exception:  # the render's process is gone (or sent something garbled)
             inbox.put(("gone",))
             return
         inbox.put(message)
