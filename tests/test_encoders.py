@@ -155,15 +155,20 @@ def test_mp4_may_go_faster_than_a_gif(tmp_path):
     assert error.field == "fps" and "at most 50" in str(error)
 
 
-@pytest.mark.parametrize("size", [64, 300])  # 300: the palette comes from a reduced copy
+@pytest.mark.parametrize("size", [64, 300])  # 300: the palette comes from a grid of pixels
 def test_gif_palette_keeps_gradients_close_and_dithered(tmp_path, size):
     sources = [gradient(shift, size) for shift in range(2)]
     path = encode(tmp_path / "out.gif", "gif", 10, sources)
     blur = ImageFilter.BoxBlur(3)
     for source, frame in zip(sources, gif_frames(path), strict=True):
-        assert np.abs(pixels(frame) - pixels(source)).mean() < 6
-        # dithering: the local average matches the source (no banding)
-        assert np.abs(pixels(frame.filter(blur)) - pixels(source.filter(blur))).mean() < 1.5
+        assert np.abs(pixels(frame) - pixels(source)).mean() < 6.5  # dithering's noise
+        # dithering where it bands: the local average stays close to the source's (Pillow's
+        # median-cut palette is 0.9 levels off at 64 px, 2.9 to 3.1 at 300 px)
+        banding = np.abs(pixels(frame.filter(blur)) - pixels(source.filter(blur))).mean()
+        pillow = source.quantize(255).convert("RGB").filter(blur)
+        assert banding < min(
+            1.6, 0.75 * np.abs(pixels(pillow) - pixels(source.filter(blur))).mean()
+        )
 
 
 def test_gif_frame_after_another_is_as_close_as_alone(tmp_path):

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import functools
 import os
+import signal
 import stat
+import subprocess
+import sys
 import threading
 import time
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import COLORS, gif_colors, gradient, mp4_frames, pixels, solid
+from helpers import COLORS, gif_colors, gif_frames, gradient, mp4_frames, pixels, solid
 from PIL import Image
 
 from giffusion_nb.errors import SettingsError
@@ -171,11 +175,13 @@ def test_writer_without_output_path_only_saves_pngs(tmp_path):
 
 
 def test_writer_error_is_raised_and_nothing_hangs(tmp_path, monkeypatch):
-    def broken_append(self, image):
+    def broken_append(self, pixels, frame):
         raise OSError("disk full")
 
-    monkeypatch.setattr(GifEncoder, "append", broken_append)
-    writer = BackgroundWriter(tmp_path, 20, tmp_path / "out.gif", "gif", 10, max_pending=1)
+    monkeypatch.setattr(GifEncoder, "append_quantized", broken_append)
+    writer = BackgroundWriter(
+        tmp_path, 20, tmp_path / "out.gif", "gif", 10, max_pending=1, background=False
+    )
 
     def render():
         for index in range(20):
@@ -215,13 +221,13 @@ def test_writer_context_keeps_partial_output_when_the_render_fails(tmp_path):
 
 
 def test_writer_context_raises_the_render_error_when_both_fail(tmp_path, monkeypatch):
-    def broken_append(self, image):
+    def broken_close(self):
         raise OSError("disk full")
 
-    monkeypatch.setattr(GifEncoder, "append", broken_append)
+    monkeypatch.setattr(GifEncoder, "close", broken_close)
     with (
         pytest.raises(KeyError, match="render failed"),
-        BackgroundWriter(tmp_path, 5, tmp_path / "out.gif", "gif", 10) as writer,
+        BackgroundWriter(tmp_path, 5, tmp_path / "out.gif", "gif", 10, background=False) as writer,
     ):
         writer.submit(0, solid(COLORS[0]))
         raise KeyError("render failed")
@@ -253,14 +259,15 @@ def test_written_files_get_the_usual_mode(tmp_path):
     assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask
 
 
-def test_the_writer_thread_yields_the_cpu_to_the_model(tmp_path):
+def test_the_writer_process_yields_the_cpu_to_the_model(tmp_path):
     writer = BackgroundWriter(tmp_path, 1, tmp_path / "out.gif", "gif", 10)
     writer.submit(0, solid(COLORS[0]))
     deadline = time.monotonic() + 30
     while not frame_path(tmp_path, 0).exists() and time.monotonic() < deadline:
-        time.sleep(0.01)  # the thread lowers its priority before its first frame
-    niceness = os.getpriority(os.PRIO_PROCESS, writer._thread.native_id)
+        time.sleep(0.01)  # the process lowers its priority before its first frame
+    niceness = os.getpriority(os.PRIO_PROCESS, writer.pid)
     writer.close()
+    assert writer.pid != os.getpid()
     assert niceness == os.getpriority(os.PRIO_PROCESS, 0) + WRITER_NICENESS
 
 
@@ -274,18 +281,114 @@ def test_inline_and_background_writers_write_the_same(tmp_path, background):
     assert existing_frames(tmp_path) == {0, 1, 2, 3}
 
 
-def test_ctrl_c_during_an_inline_write_is_not_a_writer_failure(tmp_path, monkeypatch):
+def test_ctrl_c_during_an_inline_write_waits_for_the_frame(tmp_path, monkeypatch):
     writer = BackgroundWriter(tmp_path, 3, tmp_path / "out.gif", "gif", 10, background=False)
     writer.submit(0, solid(COLORS[0]))
-    original = GifEncoder.append
+    original = GifEncoder.append_quantized
 
-    def interrupted(self, image):
-        raise KeyboardInterrupt
+    def interrupted(self, pixels, frame):
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C in the middle of the frame's write
+        time.sleep(0.05)
+        original(self, pixels, frame)
 
-    monkeypatch.setattr(GifEncoder, "append", interrupted)
+    monkeypatch.setattr(GifEncoder, "append_quantized", interrupted)
     with pytest.raises(KeyboardInterrupt):
         writer.submit(1, solid(COLORS[1]))
-    monkeypatch.setattr(GifEncoder, "append", original)
+    monkeypatch.setattr(GifEncoder, "append_quantized", original)
     assert writer.error is None
-    output = writer.close()  # the frames done still make an output
+    output = writer.close()  # the frame was written whole; the output has both
     assert gif_colors(output) == COLORS[:2]
+
+
+# --- writer processes
+
+
+def drifting(count: int, size: int = 48) -> list[Image.Image]:
+    """Frames with many colours that move: each needs k-means and delta frames."""
+    rng = np.random.default_rng(3)
+    base = rng.integers(0, 256, (size, size * 2, 3)).astype(np.uint8)
+    return [Image.fromarray(base[:, index : index + size]) for index in range(count)]
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_writer_processes_write_what_the_inline_writer_writes(tmp_path, workers):
+    frames = drifting(12)
+    order = [3, 0, 1, 2, 7, 4, 5, 6, 11, 8, 10, 9]  # out of order, as batches and Ray bring them
+    inline = BackgroundWriter(tmp_path / "a", 12, tmp_path / "a.gif", "gif", 10, background=False)
+    for index in order:
+        inline.submit(index, frames[index])
+    pooled = BackgroundWriter(
+        tmp_path / "b", 12, tmp_path / "b.gif", "gif", 10, max_pending=2, workers=workers
+    )
+    for index in order:
+        pooled.submit(index, frames[index])
+    assert pooled.close().read_bytes() == inline.close().read_bytes()
+    assert pooled.frames_written == 12 and existing_frames(tmp_path / "b") == set(range(12))
+    decoded = gif_frames(tmp_path / "b.gif")
+    assert len(decoded) == 12
+    for frame, source in zip(decoded, frames, strict=True):  # each in its place
+        assert np.abs(pixels(frame) - pixels(source)).mean() < 12
+    assert no_temp_files(tmp_path)
+
+
+def test_writer_processes_report_errors_and_keep_the_frames(tmp_path):
+    writer = BackgroundWriter(tmp_path, 4, tmp_path / "out.gif", "gif", 10, workers=2)
+    writer.submit(0, solid(COLORS[0]))
+    writer.submit(1, Image.new("RGB", (16, 16)))  # another size: the GIF cannot take it
+    with pytest.raises(ValueError, match="differs from the first frame"):
+        finishes_within(60, writer.close)
+    assert existing_frames(tmp_path) == {0, 1}
+    assert not (tmp_path / "out.gif").exists() and no_temp_files(tmp_path)
+
+
+def test_a_dropped_writer_process_saves_its_frames_and_writes_no_output(tmp_path):
+    writer = BackgroundWriter(tmp_path, 3, tmp_path / "out.gif", "gif", 10)
+    writer.submit(0, solid(COLORS[0]))
+    process = writer._process._process
+    del writer  # never closed: the process sees its input end
+    assert process.wait(60) == 0
+    assert existing_frames(tmp_path) == {0}
+    assert not (tmp_path / "out.gif").exists() and no_temp_files(tmp_path)
+
+
+def test_gif_memory_does_not_grow_with_the_frames(tmp_path):
+    frames = drifting(40, 64)
+
+    def peak(count: int) -> int:
+        encoder = GifEncoder(tmp_path / f"{count}.gif", 10)
+        tracemalloc.start()
+        for frame in frames[:count]:
+            encoder.append(frame)
+        encoder.close()
+        traced = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        return traced
+
+    few, many = peak(10), peak(40)
+    assert many < 1.2 * few  # four times the frames, the same memory
+
+
+def test_a_script_without_a_main_guard_may_use_the_writer_process(tmp_path):
+    # multiprocessing's spawn and fork server would run this script again in the writer
+    script = tmp_path / "script.py"
+    script.write_text(
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from PIL import Image\n"
+        "from giffusion_nb.output.writers import BackgroundWriter\n"
+        "run = Path(sys.argv[1])\n"
+        "writer = BackgroundWriter(run, 2, run / 'out.gif', 'gif', 10, workers=2)\n"
+        "for index in range(2):\n"
+        "    writer.submit(index, Image.new('RGB', (8, 8), (200 * index, 0, 0)))\n"
+        "print('output', writer.close())\n",
+        encoding="utf-8",
+    )
+    result = subprocess.run(
+        [sys.executable, str(script), str(tmp_path / "run")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("output") == 1
+    assert gif_colors(tmp_path / "run" / "out.gif") == [(0, 0, 0), (200, 0, 0)]

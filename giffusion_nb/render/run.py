@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -17,6 +16,7 @@ from tqdm.auto import tqdm
 from giffusion_nb.errors import SettingsError
 from giffusion_nb.keyframes.pacing import Pacing
 from giffusion_nb.output.formats import output_format
+from giffusion_nb.output.interrupts import FINISHING, Finishing, interrupts_deferred
 from giffusion_nb.output.runs import (
     complete_frames,
     create_run_dir,
@@ -77,6 +77,7 @@ class Run:
         self._writer: BackgroundWriter | None = None
         self._tracker: CometTracker | None = None
         self._bar: tqdm | None = None
+        self._finishing = Finishing()  # from a Ctrl-C until the output is written
 
     # --- opening -------------------------------------------------------------------------
 
@@ -176,9 +177,10 @@ class Run:
         try:
             yield
         except KeyboardInterrupt:
+            self._finishing.begin()  # a second Ctrl-C says it is finishing instead
             self.stop.set()
         except BaseException as exc:
-            with _interrupts_deferred(), contextlib.suppress(Exception):
+            with interrupts_deferred(FINISHING), contextlib.suppress(Exception):
                 self._writer.close()  # the frames done stay playable; the render's error goes on
             self.status.status, self.status.message = "error", str(exc)
             raise
@@ -190,9 +192,12 @@ class Run:
     def finish(self) -> Path | None:
         """Write the output of the frames done (a Ctrl-C meanwhile waits for it), end the
         tracking and set the status and message; returns the output written, if any."""
-        with _interrupts_deferred() as pressed:
+        self._finishing.begin()
+        try:
             output = self._writer.close()
-        if pressed:
+        finally:
+            self._finishing.end()
+        if self._finishing.pressed:
             self.stop.set()
         total = self.spec.num_frames
         done = len(existing_frames(self.run_dir) & set(range(total)))
@@ -247,18 +252,3 @@ def _json(value: Any) -> Any:
     if isinstance(value, dict):
         return {key: _json(item) for key, item in value.items()}
     return value
-
-
-@contextlib.contextmanager
-def _interrupts_deferred() -> Iterator[list[bool]]:
-    """While the output is written, a Ctrl-C in the main thread is noted instead of raised, so
-    the output of complete frames is always written and a second Ctrl-C exits cleanly."""
-    pressed: list[bool] = []
-    if threading.current_thread() is not threading.main_thread():
-        yield pressed
-        return
-    previous = signal.signal(signal.SIGINT, lambda _signum, _frame: pressed.append(True))
-    try:
-        yield pressed
-    finally:
-        signal.signal(signal.SIGINT, previous)
