@@ -177,8 +177,15 @@ class Settings(HasTraits):
     )
     audio_input = Unicode(
         "",
-        help="Audio whose onsets give key frames and whose energy drives the `audio` "
-        "interpolation; muxed into MP4 output.",
+        help="Audio whose onsets or beats give key frames, whose energy drives the `audio` "
+        "interpolation and whose features (amp, onset, beat, perc, harm, band) key-frame "
+        "strings may use; muxed into MP4 output.",
+    )
+    audio_key_frames = Unicode(
+        "onsets",
+        help="Where Get key frame information puts key frames: onsets, beats, every N beats "
+        "(`4 beats`), bars or every N bars (`2 bars`; 4 beats a bar from the first beat, "
+        "`2 bars of 3` for 3/4).",
     )
     audio_component = Choice(
         AUDIO_COMPONENTS,

@@ -16,6 +16,7 @@ from typing import Any, NoReturn
 
 from giffusion_nb.choices import scheduler_class_name
 from giffusion_nb.errors import SettingsError
+from giffusion_nb.keyframes.audio_keys import parse_key_source
 from giffusion_nb.keyframes.audio_terms import FrameFeatures
 from giffusion_nb.keyframes.curves import check_range, curve_values, parse_curve
 from giffusion_nb.keyframes.lora_text import lora_scales, parse_lora, scale_frames
@@ -304,6 +305,7 @@ CHECKS: dict[str, Check] = {
     "image_input": _input_file("image_input", "image"),
     "video_input": _check_video_input,
     "audio_input": _input_file("audio_input", "audio"),
+    "audio_key_frames": _call(parse_key_source, "audio_key_frames"),
     "zoom": _motion("zoom"),
     "angle": _motion("angle"),
     "translate_x": _motion("translate_x"),

@@ -22,7 +22,13 @@ from giffusion_nb.media.audio_file import (
     decoded_audio,
     unreadable,
 )
-from giffusion_nb.media.audio_stream import HOP, SAMPLE_RATE, NonFiniteSamples, mel_power
+from giffusion_nb.media.audio_stream import (
+    HOP,
+    SAMPLE_RATE,
+    NonFiniteSamples,
+    mel_power,
+    onset_times,
+)
 
 __all__ = [
     "AUDIO_COMPONENTS",
@@ -98,15 +104,15 @@ def _mel(path: str | Path, component: str) -> np.ndarray:
 
 
 def _onsets(mel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The onset strength envelope of a mel power spectrogram and the onset times (seconds)
-    picked from it: librosa's ``onset_strength`` and ``onset_detect`` of the samples."""
+    """The onset strength envelope of a mel power spectrogram and the onset times (seconds,
+    see ``onset_times``) picked from it: librosa's ``onset_strength`` and ``onset_detect``."""
     strength = librosa.onset.onset_strength(
         S=librosa.power_to_db(mel), sr=SAMPLE_RATE, hop_length=HOP
     )
-    times = librosa.onset.onset_detect(
-        onset_envelope=strength, sr=SAMPLE_RATE, hop_length=HOP, backtrack=False, units="time"
+    columns = librosa.onset.onset_detect(
+        onset_envelope=strength, sr=SAMPLE_RATE, hop_length=HOP, backtrack=False, units="frames"
     )
-    return strength, times
+    return strength, onset_times(columns)
 
 
 def key_frames_at(
@@ -147,7 +153,7 @@ def onset_envelope(path: str | Path, fps: float, component: str = "percussive") 
     duration = decoded_audio(path).duration
     strength, onset_times = _onsets(_mel(path, component))
     last = frames_for_duration(duration, fps) - 1
-    times = librosa.times_like(strength, sr=SAMPLE_RATE, hop_length=HOP)
+    times = onset_times(np.arange(strength.size))
     onset_frames = np.unique([min(frame_at(float(t), fps), last) for t in onset_times])
     return OnsetEnvelope(
         frames=times * float(fps),

@@ -19,6 +19,7 @@ from giffusion_nb.frame_rate import frame_rate, frame_times, frames_covering
 from giffusion_nb.keyframes.audio_terms import AudioTerm, FrameFeatures
 from giffusion_nb.media.audio_file import INPUT_FIELD, decoded_audio, unreadable
 from giffusion_nb.media.audio_stream import (
+    COLUMN_SECONDS,
     HOP,
     N_MELS,
     SAMPLE_RATE,
@@ -28,10 +29,10 @@ from giffusion_nb.media.audio_stream import (
     block_window,
     blocks,
     mono_chunks,
+    onset_times,
     separate,
 )
 
-COLUMN_SECONDS = HOP / SAMPLE_RATE  # 23.2 ms between analysis columns
 # The mel bands' centre frequencies (librosa's filters: 128 bands from 0 to 11025 Hz).
 BAND_CENTRES = librosa.mel_frequencies(n_mels=N_MELS + 2, fmax=SAMPLE_RATE / 2)[1:-1]
 
@@ -120,12 +121,6 @@ def _analyse(path: Path, component: str, note: str) -> AudioAnalysis:
         beats=onset_times(np.asarray(beat_columns)),
         tempo=float(np.atleast_1d(tempo)[0]),
     )
-
-
-def onset_times(columns: np.ndarray) -> np.ndarray:
-    """The times (s) of onset-strength columns: a column measures the change from the column
-    before, so it stands for the time half a column earlier."""
-    return np.maximum(0.0, (np.asarray(columns, dtype=np.float64) - 0.5) * COLUMN_SECONDS)
 
 
 def band_indices(low: float, high: float) -> np.ndarray:

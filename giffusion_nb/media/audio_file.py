@@ -95,6 +95,13 @@ def decoded_audio(path: str | Path, field: str = INPUT_FIELD) -> DecodedAudio:
     return _decoded(location, field, header_duration, stat.st_size, stat.st_mtime_ns)
 
 
+def audio_notes(path: str) -> tuple[str, ...]:
+    """What a render should say about its audio input (how much of a truncated file it
+    uses); nothing without one. Decodes the file once, raising its errors."""
+    note = decoded_audio(path).note if path else ""
+    return (note,) if note else ()
+
+
 @functools.lru_cache(maxsize=16)
 def _decoded(
     path: Path, field: str, header_duration: float, _size: int, _mtime_ns: int

@@ -24,6 +24,7 @@ BLOCK = 2048 * HOP  # 47.6 s of samples analysed at a time
 # more through the STFT windows, the mel window 2 more; the rest is a safety margin.
 MARGIN = 64 * HOP
 _READ = 2**16  # samples decoded at a time
+COLUMN_SECONDS = HOP / SAMPLE_RATE  # 23.2 ms between columns
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,13 @@ def block_rms(window: np.ndarray) -> np.ndarray:
     """The RMS of each column's ``N_FFT`` samples (librosa's ``feature.rms``, centred)."""
     frames = sliding_window_view(window, N_FFT)[::HOP]
     return np.sqrt(np.mean(np.square(frames, dtype=np.float64), axis=1))
+
+
+def onset_times(columns: np.ndarray) -> np.ndarray:
+    """The times (s) of onset-strength columns: a column measures the change from the column
+    before, so it stands for the time half a column earlier (a click at t peaks in the column
+    at t + 5..25 ms)."""
+    return np.maximum(0.0, (np.asarray(columns, dtype=np.float64) - 0.5) * COLUMN_SECONDS)
 
 
 class NonFiniteSamples(ValueError):

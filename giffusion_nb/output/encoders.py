@@ -14,6 +14,7 @@ import numpy as np
 from PIL import Image
 
 from giffusion_nb.errors import SettingsError
+from giffusion_nb.frame_rate import frame_rate
 from giffusion_nb.output.formats import MAX_FPS, MIN_FPS, OutputFormat, output_format
 from giffusion_nb.output.gif_format import (
     TRAILER,
@@ -284,6 +285,8 @@ class Mp4Encoder(OutputEncoder):
             str(self._temp),
             size,
             fps=self.fps,
+            # the exact rate (30000/1001, not 29.97), after imageio-ffmpeg's own -r: it wins
+            input_params=["-r", str(frame_rate(self.fps))],
             codec="libx264",
             pix_fmt_in="rgb24",
             pix_fmt_out="yuv420p",

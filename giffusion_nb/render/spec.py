@@ -15,6 +15,7 @@ from giffusion_nb.keyframes.plan import FramePlan, plan_frames
 from giffusion_nb.keyframes.prompts import parse_prompts
 from giffusion_nb.keyframes.schedules import AudioSchedule
 from giffusion_nb.media.audio_features import settings_features
+from giffusion_nb.media.audio_file import audio_notes
 from giffusion_nb.media.motion import MotionSchedule, motion_schedule
 from giffusion_nb.settings import FrozenSettings, Settings
 from giffusion_nb.validation import validate
@@ -76,6 +77,7 @@ class RenderSpec:
     pacing: Pacing | None = None  # even pacing, once probed: the plan's t are its t
     lora: tuple[LoraLine, ...] = ()
     lora_scales: np.ndarray | None = None  # (frames, adapters); None: no adapters
+    notes: tuple[str, ...] = ()  # what the render should say (a truncated audio input)
 
     def lora_scales_at(self, frame: int) -> tuple[float, ...]:
         """Frame ``frame``'s scale of each LoRA adapter (empty without adapters)."""
@@ -128,6 +130,7 @@ class RenderSpec:
             motion=motion if motion.is_active() else None,
             lora=lora,
             lora_scales=lora_scales(lora, plan.num_frames, features=features) if lora else None,
+            notes=audio_notes(frozen.audio_input),
         )
 
 
