@@ -137,8 +137,8 @@ def audio_key_frames(
     fps = frame_rate(fps)
     _check_component(component)
     duration = decoded_audio(path).duration
-    _, onset_times = _onsets(_mel(path, component))
-    return key_frames_at(onset_times, duration, fps)
+    _, onsets = _onsets(_mel(path, component))
+    return key_frames_at(onsets, duration, fps)
 
 
 def format_key_frames(key_frames: Sequence[AudioKeyFrame]) -> str:
@@ -151,15 +151,15 @@ def onset_envelope(path: str | Path, fps: float, component: str = "percussive") 
     fps = frame_rate(fps)
     _check_component(component)
     duration = decoded_audio(path).duration
-    strength, onset_times = _onsets(_mel(path, component))
+    strength, onsets = _onsets(_mel(path, component))
     last = frames_for_duration(duration, fps) - 1
     times = onset_times(np.arange(strength.size))
-    onset_frames = np.unique([min(frame_at(float(t), fps), last) for t in onset_times])
+    onset_frames = np.unique([min(frame_at(float(t), fps), last) for t in onsets])
     return OnsetEnvelope(
         frames=times * float(fps),
         strength=strength,
         onset_frames=onset_frames.astype(int),
-        key_frames=key_frames_at(onset_times, duration, fps),
+        key_frames=key_frames_at(onsets, duration, fps),
     )
 
 
