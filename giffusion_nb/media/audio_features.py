@@ -33,6 +33,8 @@ from giffusion_nb.media.audio_stream import (
     separate,
 )
 
+# 23.8 s analysed at a time: each block's STFT, HPSS and three spectrograms take ~150 MB
+FEATURE_BLOCK = 1024 * HOP
 # The mel bands' centre frequencies (librosa's filters: 128 bands from 0 to 11025 Hz).
 BAND_CENTRES = librosa.mel_frequencies(n_mels=N_MELS + 2, fmax=SAMPLE_RATE / 2)[1:-1]
 
@@ -90,7 +92,7 @@ def _analyse(path: Path, component: str, note: str) -> AudioAnalysis:
     parts = ("percussive", "harmonic")
     amp, perc, harm, mel, own_mel = [], [], [], [], []
     samples = 0
-    for block in blocks(mono_chunks(path)):
+    for block in blocks(mono_chunks(path), FEATURE_BLOCK):
         samples = block.low + block.samples.size
         windows = [
             block_window(part, block) for part in (block.samples, *separate(block.samples, parts))
@@ -107,9 +109,7 @@ def _analyse(path: Path, component: str, note: str) -> AudioAnalysis:
     del own_mel
     onset = librosa.onset.onset_strength(S=librosa.power_to_db(own), sr=SAMPLE_RATE, hop_length=HOP)
     del own
-    tempo, beat_columns = librosa.beat.beat_track(
-        onset_envelope=onset, sr=SAMPLE_RATE, hop_length=HOP, units="frames"
-    )
+    tempo, beat_columns = beat_track(onset)
     return AudioAnalysis(
         duration=samples / SAMPLE_RATE,
         note=note,
@@ -119,8 +119,36 @@ def _analyse(path: Path, component: str, note: str) -> AudioAnalysis:
         onset=onset.astype(np.float64),
         mel=mel_power,
         beats=onset_times(np.asarray(beat_columns)),
-        tempo=float(np.atleast_1d(tempo)[0]),
+        tempo=tempo,
     )
+
+
+TEMPOGRAM_WINDOW = 384  # librosa's default autocorrelation window, in columns
+TEMPOGRAM_CHUNK = 4096  # columns autocorrelated at a time
+
+
+def beat_track(onset: np.ndarray) -> tuple[float, np.ndarray]:
+    """librosa's ``beat.beat_track`` of an onset envelope (its tempo estimate and beat
+    columns), with the tempogram that estimate averages made a chunk of columns at a time:
+    librosa's whole-track tempogram takes 384 floats a column (1.6 GB for 30 minutes)."""
+    if onset.size == 0 or not onset.any():
+        return 0.0, np.zeros(0, dtype=np.int64)
+    half = TEMPOGRAM_WINDOW // 2  # as tempogram(center=True) pads
+    padded = np.pad(onset, (half, half), mode="linear_ramp", end_values=(0, 0))
+    total = np.zeros(TEMPOGRAM_WINDOW)
+    for first in range(0, onset.size, TEMPOGRAM_CHUNK):
+        last = min(first + TEMPOGRAM_CHUNK, onset.size)
+        chunk = padded[first : last + TEMPOGRAM_WINDOW - 1]
+        tempogram = librosa.feature.tempogram(
+            onset_envelope=chunk, sr=SAMPLE_RATE, hop_length=HOP, center=False
+        )
+        total += tempogram.sum(axis=1)
+    mean = (total / onset.size)[:, np.newaxis]
+    tempo = float(librosa.feature.tempo(tg=mean, sr=SAMPLE_RATE, hop_length=HOP)[0])
+    _, beats = librosa.beat.beat_track(
+        onset_envelope=onset, sr=SAMPLE_RATE, hop_length=HOP, bpm=tempo, units="frames"
+    )
+    return tempo, np.asarray(beats)
 
 
 def band_indices(low: float, high: float) -> np.ndarray:

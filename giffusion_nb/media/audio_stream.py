@@ -74,15 +74,17 @@ class Block:
     count: int
 
 
-def blocks(chunks: Iterator[np.ndarray]) -> Iterator[Block]:
-    """The signal in ``chunks`` cut into blocks of ``BLOCK`` samples (``BLOCK // HOP``
-    columns) with their context; the last block has the columns up to the signal's end."""
+def blocks(chunks: Iterator[np.ndarray], size: int | None = None) -> Iterator[Block]:
+    """The signal in ``chunks`` cut into blocks of ``size`` samples (default ``BLOCK``; a
+    multiple of ``HOP``) with their context; the last block has the columns up to the
+    signal's end."""
+    block = BLOCK if size is None else size
     buffer, buffer_start, ended = np.zeros(0, np.float32), 0, False
     start = 0  # the block's first sample; always a multiple of HOP
     while True:
         pieces = [buffer]
         have = buffer_start + buffer.size
-        while not ended and have < start + BLOCK + MARGIN:
+        while not ended and have < start + block + MARGIN:
             chunk = next(chunks, None)
             if chunk is None:
                 ended = True
@@ -91,13 +93,13 @@ def blocks(chunks: Iterator[np.ndarray]) -> Iterator[Block]:
                 have += chunk.size
         buffer = np.concatenate(pieces)
         end = buffer_start + buffer.size
-        count = BLOCK // HOP if not ended else min(BLOCK // HOP, 1 + end // HOP - start // HOP)
+        count = block // HOP if not ended else min(block // HOP, 1 + end // HOP - start // HOP)
         if count <= 0:
             return
         low = max(0, start - MARGIN)
-        segment = buffer[low - buffer_start : min(end, start + BLOCK + MARGIN) - buffer_start]
+        segment = buffer[low - buffer_start : min(end, start + block + MARGIN) - buffer_start]
         yield Block(segment, low, start, count)
-        start += BLOCK
+        start += block
         keep = max(0, start - MARGIN - buffer_start)
         buffer, buffer_start = buffer[keep:], buffer_start + keep
 

@@ -280,7 +280,7 @@ class Mp4Encoder(OutputEncoder):
     def _start_ffmpeg(self, size: tuple[int, int]):
         output_params = ["-f", "mp4", "-movflags", "+faststart"]
         if self.audio_path is not None:
-            output_params.append("-shortest")
+            output_params += ["-af", "apad", "-shortest"]  # every frame; audio cut or padded
         writer = imageio_ffmpeg.write_frames(
             str(self._temp),
             size,
