@@ -267,15 +267,15 @@ class Reader:
         self.advance()
         args: list[float] = []
         starts: list[Token] = []
-        while True:
+        closed = self.accept(")")  # `perc()` is `perc`
+        while not closed:
             starts.append(self.token)
             value = self.parse_expression()
             if not isinstance(value, Number):
                 raise self.located_error(f"expected a plain number in {usage}", starts[-1])
             args.append(value.value)
-            if self.accept(")"):
-                break
-            if not self.accept(","):
+            closed = self.accept(")")
+            if not closed and not self.accept(","):
                 raise self.located_error(f"expected ',' or ')' in {usage}", self.token)
         try:
             term = make_term(token.text, args)

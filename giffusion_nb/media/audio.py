@@ -27,6 +27,7 @@ from giffusion_nb.media.audio_stream import (
     SAMPLE_RATE,
     NonFiniteSamples,
     mel_power,
+    onset_strength,
     onset_times,
 )
 
@@ -106,9 +107,7 @@ def _mel(path: str | Path, component: str) -> np.ndarray:
 def _onsets(mel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The onset strength envelope of a mel power spectrogram and the onset times (seconds,
     see ``onset_times``) picked from it: librosa's ``onset_strength`` and ``onset_detect``."""
-    strength = librosa.onset.onset_strength(
-        S=librosa.power_to_db(mel), sr=SAMPLE_RATE, hop_length=HOP
-    )
+    strength = onset_strength(mel)
     columns = librosa.onset.onset_detect(
         onset_envelope=strength, sr=SAMPLE_RATE, hop_length=HOP, backtrack=False, units="frames"
     )

@@ -29,6 +29,7 @@ from giffusion_nb.media.audio_stream import (
     block_window,
     blocks,
     mono_chunks,
+    onset_strength,
     onset_times,
     separate,
 )
@@ -107,7 +108,7 @@ def _analyse(path: Path, component: str, note: str) -> AudioAnalysis:
     mel_power = np.concatenate(mel, axis=1)
     own = mel_power if component == "both" else np.concatenate(own_mel, axis=1)
     del own_mel
-    onset = librosa.onset.onset_strength(S=librosa.power_to_db(own), sr=SAMPLE_RATE, hop_length=HOP)
+    onset = onset_strength(own)
     del own
     tempo, beat_columns = beat_track(onset)
     return AudioAnalysis(

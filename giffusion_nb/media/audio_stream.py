@@ -131,6 +131,30 @@ def block_rms(window: np.ndarray) -> np.ndarray:
     return np.sqrt(np.mean(np.square(frames, dtype=np.float64), axis=1))
 
 
+ONSET_CHUNK = 4096  # columns of a spectrogram turned into onset strength at a time
+TOP_DB = 80.0  # librosa's power_to_db floor: this far below the loudest bin
+
+
+def onset_strength(mel: np.ndarray) -> np.ndarray:
+    """librosa's ``onset.onset_strength(S=power_to_db(mel))`` (float rounding aside), a chunk
+    of columns at a time: the whole-track version holds several copies of the spectrogram.
+    The dB floor is the whole track's (``TOP_DB`` under its loudest bin), so each chunk is
+    floored alike, and a chunk starts one column early for its first difference."""
+    count = mel.shape[-1]
+    peak = float(librosa.power_to_db(np.array([mel.max(initial=0.0)]), top_db=None)[0])
+    uncentred = np.zeros(count)
+    for first in range(0, count, ONSET_CHUNK):
+        start = max(0, first - 1)
+        decibels = librosa.power_to_db(mel[:, start : first + ONSET_CHUNK], top_db=None)
+        np.maximum(decibels, peak - TOP_DB, out=decibels)
+        part = librosa.onset.onset_strength(
+            S=decibels, sr=SAMPLE_RATE, hop_length=HOP, center=False
+        )
+        uncentred[first : first + ONSET_CHUNK] = part[first - start :]
+    shift = N_FFT // (2 * HOP)  # librosa's centring: onsets move by half a window
+    return np.concatenate([np.zeros(shift), uncentred])[:count]
+
+
 def onset_times(columns: np.ndarray) -> np.ndarray:
     """The times (s) of onset-strength columns: a column measures the change from the column
     before, so it stands for the time half a column earlier (a click at t peaks in the column
