@@ -54,8 +54,10 @@ def frame_rate(fps: float | Fraction) -> Fraction:
 
 
 def fraction_value(value: object, field: str = FPS_FIELD) -> float | None:
-    """The float of a typed fraction such as ``"30000/1001"``; None for anything else (a
-    number, or its text, is read as any other number)."""
+    """The float of a fraction (``Fraction(30000, 1001)``, or typed: ``"30000/1001"``); None
+    for anything else (a number, or its text, is read as any other number)."""
+    if isinstance(value, Fraction):
+        return float(value)
     match = _FRACTION_TEXT.fullmatch(value) if isinstance(value, str) else None
     if match is None:
         return None

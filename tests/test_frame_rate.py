@@ -89,6 +89,7 @@ def test_the_setting_takes_fractions_and_round_trips_through_json(tmp_path):
     path = settings.save(tmp_path / "settings.json")
     assert json.loads(path.read_text())["fps"] == 30000 / 1001
     assert frame_rate(Settings.load(path).fps) == NTSC
+    assert Settings(fps=NTSC).fps == 30000 / 1001
     settings.update(fps=" 24000 / 1001 ")
     assert frame_rate(settings.fps) == Fraction(24000, 1001)
     assert rate_text(settings.fps) == "24000/1001" and rate_text(12.5) == "12.5"

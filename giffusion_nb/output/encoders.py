@@ -22,6 +22,7 @@ from giffusion_nb.output.gif_format import (
     frame_delay_cs,
     image_block,
 )
+from giffusion_nb.output.mux import mux_audio
 from giffusion_nb.output.palette import (
     Quantized,
     frame_colours,
@@ -245,13 +246,15 @@ def _even_sized(frame: np.ndarray) -> np.ndarray:
 
 
 class Mp4Encoder(OutputEncoder):
-    """An H.264 MP4 fed to ffmpeg frame by frame, with optional audio cut to the video's length."""
+    """An H.264 MP4 fed to ffmpeg frame by frame; optional audio, cut to the video's length or
+    padded with silence, is added when the video is complete."""
 
     def __init__(self, path: Path, fps: float, audio_path: Path | None = None) -> None:
         super().__init__(path)
         self.fps = float(fps)
         self.audio_path = audio_path
         self._writer = None  # imageio-ffmpeg generator, started by the first frame
+        self._frames = 0
 
     def append(self, image: Image.Image) -> None:
         frame = _even_sized(np.asarray(self._rgb_frame(image)))
@@ -259,6 +262,7 @@ class Mp4Encoder(OutputEncoder):
             if self._writer is None:
                 self._writer = self._start_ffmpeg((frame.shape[1], frame.shape[0]))
             self._writer.send(frame)
+            self._frames += 1
         except BaseException:
             self.abort()
             raise
@@ -269,7 +273,20 @@ class Mp4Encoder(OutputEncoder):
         if self._temp.stat().st_size == 0:
             self.abort()
             raise OSError(f"ffmpeg failed to write {self.path} (see its messages on stderr)")
+        if self.audio_path is not None:
+            self._add_audio()
         return self._move_into_place()
+
+    def _add_audio(self) -> None:
+        """The audio beside the finished video, for exactly frames / fps seconds."""
+        muxed = temp_path_beside(self.path)
+        try:
+            mux_audio(self._temp, self.audio_path, self._frames / frame_rate(self.fps), muxed)
+            os.replace(muxed, self._temp)
+        except BaseException:
+            muxed.unlink(missing_ok=True)
+            self.abort()
+            raise
 
     def abort(self) -> None:
         if self._writer is not None:
@@ -279,8 +296,6 @@ class Mp4Encoder(OutputEncoder):
 
     def _start_ffmpeg(self, size: tuple[int, int]):
         output_params = ["-f", "mp4", "-movflags", "+faststart"]
-        if self.audio_path is not None:
-            output_params += ["-af", "apad", "-shortest"]  # every frame; audio cut or padded
         writer = imageio_ffmpeg.write_frames(
             str(self._temp),
             size,
@@ -294,8 +309,6 @@ class Mp4Encoder(OutputEncoder):
             macro_block_size=1,
             ffmpeg_log_level="error",
             output_params=output_params,
-            audio_path=None if self.audio_path is None else str(self.audio_path),
-            audio_codec="aac",
         )
         writer.send(None)  # start the generator
         return writer
