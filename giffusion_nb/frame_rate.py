@@ -67,21 +67,6 @@ def fraction_value(value: object, field: str = FPS_FIELD) -> float | None:
     return float(top / bottom)
 
 
-def rate_text(fps: float | Fraction) -> str:
-    """How a rate is written: ``24``, ``12.5``, ``30000/1001``."""
-    rate = frame_rate(fps)
-    if rate.denominator == 1:
-        return str(rate.numerator)
-    if rate.denominator in (2, 4, 5, 8, 10, 20, 25, 50, 100):
-        return f"{float(rate):g}"
-    return f"{rate.numerator}/{rate.denominator}"
-
-
-def frame_time(frame: int, fps: float | Fraction) -> Fraction:
-    """Frame ``frame``'s time in seconds, exactly: ``frame / fps``."""
-    return frame / frame_rate(fps)
-
-
 def frame_times(count: int, fps: float | Fraction, start: int = 0) -> np.ndarray:
     """The times (float64 seconds) of frames ``start .. start + count - 1``: each the float
     nearest ``k * den / num``, one product and one division, nothing summed."""

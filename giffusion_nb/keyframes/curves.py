@@ -41,7 +41,7 @@ class Curve:
         if num_frames < 0:
             raise ValueError(f"num_frames must be non-negative, got {num_frames}")
         if features is None:
-            self.check_audio(audio_available=False)
+            self._refuse_audio()
         out = np.empty(num_frames, dtype=np.float64)
         first_frame = self.keyframes[0][0]
         if first_frame > 0 and num_frames > 0:
@@ -66,10 +66,10 @@ class Curve:
         """The distinct audio terms the key frames read (``onset``, ``band(40, 120)``)."""
         return list(dict.fromkeys(feature.term for feature in self.audio_features()))
 
-    def check_audio(self, audio_available: bool) -> None:
+    def _refuse_audio(self) -> None:
         """An audio feature without an audio input is an error naming where it is written."""
         features = self.audio_features()
-        if features and not audio_available:
+        if features:
             first = features[0]
             line, column = line_column(self.text, first.position)
             raise SettingsError(
@@ -195,11 +195,6 @@ def curve_values(
     """Parse ``text`` and return its value at each of ``num_frames`` frames (audio features
     from ``features``; using one without them is an error on ``field``)."""
     return parse_curve(text, field=field).values(num_frames, features)
-
-
-def uses_audio(text: str, *, field: str = "curve") -> bool:
-    """True when the key-frame string ``text`` (valid) reads an audio feature."""
-    return isinstance(text, str) and bool(parse_curve(text, field=field).audio_features())
 
 
 def line_column(text: str, position: int) -> tuple[int, int]:
