@@ -68,13 +68,28 @@ def build_parser() -> argparse.ArgumentParser:
         "keyframes", help="key-frame information of an audio or video file"
     )
     media = keyframes.add_mutually_exclusive_group(required=True)
-    media.add_argument("--audio", type=Path, help="print `N: timestamp: S.SS` lines at onsets")
+    media.add_argument(
+        "--audio", type=Path, help="print `N: timestamp: S.SS` lines at onsets, beats or bars"
+    )
     media.add_argument(
         "--video", type=Path, help="print the frame count, fps and a prompts skeleton"
     )
-    keyframes.add_argument("--fps", type=float, default=10.0, help="frame rate (audio)")
+    keyframes.add_argument(
+        "--fps", default="10", help="frame rate (audio): 12, 29.97, 30000/1001 (exact)"
+    )
     keyframes.add_argument(
         "--component", default="percussive", help="percussive, harmonic or both (audio)"
+    )
+    keyframes.add_argument(
+        "--on",
+        default="onsets",
+        help="where the key frames go (audio): onsets, beats, '4 beats', bars, '2 bars', "
+        "'2 bars of 3'",
+    )
+    keyframes.add_argument(
+        "--prompts",
+        help="a file of prompts (- for stdin), one a line or `N: prompt` lines, put on the "
+        "key frames in order (audio); the key frames' times then go to stderr",
     )
 
     inspire = commands.add_parser("inspire", help="print key-framed prompts to start from")
@@ -188,9 +203,20 @@ def _run_render(settings, args: argparse.Namespace, resume: Path | None = None) 
 
 def _keyframes(args: argparse.Namespace) -> int:
     if args.audio is not None:
-        from giffusion_nb.media.audio import audio_key_frames, format_key_frames
+        from giffusion_nb.keyframes.audio_keys import parse_key_source
+        from giffusion_nb.media.beats import audio_keys
+        from giffusion_nb.settings import coerce_value
 
-        print(format_key_frames(audio_key_frames(args.audio, args.fps, args.component)))
+        fps = coerce_value("fps", args.fps)
+        source = parse_key_source(args.on, field="--on")
+        prompts = None if args.prompts is None else _prompt_list(_read_prompts(args.prompts))
+        keys = audio_keys(args.audio, fps, args.component, source, prompts)
+        print(keys.text)
+        print(keys.summary() + (f"; {keys.note}" if keys.note else ""), file=sys.stderr)
+        if prompts is not None:
+            from giffusion_nb.media.audio import format_key_frames
+
+            print(format_key_frames(keys.key_frames), file=sys.stderr)
         return EXIT_OK
     from giffusion_nb.media.video import key_frame_text, video_info
 
@@ -200,6 +226,16 @@ def _keyframes(args: argparse.Namespace) -> int:
     print(f"size: {info.width}x{info.height}")
     print(key_frame_text(info))
     return EXIT_OK
+
+
+def _prompt_list(text: str) -> list[str]:
+    """Prompts to assign: `N: prompt` lines in frame order, else one prompt a line."""
+    from giffusion_nb.keyframes.audio_keys import prompt_texts
+
+    try:
+        return prompt_texts(text)
+    except SettingsError:
+        return [line for line in text.splitlines() if line.strip()]
 
 
 def _inspire(args: argparse.Namespace) -> int:

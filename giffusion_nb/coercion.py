@@ -9,6 +9,7 @@ from traitlets import Bool, Dict, Float, Int, List, TraitType, Unicode, Union
 
 from giffusion_nb.choices import Choice
 from giffusion_nb.errors import SettingsError
+from giffusion_nb.frame_rate import FrameRate, fraction_value
 from giffusion_nb.limits import as_float, as_int, parse_json_object, shown
 
 
@@ -34,6 +35,9 @@ def coerce_trait(name: str, trait: TraitType, value: Any) -> Any:
         if isinstance(value, str) and value.strip() == "" and trait.allow_none:
             return None
         return as_int(name, value)
+    if isinstance(trait, FrameRate):  # fps: also a fraction such as 30000/1001
+        fraction = fraction_value(value, name)
+        return as_float(name, value) if fraction is None else fraction
     if isinstance(trait, Float):
         return as_float(name, value)
     if isinstance(trait, Union):  # strength: a number or a key-frame string

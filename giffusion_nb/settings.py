@@ -21,6 +21,7 @@ from giffusion_nb.choices import (
 )
 from giffusion_nb.coercion import coerce_trait
 from giffusion_nb.errors import SettingsError
+from giffusion_nb.frame_rate import FrameRate
 from giffusion_nb.frozen import freeze, thaw
 from giffusion_nb.limits import (
     MAX_SETTINGS_BYTES,
@@ -162,7 +163,11 @@ class Settings(HasTraits):
         "by the same amount.",
     )
     output_format = Choice(OUTPUT_FORMATS, "gif", help="gif or mp4.")
-    fps = Float(10.0, help="Frames per second of the output.")
+    fps = FrameRate(
+        10.0,
+        help="Frames per second of the output: a number (12, 12.5) or a video rate (29.97 or "
+        "30000/1001, both read as exactly 30000/1001); frame k is at exactly k/fps seconds.",
+    )
     image_input = Unicode(
         "",
         help="An init image for every frame (image-to-image), or the conditioning image of a "
@@ -175,8 +180,15 @@ class Settings(HasTraits):
     )
     audio_input = Unicode(
         "",
-        help="Audio whose onsets give key frames and whose energy drives the `audio` "
-        "interpolation; muxed into MP4 output.",
+        help="Audio whose onsets or beats give key frames, whose energy drives the `audio` "
+        "interpolation and whose features (amp, onset, beat, perc, harm, band) key-frame "
+        "strings may use; muxed into MP4 output.",
+    )
+    audio_key_frames = Unicode(
+        "onsets",
+        help="Where Get key frame information puts key frames: onsets, beats, every N beats "
+        "(`4 beats`), bars or every N bars (`2 bars`; 4 beats a bar from the first beat, "
+        "`2 bars of 3` for 3/4).",
     )
     audio_component = Choice(
         AUDIO_COMPONENTS,

@@ -7,13 +7,17 @@ that field); ``invalid_fields`` runs every check and returns every error at once
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Callable
+from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from giffusion_nb.choices import scheduler_class_name
 from giffusion_nb.errors import SettingsError
+from giffusion_nb.keyframes.audio_keys import parse_key_source
+from giffusion_nb.keyframes.audio_terms import FrameFeatures
 from giffusion_nb.keyframes.curves import check_range, curve_values, parse_curve
 from giffusion_nb.keyframes.lora_text import lora_scales, parse_lora, scale_frames
 from giffusion_nb.keyframes.plan import MAX_SEED
@@ -21,6 +25,7 @@ from giffusion_nb.keyframes.prompts import num_frames, parse_prompts
 from giffusion_nb.keyframes.schedules import check_interpolation_type, parse_frequencies
 from giffusion_nb.keyframes.weights import parse_weights
 from giffusion_nb.limits import shown
+from giffusion_nb.media.audio_features import settings_features
 from giffusion_nb.media.input_checks import check_media_input
 from giffusion_nb.media.motion import motion_schedule
 from giffusion_nb.output.encoders import check_fps
@@ -139,15 +144,43 @@ def _frames_for(settings: Settings, text: str, field: str) -> int:
     return frames
 
 
+def _own_errors(name: str, check: Check) -> Check:
+    """``check`` of a key-frame string that may read audio features: an error about another
+    setting (the audio input, fps) is that setting's to report, so it is not raised here."""
+
+    def checked(settings: Settings) -> None:
+        try:
+            check(settings)
+        except SettingsError as exc:
+            if exc.field == name:
+                raise
+
+    return checked
+
+
+def _features(settings: Settings) -> FrameFeatures | None:
+    """The audio features key-frame strings read (analysed once per file, on first use);
+    while the fps is wrong, features whose reading raises its error (not this field's)."""
+    try:
+        return settings_features(settings)
+    except SettingsError as exc:
+        return FrameFeatures(functools.partial(_raise, exc), Fraction(1))
+
+
+def _raise(error: SettingsError, *_args: Any) -> NoReturn:
+    raise error
+
+
 def _motion(name: str) -> Check:
     """One motion string parses at every frame (zoom stays positive)."""
 
     def check(settings: Settings) -> None:
         value = getattr(settings, name)
         if value.strip():
-            motion_schedule(_frames_for(settings, value, name), **{name: value})
+            frames = _frames_for(settings, value, name)
+            motion_schedule(frames, **{name: value}, features=_features(settings))
 
-    return check
+    return _own_errors(name, check)
 
 
 def _check_negative_prompt(settings: Settings) -> None:
@@ -159,7 +192,7 @@ def _check_lora(settings: Settings) -> None:
     """Each line parses, its scale stays in -4..4 at every frame, a local source exists."""
     lines = parse_lora(settings.lora)
     frames = _frames_or_none(settings) or scale_frames(lines)
-    lora_scales(lines, frames)
+    _own_errors("lora", lambda s: lora_scales(lines, frames, features=_features(s)))(settings)
     for line in lines:
         resolve_source(line.source, line.line)
 
@@ -168,7 +201,8 @@ def _check_strength(settings: Settings) -> None:
     value = settings.strength
     if isinstance(value, str):
         frames = _frames_for(settings, value, "strength")
-        check_range(curve_values(value, frames, field="strength"), 0.0, 1.0, field="strength")
+        values = curve_values(value, frames, field="strength", features=_features(settings))
+        check_range(values, 0.0, 1.0, field="strength")
     else:
         _check_range("strength", value, 0.0, 1.0)
 
@@ -187,8 +221,12 @@ def _check_interpolation_args(settings: Settings) -> None:
     elif kind == "curve":
         parse_curve(args, field="interpolation_args")
         key_frames = _key_frames_or_none(settings)
+        features = _features(settings)
         for start, end in itertools.pairwise(key_frames):
-            values = curve_values(args, end - start + 1, field="interpolation_args")
+            segment = None if features is None else features.shifted(start)
+            values = curve_values(
+                args, end - start + 1, field="interpolation_args", features=segment
+            )
             check_range(values, 0.0, 1.0, field="interpolation_args")
 
 
@@ -251,7 +289,7 @@ CHECKS: dict[str, Check] = {
     "seed": _range("seed", 0, MAX_SEED),
     "num_inference_steps": _range("num_inference_steps", 1, 1000),
     "guidance_scale": _range("guidance_scale", 0.0, 100.0),
-    "strength": _check_strength,
+    "strength": _own_errors("strength", _check_strength),
     "scheduler": _check_scheduler,
     "pipeline_kwargs": _check_pipeline_kwargs,
     "batch_size": _range("batch_size", 1, 64),
@@ -261,12 +299,13 @@ CHECKS: dict[str, Check] = {
     "width": _size("width"),
     "num_latent_channels": _range("num_latent_channels", 1, 64),
     "interpolation_type": _check_interpolation_type,
-    "interpolation_args": _check_interpolation_args,
+    "interpolation_args": _own_errors("interpolation_args", _check_interpolation_args),
     "pacing": _check_pacing,
     "fps": lambda settings: check_fps(settings.fps, settings.output_format),
     "image_input": _input_file("image_input", "image"),
     "video_input": _check_video_input,
     "audio_input": _input_file("audio_input", "audio"),
+    "audio_key_frames": _call(parse_key_source, "audio_key_frames"),
     "zoom": _motion("zoom"),
     "angle": _motion("angle"),
     "translate_x": _motion("translate_x"),

@@ -115,3 +115,88 @@ def drag_a_zoom_handle(page, expect, strip_path: Path) -> None:
     pictures.append((shot(page, field, field_clip), plot))
     strip(pictures).save(strip_path)
     print(f"\ncurve drag: typed, dragged and pictured in {time.monotonic() - started:.1f} s")
+
+
+AUDIO_CLICKS = (0.4, 1.0, 1.6)  # at 10 frames/s: onsets on frames 4, 10 and 16
+AUDIO_FPS = "10"
+AUDIO_ZOOM = "0: (1.0 + 0.05*onset(0, 0.25)), 20: (1.0), 24: (1.02)"
+AUDIO_DRAGGED = "0: (1.0 + 0.05*onset(0, 0.25)), 20: (1.0), 24: (1.03)"
+STRIP_RGB = (230, 126, 34)  # the first feature's line (ui/feature_strip.py)
+
+
+def audio_beneath_a_curve(page, expect, wav: Path, picture_path: Path) -> None:
+    """A zoom that reads the audio's onsets: the Motion preview draws the onset feature under
+    the zoom curve (on the onsets' frames, nothing before the first), the curve computed from
+    it, and the numeric key frame still drags. A picture of field and plot goes to
+    ``picture_path``. The settings are put back as they were."""
+    started = time.monotonic()
+    preview, field = page.locator(".gnb-preview-motion"), page.locator(".gnb-zoom input")
+    canvas = preview.locator("canvas").last
+    settings = {"prompts": CURVE_PROMPTS, "zoom": AUDIO_ZOOM, "audio_input": str(wav)}
+    settings["fps"] = AUDIO_FPS
+    before = field.input_value()
+    open_section(page, "Output settings")
+    type_into(page, "fps", AUDIO_FPS)
+    open_section(page, "Audio input")
+    type_into(page, "audio_input", str(wav))
+    open_section(page, "Animation settings")
+    page.locator(".gnb-stage .lm-TabBar-tab", has_text="Motion").click()
+    canvas.scroll_into_view_if_needed()
+    page.mouse.move(0, 0)
+    old = shot(page, canvas, (0, 0, 300, 180))
+    type_into(page, "zoom", AUDIO_ZOOM)
+    expect(preview).to_contain_text("key frame 0 of zoom is an expression", timeout=120_000)
+    area, columns, size = _zoom_axes(settings)
+    box = canvas.bounding_box()
+    assert (box["width"], box["height"]) == (size["width"], size["height"]), (box, size)
+    plot = shot(page, canvas, area, unlike=old)
+    strip_rows = _strip_rows(plot)
+    for frame in (4, 10, 16):  # the onsets: the feature rises to its top (30 % of the axes)
+        assert strip_rows[columns[frame]] >= 0.2 * plot.height, (frame, strip_rows)
+    for frame in (1, 2):  # before the first onset: silence, no feature above the axis
+        assert strip_rows[columns[frame]] <= 0.03 * plot.height, (frame, strip_rows)
+    points, _ = motion_points(settings, "zoom", [(24, 1.02), (24, 1.03)])
+    drag(page, canvas, points)
+    expect(field).to_have_value(AUDIO_DRAGGED)
+    page.mouse.move(0, 0)
+    pictured = shot(page, canvas, area, unlike=plot)
+    clip = (0, 0, area[2], field.bounding_box()["height"])
+    strip([(shot(page, field, clip), pictured)]).save(picture_path)
+    type_into(page, "zoom", before)
+    type_into(page, "audio_input", "")
+    open_section(page, "Output settings")
+    type_into(page, "fps", "8")
+    expect(field).to_have_value(before)
+    print(f"\naudio beneath a curve: shown and dragged in {time.monotonic() - started:.1f} s")
+
+
+def _zoom_axes(settings: dict) -> tuple[tuple[float, float, float, float], dict, dict]:
+    """The zoom axes' area on the Motion canvas (x, y, width, height in CSS pixels), the
+    column inside it of each frame, and the canvas's size (from the kernel's twin figure)."""
+    previews = Previews(RenderSession(device="cpu", **settings))
+    try:
+        figure, ax = previews.motion.figure, previews.motion.axes["zoom"]
+        figure.canvas.draw()
+        height = figure.bbox.height
+        x0, y0, x1, y1 = ax.bbox.extents
+        area = (x0 + 1, height - y1 + 1, x1 - x0 - 2, y1 - y0 - 2)
+        columns = {
+            frame: round(ax.transData.transform((frame, 1.0))[0] - area[0]) for frame in range(25)
+        }
+        return area, columns, {"width": figure.bbox.width, "height": height}
+    finally:
+        previews.close()
+
+
+def _strip_rows(picture: Image.Image) -> dict[int, int]:
+    """For each pixel column, how high (rows from the bottom) the feature's line reaches."""
+    pixels = picture.load()
+    reach = {}
+    for x in range(picture.width):
+        rows = [
+            picture.height - 1 - y
+            for y in range(picture.height)
+            if all(abs(a - b) <= 40 for a, b in zip(pixels[x, y], STRIP_RGB, strict=True))
+        ]
+        reach[x] = max(rows, default=0)
+    return reach

@@ -333,3 +333,17 @@ def test_unknown_component_and_reducer(clicks_wav, tmp_path):
 def test_bad_fps(clicks_wav, fps):
     for call in (audio_key_frames, onset_envelope, AudioSchedule):
         _error(partial(call, clicks_wav, fps), "fps", "frames per second", str(fps))
+
+
+def test_chunked_onset_strength_equals_librosas(notes_wav, monkeypatch):
+    import giffusion_nb.media.audio_stream as stream
+
+    mel = mel_power(notes_wav, "percussive")
+    mel[:, 40:60] = 0.0  # digital silence inside: the floor is the whole track's
+    whole = librosa.onset.onset_strength(
+        S=librosa.power_to_db(mel), sr=SAMPLE_RATE, hop_length=stream.HOP
+    )
+    monkeypatch.setattr(stream, "ONSET_CHUNK", 7)  # 173 columns in 25 chunks
+    chunked = stream.onset_strength(mel)
+    assert chunked.shape == whole.shape
+    assert np.allclose(chunked, whole, rtol=1e-5, atol=1e-5 * whole.max())

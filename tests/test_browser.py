@@ -3,7 +3,8 @@ checks, each numbered problem of the dashboard v2 issue driven as a user meets i
 
 Skipped where Chromium or Playwright is missing. Screenshots of the studio before and after a
 render are copied to /tmp/giffusion-studio-before.png and /tmp/giffusion-studio-after.png, and
-a strip of a curve handle's drag to /tmp/giffusion-curve-drag.png.
+a strip of a curve handle's drag to /tmp/giffusion-curve-drag.png, and the zoom curve with the
+audio feature it reads beneath it to /tmp/giffusion-audio-curve.png (docs/audio-curve.png).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 import pytest
-from browser_curves import DRAGGED_ZOOM, drag_a_zoom_handle
+from browser_curves import AUDIO_CLICKS, DRAGGED_ZOOM, audio_beneath_a_curve, drag_a_zoom_handle
 from browser_support import (
     ACTION_S,
     BROKEN_IMAGES,
@@ -34,7 +35,7 @@ from browser_support import (
     type_into,
     voila_server,
 )
-from helpers import pixels, write_video
+from helpers import pixels, write_clicks, write_video
 from PIL import Image
 
 from giffusion_nb.keyframes.shape_words import WORDS
@@ -91,6 +92,8 @@ def test_studio_end_to_end(server, browser, tmp_path):
         _before_a_render(page, expect, tmp_path)
         _errors_where_the_mistake_is(page, expect)
         drag_a_zoom_handle(page, expect, SHOTS / "giffusion-curve-drag.png")
+        clicks = write_clicks(tmp_path / "clicks.wav", list(AUDIO_CLICKS), 2.5)
+        audio_beneath_a_curve(page, expect, clicks, SHOTS / "giffusion-audio-curve.png")
         _feedback_next_to_each_button(page, expect, tmp_path)
         gif_box = _render_and_the_viewer(page, expect, server, tmp_path)
         _mp4_at_the_gifs_size(page, expect, gif_box)

@@ -179,3 +179,34 @@ def test_from_run_renders_a_saved_run_into_a_new_folder(tmp_path):
         a = Image.open(run_dir / "frames" / f"{index:04d}.png")
         b = Image.open(second.parent / "frames" / f"{index:04d}.png")
         assert list(a.getdata()) == list(b.getdata())
+
+
+def test_keyframes_on_beats_with_prompts_at_an_exact_rate(tmp_path, capsys):
+    from helpers import write_clicks
+
+    from giffusion_nb.cli import main
+
+    wav = write_clicks(tmp_path / "pulse.wav", [0.25 + 0.5 * k for k in range(8)], 4.2)
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text("a red circle\n\na blue square\n")
+    code = main(
+        ["keyframes", "--audio", str(wav), "--fps", "30000/1001", "--on", "beats",
+         "--prompts", str(prompts)]
+    )  # fmt: skip
+    assert code == 0
+    out, err = capsys.readouterr()
+    lines = out.splitlines()
+    assert [line.split(": ", 1)[1] for line in lines[:3]] == [
+        "a red circle", "a blue square", "a red circle"
+    ]  # fmt: skip
+    assert "key frames on every beat at" in err and "repeated in order" in err
+    times = [line for line in err.splitlines() if ": timestamp: " in line]
+    assert [int(line.split(":")[0]) for line in times] == [
+        int(line.split(":")[0]) for line in lines
+    ]
+    seconds = [float(line.rsplit(" ", 1)[1]) for line in times[1:-1]]
+    assert np.allclose(np.diff(seconds), 0.5, atol=1 / 29.97)
+    assert main(["keyframes", "--audio", str(wav), "--on", "3 bears"]) == 2
+    assert "`--on`: expected onsets, beats" in capsys.readouterr().err
+    assert main(["keyframes", "--audio", str(wav), "--fps", "1/0"]) == 2
+    assert "`fps`" in capsys.readouterr().err

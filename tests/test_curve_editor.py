@@ -306,3 +306,47 @@ def test_the_limits_table_agrees_with_validation():
         if np.isfinite(limits.high):
             assert not _valid(s, name, f"0: ({limits.high + limits.step})"), name
         assert (limits.still is None) == (not _valid(s, name, "")), name
+
+
+def test_the_audio_a_curve_reads_is_drawn_beneath_it_and_numbers_stay_draggable(tmp_path):
+    from giffusion_nb.keyframes.audio_terms import AudioTerm
+    from giffusion_nb.media.audio_features import frame_features
+
+    clicks = write_clicks(tmp_path / "clicks.wav", [0.5, 1.5, 2.5], 3.1)
+    zoom = "0: (1.0 + 0.05*onset(0, 0.2)), 20: (1.0), 30: (1.02)"
+    session, previews = make(zoom=zoom, audio_input=str(clicks), fps=10)
+    motion, editor = previews.motion, previews.motion.editors["zoom"]
+    strip = motion.strips["zoom"]
+    expected = frame_features(clicks, 10).values(AudioTerm("onset", release=0.2), np.arange(31))
+    assert strip.terms == [AudioTerm("onset", release=0.2)]
+    assert np.allclose(strip.lines[0].get_ydata(), expected * 0.3)  # the bottom 30 %
+    assert strip.label.get_text() == "audio beneath (0–1): onset(0, 0.2)"
+    assert len(strip.lines[1].get_xdata()) == 0  # one term, one line
+    # the curve drawn is the one computed from that feature
+    assert np.allclose(motion.lines["zoom"].get_ydata()[:20], 1.0 + 0.05 * expected[:20])
+    assert np.flatnonzero(np.diff(motion.lines["zoom"].get_ydata()[:20]) > 0).tolist() == [4, 14]
+    # the expression is drawn hollow at its value; the numbers are handles that drag
+    assert editor.fixed_handles.get_xydata().tolist() == [[0.0, 1.0 + 0.05 * expected[0]]]
+    assert handles(editor) == [(20, 1.0), (30, 1.02)]
+    Mouse(motion.axes["zoom"]).drag((30, 1.02), (30, 1.03))
+    assert session.settings.zoom == "0: (1.0 + 0.05*onset(0, 0.2)), 20: (1.0), 30: (1.03)"
+    # other curves read no audio: nothing drawn beneath them
+    assert motion.strips["angle"].terms == [] and motion.strips["angle"].label.get_text() == ""
+
+
+def test_strength_and_interpolation_previews_show_their_features(tmp_path):
+    clicks = write_clicks(tmp_path / "clicks.wav", [0.5, 1.5], 3.1)
+    session, previews = make(
+        audio_input=str(clicks),
+        fps=10,
+        strength="0: (0.3 + 0.5*amp)",
+        interpolation_type="curve",
+        interpolation_args="0: (min(1, beat + 0.5*onset))",
+    )
+    assert [term.name for term in previews.strength.strip.terms] == ["amp"]
+    assert [term.name for term in previews.schedule.strip.terms] == ["beat", "onset"]
+    assert previews.strength.line.get_ydata().max() == pytest.approx(0.8, abs=0.01)
+    session.settings.audio_input = ""  # the field says why; the previews draw no audio
+    assert (
+        previews.strength.strip.terms == [] and "no audio input" in previews.strength.message.value
+    )

@@ -274,3 +274,40 @@ _EXPRESSION_PARTS = st.sampled_from(
 def test_structured_text_gives_finite_values_or_a_settings_error(pairs):
     text = ", ".join(f"{frame}: ({''.join(parts)})" for frame, parts in pairs)
     _only_finite_floats_or_settings_error(text)
+
+
+# --- audio features ----------------------------------------------------------------------------
+
+
+def _features():
+    from fractions import Fraction
+
+    from giffusion_nb.keyframes.audio_terms import FrameFeatures
+
+    pulse = np.zeros(40)
+    pulse[[5, 15]] = 1.0
+    return FrameFeatures(lambda term: pulse, Fraction(10))
+
+
+def test_audio_features_enter_every_kind_of_key_frame():
+    features = _features()
+    values = curve_values("0: (1.0 + 0.1*onset), 10: (1.0), 20: (2*onset)", 20, features=features)
+    assert values[[4, 5, 6]].tolist() == pytest.approx([1.0, 1.1, 1.0])
+    # frame 10 is a number interpolating to frame 20's expression at its own frame (0 there)
+    assert values[10:20].tolist() == pytest.approx(list(np.linspace(1.0, 0.0, 11)[:10]))
+
+
+def test_a_feature_without_audio_is_an_error_naming_field_line_and_column():
+    text = "0: (1.0),\n12: (1.0 + 0.04*onset)"
+    with pytest.raises(SettingsError) as info:
+        curve_values(text, 20, field="zoom")
+    err = info.value
+    assert err.field == "zoom" and err.position == text.index("onset")
+    assert "'onset' (line 2, column 17) is an audio feature" in err.message
+    assert "no audio input: set audio_input" in err.message
+    assert parse_curve(text).audio_terms()[0].name == "onset"
+
+
+def test_a_feature_that_breaks_an_expression_names_the_frame():
+    with pytest.raises(SettingsError, match="gives a division by zero at frame 0"):
+        curve_values("0: (1 / onset)", 10, field="zoom", features=_features())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -10,15 +11,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from giffusion_nb.errors import SettingsError
+from giffusion_nb.keyframes.audio_terms import AudioTerm, FrameFeatures
 from giffusion_nb.keyframes.expressions import (
     Apply,
     Chain,
+    Feature,
     Name,
     Node,
     Number,
     Reader,
     describe_failure,
     evaluate,
+    features_in,
 )
 
 
@@ -239,6 +243,7 @@ _PARTS = st.sampled_from(
         *("t", "max_f", "pi", "e", "1", "0", "2.5", "1e3", " "),
         *("+", "-", "*", "/", "%", "**", "(", ")", ","),
         *("sin(", "log(", "sqrt(", "min(", "max(", "exp(", "floor("),
+        *("onset", "amp(", "band(", "beat", "0.1"),
     ]
 )
 
@@ -252,6 +257,72 @@ def test_any_text_parses_to_a_tree_or_a_settings_error(text):
         assert err.field == "zoom"
         assert err.position is not None
         return
-    values = evaluate(node, np.arange(5.0), 4.0)
+    values = evaluate(node, np.arange(5.0), 4.0, _ramp_features())
     assert values.dtype == np.float64
     assert values.shape == (5,)
+
+
+# --- audio features ----------------------------------------------------------------------------
+
+
+def _ramp_features() -> FrameFeatures:
+    """Features whose every term at frame k is k / 100 (band: plus its low edge / 10^4)."""
+    return FrameFeatures(lambda term: np.arange(200) / 100 + term.low / 1e4, Fraction(10))
+
+
+@pytest.mark.parametrize(
+    ("text", "term"),
+    [
+        ("onset", AudioTerm("onset")),
+        ("amp(0.01, 0.3)", AudioTerm("amp", attack=0.01, release=0.3)),
+        ("beat", AudioTerm("beat")),
+        ("perc()", AudioTerm("perc")),
+        ("harm(0, 2)", AudioTerm("harm", release=2.0)),
+        ("band(40, 120)", AudioTerm("band", 40.0, 120.0)),
+        ("band(2000, 4000, 0, 0.25)", AudioTerm("band", 2000.0, 4000.0, 0.0, 0.25)),
+    ],
+)
+def test_audio_features_parse_into_terms(text, term):
+    node = _parse(f"1 + 0.1*{text}")
+    assert [feature.term for feature in features_in(node)] == [term]
+
+
+def test_features_are_read_at_the_frames_evaluated():
+    node = _parse("1 + 2*onset - band(100, 200)")
+    values = evaluate(node, np.array([0.0, 10.0, 50.0]), 99.0, _ramp_features())
+    assert values.tolist() == pytest.approx([0.99, 1.09, 1.49])  # 1 + 2k - (k + 0.01)
+    assert describe_failure(_parse("1 / (onset - 0.1)"), 10.0, 99.0, _ramp_features()) == (
+        "a division by zero"
+    )
+
+
+def test_a_feature_keeps_where_it_was_written_but_compares_by_term():
+    first, second = features_in(_parse("onset + onset"))
+    assert (first.position, second.position) == (0, 8)
+    assert first == second == Feature(AudioTerm("onset"))
+
+
+@pytest.mark.parametrize(
+    ("text", "words", "position"),
+    [
+        ("band", "expected '(' after 'band'", 4),
+        ("band(100)", "'band' takes band(low_hz, high_hz)", 0),
+        ("band(300, 200)", "0 <= low_hz < high_hz <= 11025", 5),
+        ("band(0, 20000)", "0 <= low_hz < high_hz <= 11025", 5),
+        ("onset(0.1)", "'onset' takes onset or onset(attack_s, release_s), found 1", 0),
+        ("onset(0, 11)", "attack and release are seconds from 0 to 10, found 11", 9),
+        ("amp(-1, 0)", "attack and release are seconds from 0 to 10, found -1", 4),
+        ("amp(t, 1)", "expected a plain number", 4),
+        ("beat(1 2)", "expected ',' or ')'", 7),
+    ],
+)
+def test_bad_feature_arguments_name_the_field_line_and_column(text, words, position):
+    err = _error(text)
+    assert words in err.message
+    assert err.position == position
+    assert f"(line 1, column {position + 1})" in err.message
+
+
+def test_feature_errors_count_lines_and_columns_in_multi_line_text():
+    err = _error("1 +\n  2 * band(10)")
+    assert err.position == 10 and "(line 2, column 7)" in err.message

@@ -13,6 +13,7 @@ LAYERS = {
     "errors": 0,
     "choices": 1,
     "frozen": 1,
+    "frame_rate": 1,
     "limits": 1,
     "coercion": 2,
     "keyframes": 2,

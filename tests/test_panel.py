@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import functools
 import io
+import itertools
 import json
 from pathlib import Path
 
@@ -323,6 +324,31 @@ def test_audio_key_frames_open_the_prompts_and_say_what_they_wrote(panel, tmp_pa
     assert f"Wrote {len(frames)} key frames" in feedback and "into Prompts" in feedback
     assert panel.sections["Prompts"].selected_index == 0
     assert "from the audio&#x27;s onsets written here" in panel.prompt_tools.note.value
+
+
+def test_prompts_go_onto_the_beats_from_the_panel(panel, tmp_path):
+    beats = [0.25 + 0.5 * index for index in range(8)]
+    wav = write_clicks(tmp_path / "pulse.wav", beats, 4.2)
+    settings, fields = panel.session.settings, panel.fields
+    settings.audio_input = str(wav)
+    fields["fps"].widget.value = "30000/1001"  # an exact video rate, typed
+    assert settings.fps == 30000 / 1001
+    fields["audio_key_frames"].widget.value = "2 beats"
+    assert settings.audio_key_frames == "2 beats" and not fields["audio_key_frames"].message
+    settings.prompts = "0: a red circle\n5: a blue square --neg dark"
+    panel.inputs.audio_prompts.button.click()
+    panel.wait(300)
+    lines = settings.prompts.splitlines()
+    texts = [line.split(": ", 1)[1] for line in lines]
+    assert texts[:3] == ["a red circle", "a blue square --neg dark", "a red circle"]
+    frames = [int(line.split(":")[0]) for line in lines]
+    inner = frames[1:-1]  # frame 0 and the audio's last frame are added
+    assert all(abs(b - a - 30000 / 1001) <= 1 for a, b in itertools.pairwise(inner))  # 1 s
+    feedback = panel.inputs.audio_prompts.feedback.value
+    assert "key frames on every 2 beats at" in feedback and "BPM" in feedback
+    assert "repeated in order" in feedback and "the prompts now start there" in feedback
+    fields["audio_key_frames"].widget.value = "every bar and a half"
+    assert "`audio_key_frames`" in fields["audio_key_frames"].message
 
 
 def test_save_load_settings_and_resume_from_the_panel(panel, tmp_path):

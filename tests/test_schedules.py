@@ -263,3 +263,21 @@ def test_check_schedule():
     with pytest.raises(SettingsError) as info:
         check_schedule("sine", "1, x")
     assert info.value.position == 3
+
+
+def test_an_interpolation_curve_reads_audio_at_each_frames_own_time():
+    from fractions import Fraction
+
+    from giffusion_nb.keyframes.audio_terms import FrameFeatures
+    from giffusion_nb.keyframes.schedules import frame_schedule
+
+    loud = np.zeros(30)
+    loud[[3, 14]] = 1.0  # frame 3 in the first segment, frame 14 in the second
+
+    features = FrameFeatures(lambda term: loud, Fraction(10))
+    _, t = frame_schedule([0, 10, 20], 21, "curve", "0: (0.5*amp)", features=features)
+    assert np.flatnonzero(t).tolist() == [3, 14]
+    assert t[[3, 14]].tolist() == [0.5, 0.5]
+    with pytest.raises(SettingsError) as info:
+        frame_schedule([0, 10], 11, "curve", "0: (0.5*amp)")
+    assert info.value.field == "interpolation_args" and "no audio input" in info.value.message

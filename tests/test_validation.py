@@ -27,6 +27,11 @@ BAD_VALUES = [
     ("lora", {"lora": "owner/name @ 0: (0), 6: (9)"}),
     ("lora", {"lora": "/no/such/ink.safetensors"}),
     ("negative_prompt", {"negative_prompt": "(dark"}),
+    ("zoom", {"zoom": "0: (1.0 + 0.1*onset)"}),  # an audio feature without audio
+    ("strength", {"strength": "0: (band(40, 120))"}),
+    ("lora", {"lora": "owner/name @ 0: (amp)"}),
+    ("interpolation_args", {"interpolation_type": "curve", "interpolation_args": "0: (beat)"}),
+    ("audio_key_frames", {"audio_key_frames": "every bar and a half"}),
 ]
 
 
@@ -104,3 +109,34 @@ def test_motion_expressions_are_checked_over_the_prompts_frames():
 
 def test_defaults_are_valid():
     assert invalid_fields(Settings()) == []
+
+
+@pytest.fixture
+def clicks(tmp_path):
+    from helpers import write_clicks
+
+    return write_clicks(tmp_path / "clicks.wav", [0.5, 1.0], 1.5)
+
+
+def test_audio_features_are_checked_against_the_audio_itself(clicks):
+    settings = Settings(prompts=PROMPTS, audio_input=str(clicks), fps=10)
+    settings.zoom = "0: (1.0 + 0.1*onset(0, 0.2))"
+    settings.strength = "0: (0.3 + 0.5*amp)"
+    settings.lora = "owner/name @ 0: (1 - onset)"
+    assert invalid_fields(settings) == []
+    settings.strength = "0: (0.3 + 0.8*onset)"  # 1.1 on the loudest onset (frame 10)
+    errors = _errors_by_field(settings)
+    assert list(errors) == ["strength"]
+    assert "frame 10 has value 1.1" in errors["strength"].message
+    settings.strength = 0.5
+    settings.zoom = "0: (1 - onset)"  # 0 at frame 10: zoom must stay positive
+    assert "frame 10 has zoom 0.0" in _errors_by_field(settings)["zoom"].message
+
+
+def test_a_wrong_fps_or_audio_is_not_blamed_on_the_curves_reading_it(clicks):
+    settings = Settings(prompts=PROMPTS, audio_input=str(clicks), zoom="0: (1 + onset)")
+    settings.fps = 0.0
+    assert list(_errors_by_field(settings)) == ["fps"]
+    settings.fps = 10
+    settings.audio_input = str(clicks.parent / "missing.wav")
+    assert list(_errors_by_field(settings)) == ["audio_input"]

@@ -1,4 +1,5 @@
-"""Parse key-frame value strings like ``0: (1.0), 10: (1.05)`` into per-frame floats."""
+"""Parse key-frame value strings like ``0: (1.0), 10: (1.05)`` or ``0: (1 + 0.1*onset)`` into
+per-frame floats (audio features come in as a ``FrameFeatures``, never read here)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from giffusion_nb.errors import SettingsError
+from giffusion_nb.keyframes.audio_terms import AudioTerm, FrameFeatures
 from giffusion_nb.keyframes.expressions import (
+    Feature,
     Node,
     Number,
     Reader,
     Token,
     describe_failure,
     evaluate,
+    features_in,
 )
 
 MAX_TEXT_LENGTH = 10_000
@@ -29,15 +33,19 @@ class Curve:
     keyframes: tuple[tuple[int, Node], ...]
     field: str = "curve"
     sources: tuple[str, ...] = ()
+    text: str = ""  # as typed, for line and column in errors
 
-    def values(self, num_frames: int) -> np.ndarray:
-        """The value at each frame 0..num_frames-1 (float64)."""
+    def values(self, num_frames: int, features: FrameFeatures | None = None) -> np.ndarray:
+        """The value at each frame 0..num_frames-1 (float64); audio features, where the
+        expressions use them, are read from ``features`` (frame k at k / fps seconds)."""
         if num_frames < 0:
             raise ValueError(f"num_frames must be non-negative, got {num_frames}")
+        if features is None:
+            self._refuse_audio()
         out = np.empty(num_frames, dtype=np.float64)
         first_frame = self.keyframes[0][0]
         if first_frame > 0 and num_frames > 0:
-            out[: min(first_frame, num_frames)] = self._value_at(0, num_frames)
+            out[: min(first_frame, num_frames)] = self._value_at(0, num_frames, features)
         for index, (start, node) in enumerate(self.keyframes):
             if start >= num_frames:
                 break
@@ -45,36 +53,61 @@ class Curve:
             stop = num_frames if is_last else min(self.keyframes[index + 1][0], num_frames)
             frames = np.arange(start, stop, dtype=np.float64)
             if isinstance(node, Number) and not is_last:
-                out[start:stop] = self._interpolate(index, frames, num_frames)
+                out[start:stop] = self._interpolate(index, frames, num_frames, features)
             else:
-                out[start:stop] = self._checked(index, frames, num_frames)
+                out[start:stop] = self._checked(index, frames, num_frames, features)
         return out
+
+    def audio_features(self) -> list[Feature]:
+        """Every audio feature the key frames read, in the order written."""
+        return [feature for _, node in self.keyframes for feature in features_in(node)]
+
+    def audio_terms(self) -> list[AudioTerm]:
+        """The distinct audio terms the key frames read (``onset``, ``band(40, 120)``)."""
+        return list(dict.fromkeys(feature.term for feature in self.audio_features()))
+
+    def _refuse_audio(self) -> None:
+        """An audio feature without an audio input is an error naming where it is written."""
+        features = self.audio_features()
+        if features:
+            first = features[0]
+            line, column = line_column(self.text, first.position)
+            raise SettingsError(
+                self.field,
+                f"{first.term.name!r} (line {line}, column {column}) is an audio feature, but "
+                "there is no audio input: set audio_input, or take it out",
+                position=first.position,
+            )
 
     def is_constant(self) -> bool:
         """True when every key frame holds the same plain number."""
         first = self.keyframes[0][1]
         return all(isinstance(node, Number) and node == first for _, node in self.keyframes)
 
-    def _value_at(self, index: int, num_frames: int) -> float:
+    def _value_at(self, index: int, num_frames: int, features: FrameFeatures | None) -> float:
         """Key frame ``index``'s entry evaluated at its own frame."""
-        frame = self.keyframes[index][0]
-        return float(self._checked(index, np.array([frame], dtype=np.float64), num_frames)[0])
+        frame = np.array([self.keyframes[index][0]], dtype=np.float64)
+        return float(self._checked(index, frame, num_frames, features)[0])
 
-    def _interpolate(self, index: int, frames: np.ndarray, num_frames: int) -> np.ndarray:
+    def _interpolate(
+        self, index: int, frames: np.ndarray, num_frames: int, features: FrameFeatures | None
+    ) -> np.ndarray:
         start, node = self.keyframes[index]
         end = self.keyframes[index + 1][0]
-        target = self._value_at(index + 1, num_frames)
+        target = self._value_at(index + 1, num_frames, features)
         weight = (frames - start) / (end - start)
         return node.value * (1.0 - weight) + target * weight  # a convex mix never overflows
 
-    def _checked(self, index: int, frames: np.ndarray, num_frames: int) -> np.ndarray:
+    def _checked(
+        self, index: int, frames: np.ndarray, num_frames: int, features: FrameFeatures | None
+    ) -> np.ndarray:
         start, node = self.keyframes[index]
         max_f = float(num_frames - 1)
-        values = evaluate(node, frames, max_f)
+        values = evaluate(node, frames, max_f, features)
         bad = np.flatnonzero(~np.isfinite(values))
         if bad.size:
             frame = int(frames[bad[0]])
-            problem = describe_failure(node, float(frame), max_f)
+            problem = describe_failure(node, float(frame), max_f, features)
             raise SettingsError(
                 self.field, f"the expression at key frame {start} gives {problem} at frame {frame}"
             )
@@ -153,12 +186,22 @@ def parse_curve(text: str, *, field: str = "curve") -> Curve:
     pairs = sorted(_parse_keyframes(Reader(text, field=field), text), key=lambda pair: pair[0])
     _check_unique(pairs, field)
     keyframes = tuple((frame, node) for frame, node, _ in pairs)
-    return Curve(keyframes, field, tuple(source for _, _, source in pairs))
+    return Curve(keyframes, field, tuple(source for _, _, source in pairs), text)
 
 
-def curve_values(text: str, num_frames: int, *, field: str = "curve") -> np.ndarray:
-    """Parse ``text`` and return its value at each of ``num_frames`` frames."""
-    return parse_curve(text, field=field).values(num_frames)
+def curve_values(
+    text: str, num_frames: int, *, field: str = "curve", features: FrameFeatures | None = None
+) -> np.ndarray:
+    """Parse ``text`` and return its value at each of ``num_frames`` frames (audio features
+    from ``features``; using one without them is an error on ``field``)."""
+    return parse_curve(text, field=field).values(num_frames, features)
+
+
+def line_column(text: str, position: int) -> tuple[int, int]:
+    """The 1-based line and column of character ``position`` of ``text``."""
+    before = text[:position]
+    line = before.count("\n") + 1
+    return line, position - before.rfind("\n")
 
 
 def check_range(values: np.ndarray, low: float, high: float, *, field: str) -> None:

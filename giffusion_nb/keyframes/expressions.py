@@ -1,4 +1,5 @@
-"""A safe math-expression language over frame numbers: tokenizer, parser and numpy evaluator."""
+"""A safe math-expression language over frame numbers and audio features: tokenizer, parser
+and numpy evaluator."""
 
 from __future__ import annotations
 
@@ -6,12 +7,20 @@ import math
 import operator
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import reduce
 
 import numpy as np
 
 from giffusion_nb.errors import SettingsError
+from giffusion_nb.keyframes.audio_terms import (
+    FEATURES,
+    AudioTerm,
+    FrameFeatures,
+    TermError,
+    feature_usage,
+    make_term,
+)
 
 MAX_DEPTH = 50
 
@@ -22,7 +31,9 @@ _OPERATORS = ("**", "+", "-", "*", "/", "%", "(", ")", ",", ":")
 _VARIABLES = ("t", "max_f", "pi", "e")
 _ONE_ARGUMENT_FUNCTIONS = ("sin", "cos", "tan", "abs", "sqrt", "exp", "log", "floor", "ceil")
 _MANY_ARGUMENT_FUNCTIONS = ("min", "max")  # two or more
-_ALLOWED_NAMES = ", ".join(_VARIABLES + _ONE_ARGUMENT_FUNCTIONS + _MANY_ARGUMENT_FUNCTIONS)
+_ALLOWED_NAMES = ", ".join(
+    _VARIABLES + _ONE_ARGUMENT_FUNCTIONS + _MANY_ARGUMENT_FUNCTIONS + tuple(FEATURES)
+)
 
 
 # --- expression tree ---------------------------------------------------------------------------
@@ -56,7 +67,16 @@ class Chain:
     rest: tuple[tuple[str, Node], ...]
 
 
-Node = Number | Name | Apply | Chain
+@dataclass(frozen=True)
+class Feature:
+    """An audio feature at the frame's time (``onset``, ``band(40, 120, 0, 0.2)``); where it
+    starts in the text is kept for errors but not compared."""
+
+    term: AudioTerm
+    position: int = field(default=0, compare=False)
+
+
+Node = Number | Name | Apply | Chain | Feature
 
 
 # --- tokenizer ---------------------------------------------------------------------------------
@@ -121,6 +141,7 @@ class Reader:
 
     def __init__(self, text: str, *, field: str) -> None:
         self.tokens = _tokenize(text, field)
+        self.text = text
         self.field = field
         self._index = 0
         self._depth = 0
@@ -139,6 +160,12 @@ class Reader:
     def error(self, message: str, token: Token | None = None) -> SettingsError:
         """A SettingsError at ``token`` (default: the current one)."""
         return SettingsError(self.field, message, position=(token or self.token).position)
+
+    def located_error(self, message: str, token: Token) -> SettingsError:
+        """A SettingsError at ``token`` whose message also says its line and column."""
+        before = self.text[: token.position]
+        line, column = before.count("\n") + 1, token.position - before.rfind("\n")
+        return self.error(f"{message} (line {line}, column {column})", token)
 
     def accept(self, op: str) -> bool:
         """Move past the operator ``op`` if it is next; say whether it was."""
@@ -212,6 +239,8 @@ class Reader:
     def _parse_name(self, token: Token) -> Node:
         if token.text in _VARIABLES:
             return Name(token.text)
+        if token.text in FEATURES:
+            return self._parse_feature(token)
         if token.text not in _ONE_ARGUMENT_FUNCTIONS + _MANY_ARGUMENT_FUNCTIONS:
             raise self.error(f"unknown name {token.describe()} (allowed: {_ALLOWED_NAMES})", token)
         self.expect("(", f"'(' after the function name {token.text!r}")
@@ -225,6 +254,35 @@ class Reader:
             self.expect(",", f"',' or ')' in the call to {function.text!r}")
             args.append(self.parse_expression())
         return args
+
+    def _parse_feature(self, token: Token) -> Feature:
+        """``onset``, ``onset(attack, release)``, ``band(low, high)``, ``band(low, high,
+        attack, release)``: the arguments are plain numbers (seconds, Hz)."""
+        usage = feature_usage(token.text)
+        opens = self.token.kind == "op" and self.token.text == "("
+        if token.text != "band" and not opens:
+            return Feature(AudioTerm(token.text), token.position)
+        if not opens:
+            raise self.located_error(f"expected '(' after 'band': {usage}", self.token)
+        self.advance()
+        args: list[float] = []
+        starts: list[Token] = []
+        closed = self.accept(")")  # `perc()` is `perc`
+        while not closed:
+            starts.append(self.token)
+            value = self.parse_expression()
+            if not isinstance(value, Number):
+                raise self.located_error(f"expected a plain number in {usage}", starts[-1])
+            args.append(value.value)
+            closed = self.accept(")")
+            if not closed and not self.accept(","):
+                raise self.located_error(f"expected ',' or ')' in {usage}", self.token)
+        try:
+            term = make_term(token.text, args)
+        except TermError as exc:
+            at = token if exc.index is None else starts[exc.index]
+            raise self.located_error(exc.message, at) from None
+        return Feature(term, token.position)
 
     def _check_arity(self, function: Token, count: int) -> None:
         many = function.text in _MANY_ARGUMENT_FUNCTIONS
@@ -268,6 +326,8 @@ def _evaluate(node: Node, names: dict, version: int):
     """Evaluate a tree with the given variable values, using the array or the scalar operations."""
     if isinstance(node, Number):
         return node.value
+    if isinstance(node, Feature):
+        return names["feature"](node.term)
     if isinstance(node, Name):
         return names[node.name]
     if isinstance(node, Chain):
@@ -279,21 +339,47 @@ def _evaluate(node: Node, names: dict, version: int):
     return _OPERATIONS[node.operation][version](*operands)
 
 
-def _names(t: np.ndarray | float, max_f: float) -> dict:
-    return {"t": t, "max_f": max_f, "pi": math.pi, "e": math.e}
+def _names(t: np.ndarray | float, max_f: float, features: FrameFeatures | None) -> dict:
+    def feature(term: AudioTerm) -> np.ndarray | float:
+        if features is None:
+            raise ValueError(f"the audio feature {term.name!r} needs audio features")
+        values = features.values(term, np.atleast_1d(t))
+        return values if isinstance(t, np.ndarray) else float(values[0])
+
+    return {"t": t, "max_f": max_f, "pi": math.pi, "e": math.e, "feature": feature}
 
 
-def evaluate(node: Node, t: np.ndarray, max_f: float) -> np.ndarray:
-    """The node's value at each frame number in ``t``, as float64; failures show up as nan/inf."""
+def evaluate(
+    node: Node, t: np.ndarray, max_f: float, features: FrameFeatures | None = None
+) -> np.ndarray:
+    """The node's value at each frame number in ``t``, as float64; failures show up as nan/inf.
+    Audio features are read from ``features`` at those frames (``features_in`` says which a
+    node uses: without features it must use none)."""
     with np.errstate(all="ignore"):
-        result = _evaluate(node, _names(t, max_f), _ARRAY)
+        result = _evaluate(node, _names(t, max_f, features), _ARRAY)
         return np.broadcast_to(np.asarray(result, dtype=np.float64), t.shape).copy()
 
 
-def describe_failure(node: Node, t: float, max_f: float) -> str:
+def features_in(node: Node) -> list[Feature]:
+    """The audio features ``node`` reads, in the order they are written."""
+    if isinstance(node, Feature):
+        return [node]
+    if isinstance(node, Chain):
+        found = features_in(node.first)
+        for _, operand in node.rest:
+            found += features_in(operand)
+        return found
+    if isinstance(node, Apply):
+        return [feature for operand in node.operands for feature in features_in(operand)]
+    return []
+
+
+def describe_failure(
+    node: Node, t: float, max_f: float, features: FrameFeatures | None = None
+) -> str:
     """What goes wrong when evaluating the node at frame number ``t``, in words."""
     try:
-        value = _evaluate(node, _names(t, max_f), _SCALAR)
+        value = _evaluate(node, _names(t, max_f, features), _SCALAR)
     except ZeroDivisionError:
         return "a division by zero"
     except OverflowError:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from giffusion_nb.errors import SettingsError
+from giffusion_nb.keyframes.audio_terms import FrameFeatures
 from giffusion_nb.keyframes.curves import Curve, check_range, parse_curve
 
 MAX_ADAPTERS = 16
@@ -82,13 +83,20 @@ def _scale_curve(scale: str, line: int, field: str = "lora") -> Curve:
         raise SettingsError(field, f"the scale: {exc.message}{where}", line=line) from None
 
 
-def lora_scales(lines: tuple[LoraLine, ...], num_frames: int, *, field: str = "lora") -> np.ndarray:
+def lora_scales(
+    lines: tuple[LoraLine, ...],
+    num_frames: int,
+    *,
+    field: str = "lora",
+    features: FrameFeatures | None = None,
+) -> np.ndarray:
     """Every frame's scale of every adapter, ``(num_frames, adapters)``, read-only; a scale
-    outside -4..4 at some frame is an error naming the line."""
+    outside -4..4 at some frame is an error naming the line. Audio features come from
+    ``features``."""
     scales = np.empty((num_frames, len(lines)))
     for column, line in enumerate(lines):
         try:
-            values = line.curve().values(num_frames)
+            values = line.curve().values(num_frames, features)
             check_range(values, -MAX_SCALE, MAX_SCALE, field=field)
         except SettingsError as exc:
             raise SettingsError(field, f"the scale: {exc.message}", line=line.line) from None

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from giffusion_nb.keyframes.audio_terms import FrameFeatures
 from giffusion_nb.keyframes.prompts import KeyFrame, num_frames
 from giffusion_nb.keyframes.schedules import AudioSchedule, FrameStep, frame_schedule
 
@@ -102,13 +103,16 @@ def plan_frames(
     seed: int = 0,
     use_fixed_latent: bool = False,
     audio: AudioSchedule | None = None,
+    features: FrameFeatures | None = None,
 ) -> FramePlan:
-    """The frame plan of validated key frames: ``last key frame + 1`` frames."""
+    """The frame plan of validated key frames: ``last key frame + 1`` frames (``features``:
+    the audio features an interpolation curve may read)."""
     segments, t = frame_schedule(
         [key_frame.frame for key_frame in key_frames],
         num_frames(key_frames),
         interpolation_type,
         interpolation_args,
         audio=audio,
+        features=features,
     )
     return FramePlan(tuple(key_frames), _read_only(segments), _read_only(t), seed, use_fixed_latent)

@@ -11,6 +11,7 @@ import numpy as np
 
 from giffusion_nb.choices import INTERPOLATION_TYPES
 from giffusion_nb.errors import SettingsError
+from giffusion_nb.keyframes.audio_terms import FrameFeatures
 from giffusion_nb.keyframes.curves import check_range, curve_values, parse_curve
 
 AudioSchedule = Callable[[int, int], np.ndarray]
@@ -113,9 +114,15 @@ def check_schedule(kind: str, args: str, audio_available: bool = False) -> None:
 
 
 def segment_schedule(
-    kind: str, start: int, end: int, args: str = "", audio: AudioSchedule | None = None
+    kind: str,
+    start: int,
+    end: int,
+    args: str = "",
+    audio: AudioSchedule | None = None,
+    features: FrameFeatures | None = None,
 ) -> np.ndarray:
-    """t for frames start..end (inclusive) of one segment: 0 at ``start``."""
+    """t for frames start..end (inclusive) of one segment: 0 at ``start``. A curve is read
+    from the segment's start; its audio features at the frames' own times."""
     check_interpolation_type(kind, audio is not None)
     if end < start:
         raise ValueError(f"segment end {end} is before its start {start}")
@@ -125,7 +132,8 @@ def segment_schedule(
     if kind == "sine":
         return sine_schedule(length, parse_frequencies(args, field=_ARGS_FIELD))
     if kind == "curve":
-        values = curve_values(args, length, field=_ARGS_FIELD)
+        shifted = None if features is None else features.shifted(start)
+        values = curve_values(args, length, field=_ARGS_FIELD, features=shifted)
         check_range(values, 0.0, 1.0, field=_ARGS_FIELD)
         return values
     return _audio_schedule(audio, start, end)
@@ -148,6 +156,7 @@ def frame_schedule(
     kind: str = "linear",
     args: str = "",
     audio: AudioSchedule | None = None,
+    features: FrameFeatures | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Each output frame's segment (the key frame it travels from) and t, as two arrays.
 
@@ -167,7 +176,7 @@ def frame_schedule(
             break
         stop = min(end, num_frames)
         segments[start:stop] = segment
-        t[start:stop] = segment_schedule(kind, start, end, args, audio)[: stop - start]
+        t[start:stop] = segment_schedule(kind, start, end, args, audio, features)[: stop - start]
     return segments, t
 
 

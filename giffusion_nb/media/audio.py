@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import librosa
@@ -12,16 +12,44 @@ import numpy as np
 
 from giffusion_nb.choices import AUDIO_COMPONENTS, MEL_REDUCERS
 from giffusion_nb.errors import SettingsError
-from giffusion_nb.media.audio_stream import HOP, SAMPLE_RATE, mel_power, read_header
+from giffusion_nb.frame_rate import frame_at, frame_rate, frame_times, frames_covering
+from giffusion_nb.media.audio_file import (
+    INPUT_FIELD,
+    MAX_AUDIO_SECONDS,
+    MAX_SAMPLE_RATE,
+    MIN_SAMPLE_RATE,
+    audio_duration,
+    decoded_audio,
+    unreadable,
+)
+from giffusion_nb.media.audio_stream import (
+    HOP,
+    SAMPLE_RATE,
+    NonFiniteSamples,
+    mel_power,
+    onset_strength,
+    onset_times,
+)
 
-MAX_AUDIO_SECONDS = 30 * 60.0  # longer audio is refused: it would mean a huge animation
-MIN_SAMPLE_RATE = 4_000  # below telephone quality (8 kHz) there are no onsets to find
-MAX_SAMPLE_RATE = 384_000  # the highest rate studio files use
+__all__ = [
+    "AUDIO_COMPONENTS",
+    "MAX_AUDIO_SECONDS",
+    "MAX_SAMPLE_RATE",
+    "MEL_REDUCERS",
+    "MIN_SAMPLE_RATE",
+    "AudioKeyFrame",
+    "AudioSchedule",
+    "OnsetEnvelope",
+    "audio_duration",
+    "audio_key_frames",
+    "format_key_frames",
+    "frames_for_duration",
+    "onset_envelope",
+]
 
-_INPUT_FIELD = "audio_input"
+_INPUT_FIELD = INPUT_FIELD
 _COMPONENT_FIELD = "audio_component"
 _REDUCE_FIELD = "mel_reduce"
-_FPS_FIELD = "fps"
 _REDUCERS = {"max": np.max, "mean": np.mean, "median": np.median}
 
 
@@ -57,71 +85,10 @@ def _check_reducer(mel_reduce: str) -> None:
         )
 
 
-def _check_fps(fps: float) -> float:
-    try:
-        value = float(fps)
-    except (TypeError, ValueError) as exc:
-        raise SettingsError(
-            _FPS_FIELD, f"expected a number of frames per second, got {fps!r}"
-        ) from exc
-    if not math.isfinite(value) or value <= 0:
-        raise SettingsError(
-            _FPS_FIELD, f"expected a positive number of frames per second, got {fps}"
-        )
-    return value
-
-
-def _check_file(path: Path, field: str) -> None:
-    if not path.is_file():
-        raise SettingsError(field, f"expected an audio file, but there is no file {path}")
-    if path.stat().st_size == 0:
-        raise SettingsError(field, f"expected an audio file, but {path} is empty (0 bytes)")
-
-
-def _unreadable(path: Path, exc: BaseException, field: str) -> SettingsError:
-    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return SettingsError(
-        field,
-        f"expected an audio file (WAV, FLAC, OGG, MP3, AIFF...), but {path} could not be read: "
-        f"{reason}",
-    )
-
-
-def frames_for_duration(duration: float, fps: float) -> int:
-    """Output frames covering ``duration`` seconds at ``fps``: ceil(duration * fps), at least 1."""
-    # The tolerance keeps e.g. 0.1 s * 30 fps (3.0000000000000004) at 3 frames.
-    return max(1, math.ceil(duration * _check_fps(fps) - 1e-6))
-
-
-def audio_duration(
-    path: str | Path, *, max_seconds: float = MAX_AUDIO_SECONDS, field: str = _INPUT_FIELD
-) -> float:
-    """The audio's length in seconds, read from the file's header (the samples are not
-    decoded); a ``SettingsError`` naming ``field`` for a file that is no audio, has no
-    samples, a sample rate outside ``MIN_SAMPLE_RATE``..``MAX_SAMPLE_RATE`` or is too long."""
-    path = Path(path).expanduser()
-    _check_file(path, field)
-    try:
-        header = read_header(path)
-    except Exception as exc:  # soundfile raises LibsndfileError, RuntimeError, TypeError...
-        raise _unreadable(path, exc, field) from exc
-    if not MIN_SAMPLE_RATE <= header.sample_rate <= MAX_SAMPLE_RATE:
-        raise SettingsError(
-            field,
-            f"{path} has a sample rate of {header.sample_rate} Hz; expected {MIN_SAMPLE_RATE} "
-            f"to {MAX_SAMPLE_RATE} Hz (resample it, e.g. to 44100 Hz)",
-        )
-    if not header.frames > 0:
-        raise SettingsError(
-            field, f"expected audio samples, but {path} has none (truncated or header only?)"
-        )
-    if header.duration > max_seconds:
-        raise SettingsError(
-            field,
-            f"expected at most {max_seconds:g} seconds of audio, but {path} lasts "
-            f"{header.duration:.1f} s",
-        )
-    return header.duration
+def frames_for_duration(duration: float, fps: float | Fraction) -> int:
+    """Output frames covering ``duration`` seconds at ``fps``: ceil(duration * fps), at least 1
+    (exact: 0.1 s at 30 fps is 3 frames)."""
+    return frames_covering(duration, frame_rate(fps))
 
 
 def _mel(path: str | Path, component: str) -> np.ndarray:
@@ -131,27 +98,31 @@ def _mel(path: str | Path, component: str) -> np.ndarray:
     path = Path(path).expanduser()
     try:
         return mel_power(path, component)
+    except NonFiniteSamples as exc:  # changed since it was checked
+        raise SettingsError(_INPUT_FIELD, f"{path} holds {exc}") from None
     except (RuntimeError, OSError, ValueError) as exc:  # damaged after its header (libsndfile)
-        raise _unreadable(path, exc, _INPUT_FIELD) from exc
+        raise unreadable(path, exc, _INPUT_FIELD) from exc
 
 
 def _onsets(mel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The onset strength envelope of a mel power spectrogram and the onset times (seconds)
-    picked from it: librosa's ``onset_strength`` and ``onset_detect`` of the samples."""
-    strength = librosa.onset.onset_strength(
-        S=librosa.power_to_db(mel), sr=SAMPLE_RATE, hop_length=HOP
+    """The onset strength envelope of a mel power spectrogram and the onset times (seconds,
+    see ``onset_times``) picked from it: librosa's ``onset_strength`` and ``onset_detect``."""
+    strength = onset_strength(mel)
+    columns = librosa.onset.onset_detect(
+        onset_envelope=strength, sr=SAMPLE_RATE, hop_length=HOP, backtrack=False, units="frames"
     )
-    times = librosa.onset.onset_detect(
-        onset_envelope=strength, sr=SAMPLE_RATE, hop_length=HOP, backtrack=False, units="time"
-    )
-    return strength, times
+    return strength, onset_times(columns)
 
 
-def _key_frames(onset_times: np.ndarray, duration: float, fps: float) -> list[AudioKeyFrame]:
+def key_frames_at(
+    times: Sequence[float], duration: float, fps: float | Fraction
+) -> list[AudioKeyFrame]:
+    """Key frames at ``times`` (each rounded once to its nearest frame: frame k is at exactly
+    k / fps s), plus frame 0 and the audio's last frame, sorted."""
     last = frames_for_duration(duration, fps) - 1
     timestamps: dict[int, float] = {}
-    for time in sorted(onset_times):
-        frame = min(round(float(time) * fps), last)
+    for time in sorted(times):
+        frame = min(frame_at(float(time), fps), last)
         timestamps.setdefault(frame, float(time))  # several onsets in one frame: keep the first
     timestamps[last] = duration
     timestamps[0] = 0.0
@@ -162,11 +133,11 @@ def audio_key_frames(
     path: str | Path, fps: float, component: str = "percussive"
 ) -> list[AudioKeyFrame]:
     """Key frames at the audio's onsets, plus frame 0 and the audio's last frame, sorted."""
-    fps = _check_fps(fps)
+    fps = frame_rate(fps)
     _check_component(component)
-    duration = audio_duration(path)
-    _, onset_times = _onsets(_mel(path, component))
-    return _key_frames(onset_times, duration, fps)
+    duration = decoded_audio(path).duration
+    _, onsets = _onsets(_mel(path, component))
+    return key_frames_at(onsets, duration, fps)
 
 
 def format_key_frames(key_frames: Sequence[AudioKeyFrame]) -> str:
@@ -176,27 +147,31 @@ def format_key_frames(key_frames: Sequence[AudioKeyFrame]) -> str:
 
 def onset_envelope(path: str | Path, fps: float, component: str = "percussive") -> OnsetEnvelope:
     """The onset strength, its onsets and the key frames they give, on the output frames' axis."""
-    fps = _check_fps(fps)
+    fps = frame_rate(fps)
     _check_component(component)
-    duration = audio_duration(path)
-    strength, onset_times = _onsets(_mel(path, component))
+    duration = decoded_audio(path).duration
+    strength, onsets = _onsets(_mel(path, component))
     last = frames_for_duration(duration, fps) - 1
-    times = librosa.times_like(strength, sr=SAMPLE_RATE, hop_length=HOP)
-    onset_frames = np.unique(np.clip(np.rint(onset_times * fps), 0, last)).astype(int)
+    times = onset_times(np.arange(strength.size))
+    onset_frames = np.unique([min(frame_at(float(t), fps), last) for t in onsets])
     return OnsetEnvelope(
-        frames=times * fps,
+        frames=times * float(fps),
         strength=strength,
-        onset_frames=onset_frames,
-        key_frames=_key_frames(onset_times, duration, fps),
+        onset_frames=onset_frames.astype(int),
+        key_frames=key_frames_at(onsets, duration, fps),
     )
 
 
 def _reduce_per_frame(
-    column_energy: np.ndarray, column_times: np.ndarray, num_frames: int, fps: float, reducer: str
+    column_energy: np.ndarray,
+    column_times: np.ndarray,
+    num_frames: int,
+    fps: Fraction,
+    reducer: str,
 ) -> np.ndarray:
     """One value per output frame f from the columns whose times fall in [f/fps, (f+1)/fps)."""
     reduce = _REDUCERS[reducer]
-    bounds = np.arange(num_frames + 1) / fps  # computed per frame: no accumulated rounding
+    bounds = frame_times(num_frames + 1, fps)  # computed per frame: no accumulated rounding
     first = np.searchsorted(column_times, bounds[:-1], side="left")
     stop = np.searchsorted(column_times, bounds[1:], side="left")
     values = np.zeros(num_frames)
@@ -204,7 +179,7 @@ def _reduce_per_frame(
         if first[frame] < stop[frame]:
             values[frame] = reduce(column_energy[first[frame] : stop[frame]])
         else:  # the frame is shorter than a hop: take the column nearest to its middle
-            middle = (frame + 0.5) / fps
+            middle = float((frame + Fraction(1, 2)) / fps)
             after = min(int(np.searchsorted(column_times, middle)), column_times.size - 1)
             before = max(after - 1, 0)
             nearest = min((before, after), key=lambda i: abs(column_times[i] - middle))
@@ -215,20 +190,23 @@ def _reduce_per_frame(
 class AudioSchedule:
     """Per-segment t that follows the audio's energy: callable (start_frame, end_frame) -> t values.
 
-    Only one energy value per output frame is kept, not the audio or its spectrogram.
+    Only one energy value per output frame is kept, not the audio or its spectrogram. A
+    truncated file is followed as far as it decodes; ``note`` then says how much that is.
     """
 
     def __init__(
         self,
         path: str | Path,
-        fps: float,
+        fps: float | Fraction,
         component: str = "percussive",
         mel_reduce: str = "max",
     ) -> None:
-        fps = _check_fps(fps)
+        fps = frame_rate(fps)
         _check_component(component)
         _check_reducer(mel_reduce)
-        duration = audio_duration(path)
+        decoded = decoded_audio(path)
+        duration = decoded.duration
+        self.note = decoded.note
         column_energy = _mel(path, component).sum(axis=0).astype(np.float64)
         column_times = librosa.frames_to_time(
             np.arange(column_energy.size), sr=SAMPLE_RATE, hop_length=HOP

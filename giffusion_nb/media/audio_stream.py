@@ -1,5 +1,6 @@
-"""Audio analysed in blocks: the mel power spectrogram of a whole file (or of its percussive or
-harmonic part) in memory that does not grow with the file's length."""
+"""Audio decoded and analysed in blocks: the mel power spectrogram of a whole file (or of its
+percussive or harmonic part) in memory that does not grow with the file's length, and the
+pieces other analyses (audio features) build from: blocks, their windows, HPSS."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ BLOCK = 2048 * HOP  # 47.6 s of samples analysed at a time
 # more through the STFT windows, the mel window 2 more; the rest is a safety margin.
 MARGIN = 64 * HOP
 _READ = 2**16  # samples decoded at a time
+COLUMN_SECONDS = HOP / SAMPLE_RATE  # 23.2 ms between columns
 
 
 @dataclass(frozen=True)
@@ -54,14 +56,35 @@ def mel_power(path: Path, component: str) -> np.ndarray:
     with ``MARGIN`` samples of context on both sides, so only the spectrogram (128 floats a
     column) grows with the file.
     """
-    columns: list[np.ndarray] = []
-    chunks = _mono_chunks(path)
+    columns = [
+        block_mel(block_window(_separate(block.samples, component), block))
+        for block in blocks(mono_chunks(path))
+    ]
+    return np.concatenate(columns, axis=1)
+
+
+@dataclass(frozen=True)
+class Block:
+    """One block of the signal: ``samples`` from sample ``low`` (the block's ``count``
+    columns from sample ``start``, with up to ``MARGIN`` samples of context each side)."""
+
+    samples: np.ndarray
+    low: int
+    start: int
+    count: int
+
+
+def blocks(chunks: Iterator[np.ndarray], size: int | None = None) -> Iterator[Block]:
+    """The signal in ``chunks`` cut into blocks of ``size`` samples (default ``BLOCK``; a
+    multiple of ``HOP``) with their context; the last block has the columns up to the
+    signal's end."""
+    block = BLOCK if size is None else size
     buffer, buffer_start, ended = np.zeros(0, np.float32), 0, False
     start = 0  # the block's first sample; always a multiple of HOP
     while True:
         pieces = [buffer]
         have = buffer_start + buffer.size
-        while not ended and have < start + BLOCK + MARGIN:
+        while not ended and have < start + block + MARGIN:
             chunk = next(chunks, None)
             if chunk is None:
                 ended = True
@@ -70,26 +93,31 @@ def mel_power(path: Path, component: str) -> np.ndarray:
                 have += chunk.size
         buffer = np.concatenate(pieces)
         end = buffer_start + buffer.size
-        count = BLOCK // HOP if not ended else min(BLOCK // HOP, 1 + end // HOP - start // HOP)
+        count = block // HOP if not ended else min(block // HOP, 1 + end // HOP - start // HOP)
         if count <= 0:
-            break
+            return
         low = max(0, start - MARGIN)
-        segment = buffer[low - buffer_start : min(end, start + BLOCK + MARGIN) - buffer_start]
-        columns.append(_block_mel(_separate(segment, component), low, start, count))
-        start += BLOCK
+        segment = buffer[low - buffer_start : min(end, start + block + MARGIN) - buffer_start]
+        yield Block(segment, low, start, count)
+        start += block
         keep = max(0, start - MARGIN - buffer_start)
         buffer, buffer_start = buffer[keep:], buffer_start + keep
-    return np.concatenate(columns, axis=1)
 
 
-def _block_mel(separated: np.ndarray, low: int, start: int, count: int) -> np.ndarray:
-    """Mel columns ``start // HOP`` onwards (``count`` of them) from ``separated``, the signal
-    from sample ``low``: each column's window centred on its sample, zeros past the ends."""
-    first = start - N_FFT // 2
-    window = np.zeros((count - 1) * HOP + N_FFT, np.float32)
-    begin = max(first, low)
-    stop = min(first + window.size, low + separated.size)
-    window[begin - first : stop - first] = separated[begin - low : stop - low]
+def block_window(separated: np.ndarray, block: Block) -> np.ndarray:
+    """The samples the block's columns see: column i's ``N_FFT`` window starts at
+    ``i * HOP`` of the result (centred on its sample; zeros past the signal's ends)."""
+    first = block.start - N_FFT // 2
+    window = np.zeros((block.count - 1) * HOP + N_FFT, np.float32)
+    begin = max(first, block.low)
+    stop = min(first + window.size, block.low + separated.size)
+    window[begin - first : stop - first] = separated[begin - block.low : stop - block.low]
+    return window
+
+
+def block_mel(window: np.ndarray) -> np.ndarray:
+    """The mel power columns of a ``block_window``."""
+    count = (window.size - N_FFT) // HOP + 1
     if not window.any():  # digital silence: no energy in any band
         return np.zeros((N_MELS, count), np.float32)
     return librosa.feature.melspectrogram(
@@ -97,16 +125,90 @@ def _block_mel(separated: np.ndarray, low: int, start: int, count: int) -> np.nd
     )
 
 
-def _mono_chunks(path: Path) -> Iterator[np.ndarray]:
+def block_rms(window: np.ndarray) -> np.ndarray:
+    """The RMS of each column's ``N_FFT`` samples (librosa's ``feature.rms``, centred)."""
+    frames = sliding_window_view(window, N_FFT)[::HOP]
+    return np.sqrt(np.mean(np.square(frames, dtype=np.float64), axis=1))
+
+
+ONSET_CHUNK = 4096  # columns of a spectrogram turned into onset strength at a time
+TOP_DB = 80.0  # librosa's power_to_db floor: this far below the loudest bin
+
+
+def onset_strength(mel: np.ndarray) -> np.ndarray:
+    """librosa's ``onset.onset_strength(S=power_to_db(mel))`` (float rounding aside), a chunk
+    of columns at a time: the whole-track version holds several copies of the spectrogram.
+    The dB floor is the whole track's (``TOP_DB`` under its loudest bin), so each chunk is
+    floored alike, and a chunk starts one column early for its first difference."""
+    count = mel.shape[-1]
+    peak = float(librosa.power_to_db(np.array([mel.max(initial=0.0)]), top_db=None)[0])
+    uncentred = np.zeros(count)
+    for first in range(0, count, ONSET_CHUNK):
+        start = max(0, first - 1)
+        decibels = librosa.power_to_db(mel[:, start : first + ONSET_CHUNK], top_db=None)
+        np.maximum(decibels, peak - TOP_DB, out=decibels)
+        part = librosa.onset.onset_strength(
+            S=decibels, sr=SAMPLE_RATE, hop_length=HOP, center=False
+        )
+        uncentred[first : first + ONSET_CHUNK] = part[first - start :]
+    shift = N_FFT // (2 * HOP)  # librosa's centring: onsets move by half a window
+    return np.concatenate([np.zeros(shift), uncentred])[:count]
+
+
+def onset_times(columns: np.ndarray) -> np.ndarray:
+    """The times (s) of onset-strength columns: a column measures the change from the column
+    before, so it stands for the time half a column earlier (a click at t peaks in the column
+    at t + 5..25 ms)."""
+    return np.maximum(0.0, (np.asarray(columns, dtype=np.float64) - 0.5) * COLUMN_SECONDS)
+
+
+class NonFiniteSamples(ValueError):
+    """The audio holds samples that are NaN or infinite; ``seconds``: the first one's time."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"a sample that is not a finite number at {seconds:.2f} s")
+        self.seconds = seconds
+
+
+def decoded_frames(path: Path) -> int:
+    """How many sample frames of the file decode, reading it through once (a truncated file
+    decodes fewer than its header says); ``NonFiniteSamples`` at the first NaN or infinity."""
+    with soundfile.SoundFile(str(path)) as file:
+        read = 0
+        for block in _read_blocks(file):
+            _check_finite(block, read, file.samplerate)
+            read += block.shape[0]
+    return read
+
+
+def _read_blocks(file: soundfile.SoundFile) -> Iterator[np.ndarray]:
+    """The file's samples, ``_READ`` frames at a time, as far as they decode. (soundfile's
+    ``blocks()`` keeps yielding a stale buffer past a truncated file's real end.)"""
+    while True:
+        block = file.read(_READ, dtype="float32", always_2d=True)
+        if block.shape[0] == 0:
+            return
+        yield block
+
+
+def _check_finite(block: np.ndarray, offset: int, rate: int) -> None:
+    finite = np.isfinite(block).all(axis=1)
+    if not finite.all():
+        raise NonFiniteSamples((offset + int(np.argmin(finite))) / rate)
+
+
+def mono_chunks(path: Path) -> Iterator[np.ndarray]:
     """The audio as float32 mono samples at ``SAMPLE_RATE``, decoded and resampled as a stream
-    (channels averaged, as librosa does; soxr's high-quality resampler)."""
+    (channels averaged, as librosa does; soxr's high-quality resampler), as far as it
+    decodes; ``NonFiniteSamples`` at a NaN or infinite sample."""
     with soundfile.SoundFile(str(path)) as file:
         rate = file.samplerate
         stream = None
         if rate != SAMPLE_RATE:
             stream = soxr.ResampleStream(rate, SAMPLE_RATE, 1, dtype="float32", quality="HQ")
         read = sent = 0
-        for block in file.blocks(blocksize=_READ, dtype="float32", always_2d=True):
+        for block in _read_blocks(file):
+            _check_finite(block, read, rate)
             mono = block.mean(axis=1, dtype=np.float32)
             read += mono.size
             chunk = mono if stream is None else stream.resample_chunk(mono)
@@ -125,21 +227,34 @@ def _separate(samples: np.ndarray, component: str) -> np.ndarray:
     as they are); digital silence stays silence without the work."""
     if component == "both" or not samples.any():
         return samples
+    return separate(samples, (component,))[0]
+
+
+def separate(samples: np.ndarray, components: tuple[str, ...]) -> list[np.ndarray]:
+    """The ``percussive`` and/or ``harmonic`` parts of ``samples`` (librosa's HPSS: median
+    filters over time and frequency, soft masks), from one STFT."""
+    if not samples.any():
+        return [samples for _ in components]
     stft = librosa.stft(samples, n_fft=N_FFT, hop_length=HOP)
     magnitude, phase = librosa.magphase(stft)
     harmonic = _median_filter(magnitude, axis=-1)  # along time
     percussive = _median_filter(magnitude, axis=-2)  # along frequency
-    if component == "percussive":
-        mask = librosa.util.softmask(percussive, harmonic, power=2.0, split_zeros=True)
-    else:
-        mask = librosa.util.softmask(harmonic, percussive, power=2.0, split_zeros=True)
-    return librosa.istft(
-        magnitude * mask * phase,
-        dtype=samples.dtype,
-        n_fft=N_FFT,
-        hop_length=HOP,
-        length=samples.size,
-    )
+    parts = []
+    for component in components:
+        if component == "percussive":
+            mask = librosa.util.softmask(percussive, harmonic, power=2.0, split_zeros=True)
+        else:
+            mask = librosa.util.softmask(harmonic, percussive, power=2.0, split_zeros=True)
+        parts.append(
+            librosa.istft(
+                magnitude * mask * phase,
+                dtype=samples.dtype,
+                n_fft=N_FFT,
+                hop_length=HOP,
+                length=samples.size,
+            )
+        )
+    return parts
 
 
 def _median_filter(values: np.ndarray, axis: int) -> np.ndarray:

@@ -12,6 +12,7 @@ from PIL import Image
 
 from giffusion_nb.choices import PADDING_MODES
 from giffusion_nb.errors import SettingsError
+from giffusion_nb.keyframes.audio_terms import FrameFeatures
 from giffusion_nb.keyframes.curves import curve_values
 
 
@@ -136,9 +137,12 @@ def motion_schedule(
     angle: str = "",
     translate_x: str = "",
     translate_y: str = "",
+    *,
+    features: FrameFeatures | None = None,
 ) -> MotionSchedule:
-    """Parse key-frame strings into per-frame motion; an empty string means no motion."""
-    zooms = _values(zoom, num_frames, "zoom", still=1.0)
+    """Parse key-frame strings into per-frame motion; an empty string means no motion. Audio
+    features in them come from ``features``."""
+    zooms = _values(zoom, num_frames, "zoom", 1.0, features)
     bad = np.flatnonzero(~(zooms > 0))
     if bad.size:
         frame = int(bad[0])
@@ -147,16 +151,18 @@ def motion_schedule(
         )
     return MotionSchedule(
         zoom=zooms,
-        angle=_values(angle, num_frames, "angle", still=0.0),
-        translate_x=_values(translate_x, num_frames, "translate_x", still=0.0),
-        translate_y=_values(translate_y, num_frames, "translate_y", still=0.0),
+        angle=_values(angle, num_frames, "angle", 0.0, features),
+        translate_x=_values(translate_x, num_frames, "translate_x", 0.0, features),
+        translate_y=_values(translate_y, num_frames, "translate_y", 0.0, features),
     )
 
 
-def _values(text: str, num_frames: int, field: str, *, still: float) -> np.ndarray:
+def _values(
+    text: str, num_frames: int, field: str, still: float, features: FrameFeatures | None
+) -> np.ndarray:
     if isinstance(text, str) and not text.strip():
         values = np.full(num_frames, still, dtype=np.float64)
     else:
-        values = curve_values(text, num_frames, field=field)
+        values = curve_values(text, num_frames, field=field, features=features)
     values.setflags(write=False)
     return values

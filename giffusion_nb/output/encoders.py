@@ -16,6 +16,7 @@ import numpy as np
 from PIL import Image
 
 from giffusion_nb.errors import SettingsError
+from giffusion_nb.frame_rate import frame_rate
 from giffusion_nb.output.formats import MAX_FPS, MIN_FPS, OutputFormat, output_format
 from giffusion_nb.output.gif_format import (
     TRAILER,
@@ -24,6 +25,7 @@ from giffusion_nb.output.gif_format import (
     image_block,
 )
 from giffusion_nb.output.palette import Quantized, quantize_frame
+from giffusion_nb.output.mux import mux_audio
 
 # imageio-ffmpeg's 1..10 quality scale; 7 maps to x264 CRF 15, visually close to lossless.
 MP4_QUALITY = 7
@@ -273,7 +275,8 @@ def _even_sized(frame: np.ndarray) -> np.ndarray:
 
 
 class Mp4Encoder(OutputEncoder):
-    """An H.264 MP4 fed to ffmpeg frame by frame, with optional audio cut to the video's length."""
+    """An H.264 MP4 fed to ffmpeg frame by frame; optional audio, cut to the video's length or
+    padded with silence, is added when the video is complete."""
 
     def __init__(self, path: Path, fps: float, audio_path: Path | None = None) -> None:
         super().__init__(path)
@@ -308,12 +311,25 @@ class Mp4Encoder(OutputEncoder):
                 frames, _seconds = imageio_ffmpeg.count_frames_and_secs(str(self._temp))
             except (RuntimeError, OSError):
                 frames = 0
-            if frames < 1 or (self.audio_path is None and frames != self.frames):
+            if frames != self.frames:
                 raise _ffmpeg_failed(self.path)
         except BaseException:
             self.abort()
             raise
+        if self.audio_path is not None:
+            self._add_audio()
         return self._move_into_place()
+
+    def _add_audio(self) -> None:
+        """The audio beside the finished video, for exactly frames / fps seconds."""
+        muxed = temp_path_beside(self.path)
+        try:
+            mux_audio(self._temp, self.audio_path, self.frames / frame_rate(self.fps), muxed)
+            os.replace(muxed, self._temp)
+        except BaseException:
+            muxed.unlink(missing_ok=True)
+            self.abort()
+            raise
 
     def abort(self) -> None:
         if self._writer is not None:
@@ -323,12 +339,12 @@ class Mp4Encoder(OutputEncoder):
 
     def _start_ffmpeg(self, size: tuple[int, int]):
         output_params = ["-f", "mp4", "-movflags", "+faststart", "-preset", MP4_PRESET]
-        if self.audio_path is not None:
-            output_params.append("-shortest")
         writer = imageio_ffmpeg.write_frames(
             str(self._temp),
             size,
             fps=self.fps,
+            # the exact rate (30000/1001, not 29.97), after imageio-ffmpeg's own -r: it wins
+            input_params=["-r", str(frame_rate(self.fps))],
             codec="libx264",
             pix_fmt_in="rgb24",
             pix_fmt_out="yuv420p",
@@ -336,8 +352,6 @@ class Mp4Encoder(OutputEncoder):
             macro_block_size=1,
             ffmpeg_log_level="error",
             output_params=output_params,
-            audio_path=None if self.audio_path is None else str(self.audio_path),
-            audio_codec="aac",
         )
         writer.send(None)  # start the generator
         return writer

@@ -5,9 +5,12 @@ from __future__ import annotations
 import io
 import math
 import struct
+from fractions import Fraction
 
 import numpy as np
 from PIL import Image
+
+from giffusion_nb.frame_rate import frame_rate
 
 # Browsers play a delay under 2 cs as 10 cs, so a GIF cannot go faster than 50 frames/s.
 GIF_MAX_FPS = 50
@@ -15,12 +18,13 @@ TRAILER = b";"
 _DISPOSAL_KEEP = 1  # each frame stays under the next, which draws over it
 
 
-def frame_end_cs(fps: float, frames: int) -> int:
-    """When frame ``frames - 1`` ends, in hundredths of a second (rounded half up)."""
-    return math.floor(100 * frames / fps + 0.5)
+def frame_end_cs(fps: float | Fraction, frames: int) -> int:
+    """When frame ``frames - 1`` ends, in hundredths of a second (rounded half up), computed
+    exactly from the rate ``fps`` stands for (29.97 is 30000/1001)."""
+    return math.floor(Fraction(100 * frames) / frame_rate(fps) + Fraction(1, 2))
 
 
-def frame_delay_cs(fps: float, index: int) -> int:
+def frame_delay_cs(fps: float | Fraction, index: int) -> int:
     """Frame ``index``'s delay in hundredths of a second: delays differ by at most 1 cs so
     that frame k ends at ``round(100 * (k + 1) / fps)`` (8, 9, 8, 8, 9, … at 12 fps) and the
     GIF keeps the true length."""

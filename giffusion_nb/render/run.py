@@ -211,6 +211,7 @@ class Run:
         )
         if self.spec.pacing is not None:
             st.message += f" · {self.spec.pacing.describe()}"
+        st.message += "".join(f" · {note}" for note in self.spec.notes)
         if self._tracker is not None:
             st.message += f" · {finish_tracking(self._tracker, self.spec.settings, output)}"
             st.tracking_url = self._tracker.url

@@ -20,8 +20,10 @@ from traitlets import Any as AnyTrait
 from traitlets import HasTraits, Instance, Int, Unicode
 
 from giffusion_nb.errors import SettingsError
+from giffusion_nb.keyframes.audio_keys import parse_key_source
 from giffusion_nb.keyframes.plan import FramePlan
-from giffusion_nb.media.audio import AudioSchedule, audio_key_frames, format_key_frames
+from giffusion_nb.media.audio import AudioSchedule
+from giffusion_nb.media.beats import AudioKeys, audio_keys
 from giffusion_nb.media.video import VideoInfo, video_info
 from giffusion_nb.output.to_input import as_video, extract_frame
 from giffusion_nb.pipelines.devices import resolve_device
@@ -149,12 +151,18 @@ class RenderSession(HasTraits):
 
     # --- media helpers: what the panel's buttons call ---------------------------------------
 
-    def audio_key_frame_text(self) -> str:
-        """``N: timestamp: S.SS`` lines at the audio's onsets, at the session's fps."""
+    def audio_key_frame_text(self, prompts: list[str] | None = None) -> str:
+        """``N: timestamp: S.SS`` lines where ``audio_key_frames`` says (onsets, beats or
+        bars), at the session's fps; with ``prompts``, those on the key frames in order."""
+        return self.audio_keys(prompts).text
+
+    def audio_keys(self, prompts: list[str] | None = None) -> AudioKeys:
+        """The audio input's key frames (see ``audio_key_frame_text``), with their times."""
         s = self.settings
         if not s.audio_input:
             raise SettingsError("audio_input", "choose an audio file first")
-        return format_key_frames(audio_key_frames(s.audio_input, s.fps, s.audio_component))
+        source = parse_key_source(s.audio_key_frames)
+        return audio_keys(s.audio_input, s.fps, s.audio_component, source, prompts)
 
     def video_key_frame_info(self) -> VideoInfo:
         """Frame count and rate of the video input; the session's fps becomes the video's."""

@@ -7,12 +7,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from giffusion_nb.keyframes.audio_terms import FrameFeatures
 from giffusion_nb.keyframes.curves import curve_values
 from giffusion_nb.keyframes.lora_text import LoraLine, lora_scales, parse_lora
 from giffusion_nb.keyframes.pacing import Pacing
 from giffusion_nb.keyframes.plan import FramePlan, plan_frames
 from giffusion_nb.keyframes.prompts import parse_prompts
 from giffusion_nb.keyframes.schedules import AudioSchedule
+from giffusion_nb.media.audio_features import settings_features
+from giffusion_nb.media.audio_file import audio_notes
 from giffusion_nb.media.motion import MotionSchedule, motion_schedule
 from giffusion_nb.settings import FrozenSettings, Settings
 from giffusion_nb.validation import validate
@@ -74,6 +77,7 @@ class RenderSpec:
     pacing: Pacing | None = None  # even pacing, once probed: the plan's t are its t
     lora: tuple[LoraLine, ...] = ()
     lora_scales: np.ndarray | None = None  # (frames, adapters); None: no adapters
+    notes: tuple[str, ...] = ()  # what the render should say (a truncated audio input)
 
     def lora_scales_at(self, frame: int) -> tuple[float, ...]:
         """Frame ``frame``'s scale of each LoRA adapter (empty without adapters)."""
@@ -100,6 +104,7 @@ class RenderSpec:
         """
         validate(settings)
         frozen = settings.frozen()
+        features = settings_features(frozen)  # audio features in key-frame strings (lazy)
         plan = plan_frames(
             parse_prompts(frozen.prompts),
             interpolation_type=frozen.interpolation_type,
@@ -107,25 +112,34 @@ class RenderSpec:
             seed=frozen.seed,
             use_fixed_latent=frozen.use_fixed_latent,
             audio=audio,
+            features=features,
         )
         motion = motion_schedule(
-            plan.num_frames, frozen.zoom, frozen.angle, frozen.translate_x, frozen.translate_y
+            plan.num_frames,
+            frozen.zoom,
+            frozen.angle,
+            frozen.translate_x,
+            frozen.translate_y,
+            features=features,
         )
         lora = parse_lora(frozen.lora)
         return cls(
             settings=frozen,
             plan=plan,
-            strengths=frame_strengths(frozen.strength, plan.num_frames),
+            strengths=frame_strengths(frozen.strength, plan.num_frames, features),
             motion=motion if motion.is_active() else None,
             lora=lora,
-            lora_scales=lora_scales(lora, plan.num_frames) if lora else None,
+            lora_scales=lora_scales(lora, plan.num_frames, features=features) if lora else None,
+            notes=audio_notes(frozen.audio_input),
         )
 
 
-def frame_strengths(strength: float | str, num_frames: int) -> np.ndarray:
+def frame_strengths(
+    strength: float | str, num_frames: int, features: FrameFeatures | None = None
+) -> np.ndarray:
     """The init-image strength of every frame (a number, or a key-frame string), read-only."""
     if isinstance(strength, str):
-        values = curve_values(strength, num_frames, field="strength")
+        values = curve_values(strength, num_frames, field="strength", features=features)
     else:
         values = np.full(num_frames, float(strength))
     values.setflags(write=False)

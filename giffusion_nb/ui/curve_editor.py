@@ -14,6 +14,7 @@ from matplotlib.backend_tools import Cursors
 from matplotlib.lines import Line2D
 
 from giffusion_nb.errors import SettingsError
+from giffusion_nb.keyframes.audio_terms import FrameFeatures
 from giffusion_nb.keyframes.curve_text import format_curve
 from giffusion_nb.keyframes.curves import parse_curve
 from giffusion_nb.keyframes.expressions import Number
@@ -86,6 +87,7 @@ class CurveEditor:
         self.plain = False  # a plain number (strength): one handle, moved up and down only
         self.active = False  # the value parsed and there is somewhere to draw it
         self.notice = ""  # what the last gesture could not do, in words
+        self.features: FrameFeatures | None = None  # the audio features expressions read
         self._drag: _Drag | None = None
         self._written: Any = None
         self._hovering = False
@@ -143,7 +145,7 @@ class CurveEditor:
         curve = parse_curve(value, field=self.name)
         last = max([span.last for span in self.spans] or [0])
         drawn = [frame for frame, _ in curve.keyframes if frame <= last]
-        values = curve.values(max(drawn) + 1) if drawn else np.empty(0)
+        values = curve.values(max(drawn) + 1, self.features) if drawn else np.empty(0)
         keys = []
         for (frame, node), source in zip(curve.keyframes, curve.sources, strict=True):
             fixed = not isinstance(node, Number)
@@ -286,7 +288,8 @@ class CurveEditor:
             return float(self.limits.still)
         if self.plain:
             return self.keyframes[0].value
-        return float(parse_curve(self._text(), field=self.name).values(frame + 1)[frame])
+        curve = parse_curve(self._text(), field=self.name)
+        return float(curve.values(frame + 1, self.features)[frame])
 
     def _text(self) -> Any:
         """The setting's value for the handles: a key-frame string, a plain number (strength

@@ -13,12 +13,14 @@ from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
 
 from giffusion_nb.errors import SettingsError
+from giffusion_nb.keyframes.audio_terms import FrameFeatures
 from giffusion_nb.keyframes.curves import check_range, curve_values
 from giffusion_nb.keyframes.plan import FramePlan, plan_frames
 from giffusion_nb.keyframes.prompts import parse_prompts
 from giffusion_nb.media.motion import motion_schedule
 from giffusion_nb.ui.curve_editor import CurveEditor, Span
 from giffusion_nb.ui.curve_history import CurveHistory
+from giffusion_nb.ui.feature_strip import FeatureStrip, curve_terms, preview_features
 from giffusion_nb.ui.pacing_view import PacingLines
 from giffusion_nb.ui.plot import NOTE_COLOR, AudioOnsets, Markers, Plot, frames_text
 from giffusion_nb.ui.plot import prompt_key_frames as read_key_frames
@@ -122,14 +124,16 @@ class SchedulePreview(CurvePlot):
         self.key_frame_lines = self.markers.key_frame_lines
         (self.line,) = self.axes.plot([], [], color="C0", marker=".", markersize=3)
         self.editor = self._editor(self.axes, "interpolation_args", self.line, "C0")
+        self.strip = FeatureStrip(self.axes)
         self.pacing = PacingLines(self.axes)
         self.key_frame_frames: list[int] = []
 
     def update(self) -> None:
         """Plot the plan's t; on a settings error keep the plot and show the error."""
         s = self.session.settings
+        self.editor.features = features = preview_features(s)
         try:
-            plan = self._plan()
+            plan = self._plan(features)
         except SettingsError as err:
             self.editor.show(None, [])
             self._note(str(err), error=True)
@@ -142,6 +146,8 @@ class SchedulePreview(CurvePlot):
         spans = [Span(start, end - start) for start, end in pairs]
         curve = s.interpolation_type == "curve"
         self.editor.show(s.interpolation_args if curve else None, spans)
+        terms = curve_terms([s.interpolation_args]) if curve else []
+        self.strip.show(terms, features, plan.num_frames)
         paced = self.pacing.show(self.session.pacing if s.pacing == "even" else None, plan)
         self._note(
             f"{s.interpolation_type}: {plan.num_frames} frames "
@@ -154,7 +160,7 @@ class SchedulePreview(CurvePlot):
             self._hint("Choose curve under Interpolation to shape t with handles.")
         self._redraw([self.axes], plan.num_frames)
 
-    def _plan(self) -> FramePlan:
+    def _plan(self, features: FrameFeatures | None) -> FramePlan:
         """The frames' t from the prompts and the interpolation settings alone (another
         invalid setting does not stop the curve's editing); audio through the session, which
         keeps the analysis."""
@@ -166,6 +172,7 @@ class SchedulePreview(CurvePlot):
             parse_prompts(s.prompts),
             interpolation_type=s.interpolation_type,
             interpolation_args=s.interpolation_args,
+            features=features,
         )
 
 
@@ -193,6 +200,7 @@ class MotionPreview(_FramesPlot):
         self.axes = dict(zip(MOTION_FIELDS, grid.flat, strict=True))
         self.lines: dict[str, Line2D] = {}
         self.markers: dict[str, Markers] = {}
+        self.strips = {name: FeatureStrip(ax) for name, ax in self.axes.items()}
         for color, (name, ax) in enumerate(self.axes.items()):
             ax.set(ylabel=_MOTION_AXES[name], xlabel="frame" if color >= 2 else "")
             self.markers[name] = Markers(ax)
@@ -208,15 +216,18 @@ class MotionPreview(_FramesPlot):
             return
         s, count = self.session.settings, self.num_frames
         frames, onsets, errors = np.arange(count), self.onsets.onset_frames(s), []
+        features = preview_features(s)
         for name, line in self.lines.items():
             text = getattr(s, name)
             try:
-                values = getattr(motion_schedule(count, **{name: text}), name)
+                values = getattr(motion_schedule(count, **{name: text}, features=features), name)
             except SettingsError as err:
                 errors.append(err)
             else:
                 line.set_data(frames, values)
+            self.editors[name].features = features
             self.editors[name].show(text, [Span(0, count - 1)])
+            self.strips[name].show(curve_terms([text]), features, count)
             self.markers[name].set(self.key_frame_frames, onsets)
         first = prompts_error or (errors[0] if errors else None)
         if first is not None:
@@ -240,6 +251,7 @@ class StrengthPreview(_FramesPlot):
         self.markers = Markers(self.axes)
         (self.line,) = self.axes.plot([], [], color="C4")
         self.editor = self._editor(self.axes, "strength", self.line, "C4")
+        self.strip = FeatureStrip(self.axes)
         self.key_frame_frames = []
 
     def update(self) -> None:
@@ -250,9 +262,11 @@ class StrengthPreview(_FramesPlot):
             return
         s, count = self.session.settings, self.num_frames
         self.markers.set(self.key_frame_frames, self.onsets.onset_frames(s))
+        self.editor.features = features = preview_features(s)
         self.editor.show(s.strength, [Span(0, count - 1)])
+        self.strip.show(curve_terms([s.strength]), features, count)
         try:
-            self.line.set_data(np.arange(count), _strengths(s.strength, count))
+            self.line.set_data(np.arange(count), _strengths(s.strength, count, features))
         except SettingsError as err:
             self._note(str(err), error=True)
         else:
@@ -269,9 +283,9 @@ class StrengthPreview(_FramesPlot):
         self._redraw([self.axes], count)
 
 
-def _strengths(strength: float | str, count: int) -> np.ndarray:
+def _strengths(strength: float | str, count: int, features: FrameFeatures | None) -> np.ndarray:
     if isinstance(strength, str):
-        values = curve_values(strength, count, field="strength")
+        values = curve_values(strength, count, field="strength", features=features)
         check_range(values, 0.0, 1.0, field="strength")
         return values
     return np.full(count, float(strength))

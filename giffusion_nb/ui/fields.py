@@ -25,6 +25,7 @@ from giffusion_nb.validation import check_setting
 MODEL_CHOICES = ("builtin:shapes-sd", "builtin:tiny-sd", *model_examples())
 # The checkpoint's own class, the Auto pipelines, then every class of every family.
 PIPELINE_CHOICES = ("DiffusionPipeline", *AUTO_PIPELINES, *known_pipelines())
+AUDIO_KEY_CHOICES = ("onsets", "beats", "2 beats", "4 beats", "bars", "2 bars", "4 bars")
 CONTROLNET_CHOICES = ("lllyasviel/sd-controlnet-canny", "lllyasviel/sd-controlnet-depth")
 
 
@@ -157,9 +158,10 @@ def make_fields(settings: Settings) -> dict[str, SettingField]:
     add("pacing", widgets.Dropdown(options=setting_choices("pacing")))
     add("interpolation_args", widgets.Text(placeholder="sine: 1.0, 2.0 · curve: 0: (0), 30: (1)"))
     add("output_format", widgets.Dropdown(options=setting_choices("output_format")))
-    add("fps", widgets.FloatText(step=1))
+    add("fps", widgets.Text(placeholder="10, 24, 29.97 or 30000/1001"), to_widget=text)
     for name in ("image_input", "video_input", "audio_input"):
         add(name, widgets.Text(placeholder="a file path, or upload below"))
+    add("audio_key_frames", widgets.Combobox(options=AUDIO_KEY_CHOICES, ensure_option=False))
     add("audio_component", widgets.Dropdown(options=setting_choices("audio_component")))
     add("mel_reduce", widgets.Dropdown(options=setting_choices("mel_reduce")))
     for name, example in (

@@ -41,8 +41,17 @@ class InputTools:
         self.audio_keys = Action(
             "Get key frame information",
             "gnb-audio-keyframes",
-            "Write a key frame at every onset of the audio into the prompts box",
-            "Finding the audio's onsets (the first time loads librosa: up to a minute)…",
+            "Write a key frame (with its time) at the audio's onsets, beats or bars, as Audio "
+            "key frames says, into the prompts box",
+            "Finding the audio's key frames (the first time loads librosa: up to a minute)…",
+        )
+        self.audio_prompts = Action(
+            "Put the prompts on them",
+            "gnb-audio-prompts",
+            "Move the prompts now in the prompts box, in order, onto the audio's onsets, beats "
+            "or bars (as Audio key frames says), starting again from the first when there are "
+            "more key frames than prompts",
+            "Placing the prompts on the audio's key frames…",
         )
         self.video_keys = Action(
             "Get key frame information",
@@ -51,6 +60,9 @@ class InputTools:
             "Reading the video…",
         )
         self.audio_keys.button.on_click(lambda _: self.jobs.start(self.audio_keys, self._audio))
+        self.audio_prompts.button.on_click(
+            lambda _: self.jobs.start(self.audio_prompts, self._audio_prompts)
+        )
         self.video_keys.button.on_click(lambda _: self.jobs.start(self.video_keys, self._video))
         session.settings.observe(self._on_image_input, names="image_input")
         self._on_image_input()
@@ -59,7 +71,11 @@ class InputTools:
         """The widgets each input section shows below its settings."""
         return {
             "Image input": [self.uploads["image_input"], self.image_preview],
-            "Audio input": [self.uploads["audio_input"], self.audio_keys.widget],
+            "Audio input": [
+                self.uploads["audio_input"],
+                self.audio_keys.widget,
+                self.audio_prompts.widget,
+            ],
             "Video input": [self.uploads["video_input"], self.video_keys.widget],
         }
 
@@ -86,8 +102,17 @@ class InputTools:
         return upload
 
     def _audio(self) -> str:
-        text = self.session.audio_key_frame_text()
-        return self._wrote(text, "the audio's onsets")
+        keys = self.session.audio_keys()
+        text = self._wrote(keys.text, f"the audio's {keys.source.describe()}")
+        return _with_note(f"{keys.summary()}. {text}", keys.note)
+
+    def _audio_prompts(self) -> str:
+        from giffusion_nb.keyframes.audio_keys import prompt_texts
+
+        keys = self.session.audio_keys(prompt_texts(self.session.settings.prompts))
+        what = f"the prompts on the audio's {keys.source.describe()}"
+        text = self._wrote(keys.text, what, "the prompts now start there")
+        return _with_note(f"{keys.summary()}. {text}", keys.note)
 
     def _video(self) -> str:
         from giffusion_nb.media.video import key_frame_text
@@ -99,13 +124,13 @@ class InputTools:
             f"to the video's. {text}"
         )
 
-    def _wrote(self, text: str, what: str) -> str:
+    def _wrote(self, text: str, what: str, hint: str = "write a prompt after each") -> str:
         count = self.prompt_tools.replace(text, what)
         frames = key_frame_numbers(text)
         self._show_prompts()
         return (
-            f"Wrote {count} key frames ({_frame_list(frames)}) into Prompts: write a prompt "
-            "after each; Undo there puts the old prompts back."
+            f"Wrote {count} key frames ({_frame_list(frames)}) into Prompts: {hint}; Undo "
+            "there puts the old prompts back."
         )
 
     def _on_image_input(self, _change: dict | None = None) -> None:
@@ -120,6 +145,10 @@ class InputTools:
             image.thumbnail((THUMBNAIL_PX, THUMBNAIL_PX))
             self.image_preview.value = png_bytes(image)
         self.image_preview.layout.display = None if image is not None else "none"
+
+
+def _with_note(text: str, note: str) -> str:
+    return f"{text} ({note}.)" if note else text
 
 
 def _frame_list(frames: list[int], limit: int = 8) -> str:

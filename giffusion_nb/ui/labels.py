@@ -35,6 +35,7 @@ LABELS = {
     "image_input": "Image input",
     "video_input": "Video input",
     "audio_input": "Audio input",
+    "audio_key_frames": "Audio key frames",
     "audio_component": "Audio component",
     "mel_reduce": "Mel reduction",
     "zoom": "Zoom",

@@ -22,7 +22,7 @@ SECTIONS = (
     ),
     ("Prompts", ("prompts", "negative_prompt", "inspiration_model")),
     ("Image input", ("image_input", "strength")),
-    ("Audio input", ("audio_input", "audio_component", "mel_reduce")),
+    ("Audio input", ("audio_input", "audio_key_frames", "audio_component", "mel_reduce")),
     ("Video input", ("video_input",)),
     (
         "Diffusion settings",

@@ -10,6 +10,7 @@ from matplotlib.lines import Line2D
 
 from giffusion_nb.errors import SettingsError
 from giffusion_nb.keyframes.lora_text import LoraLine, lora_scales, parse_lora
+from giffusion_nb.ui.feature_strip import FeatureStrip, curve_terms, preview_features
 from giffusion_nb.ui.plot import AudioOnsets, Markers, Plot
 from giffusion_nb.ui.plot import prompt_key_frames as read_key_frames
 
@@ -31,6 +32,7 @@ class LoraPreview(Plot):
         self.axes.set(xlabel="frame", ylabel="LoRA scale")
         self.axes.axhline(0.0, color="0.8", linewidth=0.8)  # the adapter off
         self.markers = Markers(self.axes)
+        self.strip = FeatureStrip(self.axes)
         self.lines: list[Line2D] = []
         self.key_frame_frames: list[int] = []
         self.num_frames: int | None = None
@@ -49,12 +51,14 @@ class LoraPreview(Plot):
             return
         count = self.num_frames
         self.markers.set(self.key_frame_frames, self.onsets.onset_frames(s))
+        features = preview_features(s)
         try:
             lines = parse_lora(s.lora)
-            scales = lora_scales(lines, count)
+            scales = lora_scales(lines, count, features=features)
         except SettingsError as err:
             self._note(str(err), error=True)
             return
+        self.strip.show(curve_terms(line.scale for line in lines), features, count)
         self._show(lines, scales)
         if prompts_error is not None:
             self._note(str(prompts_error), error=True)
