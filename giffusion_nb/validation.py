@@ -20,7 +20,7 @@ from giffusion_nb.keyframes.plan import MAX_SEED
 from giffusion_nb.keyframes.prompts import num_frames, parse_prompts
 from giffusion_nb.keyframes.schedules import check_interpolation_type, parse_frequencies
 from giffusion_nb.keyframes.weights import parse_weights
-from giffusion_nb.limits import shown
+from giffusion_nb.limits import check_json_value, check_text, shown
 from giffusion_nb.media.input_checks import check_media_input
 from giffusion_nb.media.motion import motion_schedule
 from giffusion_nb.output.encoders import check_fps
@@ -70,6 +70,7 @@ def _text(name: str, *, allow_empty: bool, limit: int = 10_000) -> Check:
             raise SettingsError(name, "must not be empty")
         if len(value) > limit:
             raise SettingsError(name, f"is too long ({len(value)} characters, at most {limit})")
+        check_text(name, value)
 
     return check
 
@@ -157,6 +158,7 @@ def _check_negative_prompt(settings: Settings) -> None:
 
 def _check_lora(settings: Settings) -> None:
     """Each line parses, its scale stays in -4..4 at every frame, a local source exists."""
+    check_text("lora", settings.lora)
     lines = parse_lora(settings.lora)
     frames = _frames_or_none(settings) or scale_frames(lines)
     lora_scales(lines, frames)
@@ -214,7 +216,12 @@ def _check_scheduler(settings: Settings) -> None:
         scheduler_class_name(settings.scheduler)
 
 
+def _check_scheduler_kwargs(settings: Settings) -> None:
+    check_json_value("scheduler_kwargs", settings.scheduler_kwargs)
+
+
 def _check_pipeline_kwargs(settings: Settings) -> None:
+    check_json_value("pipeline_kwargs", settings.pipeline_kwargs)
     managed = sorted(MANAGED_ARGUMENTS.intersection(settings.pipeline_kwargs))
     if managed:
         raise SettingsError(
@@ -253,6 +260,7 @@ CHECKS: dict[str, Check] = {
     "guidance_scale": _range("guidance_scale", 0.0, 100.0),
     "strength": _check_strength,
     "scheduler": _check_scheduler,
+    "scheduler_kwargs": _check_scheduler_kwargs,
     "pipeline_kwargs": _check_pipeline_kwargs,
     "batch_size": _range("batch_size", 1, 64),
     "video_window": _check_video_window,
