@@ -283,3 +283,33 @@ def test_three_resumes_at_once_one_renders_none_crashes(make_session, stopped_ru
     assert outputs[0].is_file() and len(list((run_dir / "frames").glob("*.png"))) == 4
     monkeypatch.undo()
     assert make_session().render(resume=run_dir) == outputs[0]  # nothing left: output again
+
+
+def test_links_and_fifos_planted_as_frames_are_rendered_again_never_followed(
+    make_session, stopped_run, tmp_path
+):
+    import os
+
+    run_dir = stopped_run
+    outside = tmp_path / "outside.png"
+    Image.new("RGB", (64, 64), (255, 0, 0)).save(outside)
+    before = outside.read_bytes()
+    (run_dir / "frames" / "0001.png").symlink_to(outside)
+    os.mkfifo(run_dir / "frames" / "0002.png")
+    outputs: list[object] = []
+    thread = threading.Thread(
+        target=lambda: outputs.append(make_session().render(resume=run_dir)), daemon=True
+    )
+    thread.start()
+    thread.join(timeout=600)
+    if thread.is_alive():
+        with open(run_dir / "frames" / "0002.png", "wb"):  # let a blocked open() go
+            pass
+        pytest.fail("a FIFO planted as a frame was opened")
+    assert outputs and isinstance(outputs[0], Path) and outputs[0].is_file()
+    assert outside.read_bytes() == before
+    frames = sorted((run_dir / "frames").iterdir())
+    assert [path.name for path in frames] == ["0000.png", "0001.png", "0002.png", "0003.png"]
+    assert all(path.is_file() and not path.is_symlink() for path in frames)
+    red = np.array([255, 0, 0])
+    assert not (np.asarray(Image.open(frames[1])) == red).all()  # rendered, not the link's

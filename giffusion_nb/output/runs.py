@@ -180,10 +180,17 @@ def read_record(path: Path) -> Any:
 
 def complete_frames(run_dir: Path, num_frames: int) -> set[int]:
     """The frames 0..num_frames-1 saved whole under ``run_dir/frames``; a PNG that does not
-    decode (a truncated or damaged file) is deleted, so it is rendered again."""
+    decode (a truncated or damaged file) is deleted, so it is rendered again, and so is what
+    only has a frame's name: a symbolic link (never followed) or a FIFO (never opened)."""
     complete = set()
     for path in sorted((Path(run_dir) / "frames").glob("*.png")):
         if not (path.stem.isdigit() and len(path.stem) >= 4 and int(path.stem) < num_frames):
+            continue
+        mode = path.lstat().st_mode
+        if stat.S_ISDIR(mode):
+            continue  # a folder there: rendering the frame says so
+        if not stat.S_ISREG(mode):
+            path.unlink(missing_ok=True)
             continue
         try:
             with Image.open(path) as image:
