@@ -183,7 +183,7 @@ def _run_render(settings, args: argparse.Namespace, resume: Path | None = None) 
         raise
     except Exception:
         if session.run_dir:
-            log = Path(session.run_dir) / "error.log"
+            log = Path(session.run_dir).resolve() / "error.log"
             text = traceback.format_exc().encode("utf-8", "replace")
             with contextlib.suppress(OSError, SettingsError):  # a full disk: the error says it
                 replace_file(log, lambda file: file.write(text), "output_dir")  # no link followed

@@ -109,9 +109,12 @@ def test_a_full_disk_leaves_the_previous_record_and_says_what_to_do(tmp_path, mo
     _fill_disk_after(monkeypatch, "run.json")
     with pytest.raises(SettingsError, match=r"no space left on the device to write run\.json") as e:
         write_record_atomically(record, {"frame_settings": {"seed": 2}})
-    assert e.value.field == "output_dir" and "resume" in e.value.message
+    assert e.value.field == "output_dir" and "then render again" in e.value.message
     assert json.loads(record.read_text()) == {"frame_settings": {"seed": 1}}
     assert [path.name for path in tmp_path.iterdir()] == ["run.json"]  # no temporary file
+    (tmp_path / "settings.json").write_text("{}")  # a run folder: it resumes
+    with pytest.raises(SettingsError, match=f"render --resume {tmp_path}"):
+        write_record_atomically(record, {"frame_settings": {"seed": 2}})
 
 
 # --- the pacing record ------------------------------------------------------------------------
@@ -313,3 +316,15 @@ def test_links_and_fifos_planted_as_frames_are_rendered_again_never_followed(
     assert all(path.is_file() and not path.is_symlink() for path in frames)
     red = np.array([255, 0, 0])
     assert not (np.asarray(Image.open(frames[1])) == red).all()  # rendered, not the link's
+
+
+def test_a_run_folder_named_through_a_link_resumes(make_session, paced_run, tmp_path):
+    """Links the user names are theirs: only links planted inside a run folder are refused."""
+    run_dir, reference, _ = paced_run
+    copy = _copy_without_frames(run_dir, tmp_path)
+    (copy / PACING_RECORD).write_text("")  # rewritten through the folder's link
+    link = tmp_path / "my-run"
+    link.symlink_to(copy)
+    make_session().render(resume=link)
+    _same_frames(copy, reference)
+    assert json.loads((copy / PACING_RECORD).read_text())["t"]

@@ -292,3 +292,19 @@ def test_a_controlnet_folder_with_pickled_weights_is_refused(tmp_path):
         load_pipeline("builtin:tiny-sd", controlnet_ids=[str(folder)], device="cpu")
     assert info.value.field == "controlnet_ids"
     assert not marker.exists()
+
+
+def test_an_error_log_is_appended_to_never_through_a_planted_link(planted, tmp_path):
+    from giffusion_nb.output.safe_paths import append_text
+
+    outputs, _outside, victim = planted
+    outputs.mkdir()
+    (outputs / "error.log").symlink_to(victim)
+    append_text(outputs / "error.log", "--- first\n", "output_dir")
+    append_text(outputs / "error.log", "--- second\n", "output_dir")
+    assert victim.read_bytes() == b"precious"
+    assert (outputs / "error.log").read_text() == "--- first\n--- second\n"
+    linked = tmp_path / "linked-outputs"  # a folder the user names through a link is theirs
+    linked.symlink_to(outputs)
+    append_text(linked / "error.log", "--- third\n", "output_dir")
+    assert (outputs / "error.log").read_text().endswith("--- third\n")

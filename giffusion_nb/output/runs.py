@@ -111,8 +111,9 @@ def write_record_atomically(path: Path, data: Any, *, indent: int | None = 2) ->
     """Write ``data`` as JSON at ``path`` so that ``path`` only ever holds a complete record:
     a temporary file beside it, flushed to the disk, renamed over it (a symbolic link at
     ``path`` is replaced, never written through). A full disk leaves the previous record (or
-    none) and is a ``SettingsError`` naming ``output_dir`` that says what to do."""
+    none) and is a ``SettingsError`` naming ``output_dir`` that says what to do next."""
     text = (json.dumps(data, indent=indent, allow_nan=False) + "\n").encode("utf-8")
+    path = Path(path).parent.resolve() / Path(path).name  # a run folder named through a link
 
     def write(file) -> None:
         file.write(text)
@@ -124,11 +125,16 @@ def write_record_atomically(path: Path, data: Any, *, indent: int | None = 2) ->
     except OSError as exc:
         if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
             raise
+        folder = Path(path).parent
+        then = (
+            f"resume the run (giffusion-nb render --resume {folder})"
+            if (folder / "settings.json").is_file()
+            else "render again"
+        )
         raise SettingsError(
             "output_dir",
-            f"no space left on the device to write {Path(path).name} in {Path(path).parent}; "
-            "the frames saved so far are kept: free some space, then resume the run "
-            f"(giffusion-nb render --resume {Path(path).parent})",
+            f"no space left on the device to write {Path(path).name} in {folder}; what was "
+            f"saved so far is kept: free some space, then {then}",
         ) from exc
 
 
