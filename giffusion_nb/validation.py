@@ -7,7 +7,10 @@ that field); ``invalid_fields`` runs every check and returns every error at once
 
 from __future__ import annotations
 
+import errno
 import itertools
+import os
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,7 +23,7 @@ from giffusion_nb.keyframes.plan import MAX_SEED
 from giffusion_nb.keyframes.prompts import num_frames, parse_prompts
 from giffusion_nb.keyframes.schedules import check_interpolation_type, parse_frequencies
 from giffusion_nb.keyframes.weights import parse_weights
-from giffusion_nb.limits import check_json_value, check_text, shown
+from giffusion_nb.limits import check_json_value, check_text, file_kind, shown
 from giffusion_nb.media.input_checks import check_media_input
 from giffusion_nb.media.motion import motion_schedule
 from giffusion_nb.output.encoders import check_fps
@@ -96,11 +99,26 @@ def _input_file(name: str, kind: str) -> Check:
     def check(settings: Settings) -> None:
         value = getattr(settings, name)
         if value and not Path(value).expanduser().is_file():
-            raise SettingsError(name, f"no such file: {value!r}")
+            raise SettingsError(name, f"{_what_is(Path(value).expanduser(), value)}")
         if value:
             check_media_input(kind, value, name)
 
     return check
+
+
+def _what_is(path: Path, value: str) -> str:
+    """Why ``path`` is no file to read: missing, or what it is instead (never opened: a FIFO
+    would block)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return f"{value!r} is a symbolic link that loops; expected a file"
+        return f"no such file: {value!r}"
+    except ValueError:  # a NUL character
+        return f"no such file: {value!r}"
+    kind = "a character device" if stat.S_ISCHR(mode) else file_kind(mode) or "not a file"
+    return f"{value!r} is {kind}, not a file"
 
 
 def _check_video_input(settings: Settings) -> None:

@@ -4,6 +4,7 @@ naming the field and saying what was expected. Plus property tests on the parser
 from __future__ import annotations
 
 import json
+import os
 import wave
 from pathlib import Path
 
@@ -179,6 +180,9 @@ TABLE = [
     ({"mel_reduce": "sum"}, "mel_reduce", "max"),
     # files: missing, empty, truncated, wrong kind, huge
     ({"image_input": "/no/such.png"}, "image_input", "no such file"),
+    ({"image_input": "/dev/zero"}, "image_input", "is a character device, not a file"),
+    ({"audio_input": "<fifo.wav>"}, "audio_input", "is a named pipe (FIFO), not a file"),
+    ({"video_input": "<loop.mp4>"}, "video_input", "is a symbolic link that loops"),
     ({"image_input": "<empty.png>"}, "image_input", "empty"),
     ({"image_input": "<truncated.png>"}, "image_input", ""),
     ({"image_input": "<text.png>"}, "image_input", ""),
@@ -238,6 +242,11 @@ def bad_files(tmp_path_factory) -> dict[str, Path]:
     files["text.mp3"] = folder / "text.mp3"
     files["text.mp3"].write_text("ID3? no, just text\n" * 50)
     files["missing"] = folder / "no-such-model"
+    files["fifo.wav"] = folder / "fifo.wav"
+    os.mkfifo(files["fifo.wav"])  # no writer: opening it would wait forever
+    files["loop.mp4"] = folder / "loop.mp4"
+    files["loop.mp4"].symlink_to(folder / "loop-2.mp4")
+    (folder / "loop-2.mp4").symlink_to(files["loop.mp4"])
     return files
 
 
