@@ -78,11 +78,13 @@ def check_depth(field: str, value: Any, limit: int = MAX_JSON_DEPTH) -> None:
         item, depth = stack.pop()
         if isinstance(item, dict | list | tuple):
             if depth > limit:
-                raise SettingsError(
-                    field, f"lists and objects nest more than {limit} levels deep; too deep"
-                )
+                raise _too_deep(field, limit)
             children = item.values() if isinstance(item, dict) else item
             stack.extend((child, depth + 1) for child in children)
+
+
+def _too_deep(field: str, limit: int = MAX_JSON_DEPTH) -> SettingsError:
+    return SettingsError(field, f"lists and objects nest more than {limit} levels deep; too deep")
 
 
 def digit_count(value: int) -> int:
@@ -110,29 +112,43 @@ def long_int_error(field: str, value: Any, what: str = "") -> SettingsError:
 def check_json_value(field: str, value: Any) -> None:
     """Everything inside a JSON setting can be used: nesting at most ``MAX_JSON_DEPTH`` deep,
     no integer of more than ``MAX_INT_DIGITS`` digits, no NaN or infinity (``NaN``,
-    ``Infinity`` or ``1e400`` in JSON), no text that is not Unicode; errors name the key."""
-    check_depth(field, value)
-    stack: list[tuple[Any, str]] = [(value, "")]
+    ``Infinity`` or ``1e400`` in JSON), no text that is not Unicode; errors name the key.
+    Walked without recursion, so any depth is measured safely."""
+    stack: list[tuple[Any, tuple]] = [(value, ())]  # each value and the keys leading to it
     while stack:
-        item, where = stack.pop()
-        if is_long_int(item):
-            raise long_int_error(field, item, where)
-        if isinstance(item, float) and not math.isfinite(item):
-            raise SettingsError(
-                field,
-                f"{where or 'the value'} is {item!r}; expected a finite number (JSON's NaN and "
-                "Infinity, and numbers past 1.8e308, are not)",
-            )
+        item, keys = stack.pop()
         if isinstance(item, str):
-            check_text(field, item, what=where or "the text")
-        elif isinstance(item, dict):
-            for key, child in reversed(item.items()):
-                if isinstance(key, str):
-                    check_text(field, key, what="a key")
-                stack.append((child, f"{where}[{key!r}]" if where else repr(key)))
-        elif isinstance(item, list | tuple):
-            for index in reversed(range(len(item))):
-                stack.append((item[index], f"{where}[{index}]" if where else f"item {index}"))
+            if not item.isascii():
+                check_text(field, item, what=_where(keys) or "the text")
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                raise SettingsError(
+                    field,
+                    f"{_where(keys) or 'the value'} is {item!r}; expected a finite number "
+                    "(JSON's NaN and Infinity, and numbers past 1.8e308, are not)",
+                )
+        elif isinstance(item, dict | list | tuple):
+            if len(keys) >= MAX_JSON_DEPTH:
+                raise _too_deep(field)
+            if isinstance(item, dict):
+                for key, child in item.items():
+                    if isinstance(key, str) and not key.isascii():
+                        check_text(field, key, what="a key")
+                    stack.append((child, (*keys, (key,))))
+            else:
+                stack.extend((child, (*keys, index)) for index, child in enumerate(item))
+        elif is_long_int(item):
+            raise long_int_error(field, item, _where(keys))
+
+
+def _where(keys: tuple) -> str:
+    """``'a'[1]['b']``: the keys (in 1-tuples) and indices leading to a value; ``item 0`` at the
+    top of a list."""
+    names = [repr(key[0]) if isinstance(key, tuple) else key for key in keys]
+    if not names:
+        return ""
+    head = f"item {names[0]}" if isinstance(names[0], int) else names[0]
+    return head + "".join(f"[{name}]" for name in names[1:])
 
 
 def check_text(field: str, text: str, *, what: str = "") -> None:
