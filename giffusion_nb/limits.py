@@ -231,15 +231,21 @@ def _read_file(path: Path, size: int, field: str) -> bytes:
     """At most ``size`` bytes of ``path``; opened non-blocking, so a FIFO without a writer is
     refused at once instead of waiting forever for one."""
     descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    with open(descriptor, "rb", closefd=True) as file:
+    try:
         mode = os.fstat(descriptor).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, "it is a folder, not a file")
         kind = file_kind(mode)
         if kind is not None:
-            reading = "" if stat.S_ISDIR(mode) else "; only files are read here"
-            raise SettingsError(field, f"{str(path)!r} is {kind}, not a file{reading}")
+            raise SettingsError(
+                field, f"{str(path)!r} is {kind}, not a file; only files are read here"
+            )
         if stat.S_ISREG(mode):
             os.set_blocking(descriptor, True)
-        return file.read(size) or b""
+        with open(descriptor, "rb", closefd=False) as file:
+            return file.read(size) or b""
+    finally:
+        os.close(descriptor)
 
 
 def _os_reason(exc: OSError) -> str:
@@ -252,8 +258,8 @@ def _os_reason(exc: OSError) -> str:
 def parse_json_object(name: str, value: Any) -> dict[str, Any]:
     """A dict from a dict or from JSON text (``{"key": value}``); errors name the position.
 
-    Integers of more than ``MAX_INT_DIGITS`` digits anywhere inside are errors that name
-    their key."""
+    Anything inside that a setting cannot use (``check_json_value``: a huge integer, NaN or
+    infinity, a lone surrogate, deep nesting) and a key given twice are errors naming it."""
     if isinstance(value, dict):
         check_json_value(name, value)
         return dict(value)

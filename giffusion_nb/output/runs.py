@@ -238,12 +238,17 @@ def lock_run_dir(run_dir: Path) -> RunLock:
     path = Path(run_dir) / LOCK_NAME
     flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
-        descriptor = os.open(path, flags, 0o644)
-    except OSError as exc:
-        if exc.errno != errno.ELOOP:
-            raise
-        path.unlink()  # the link itself
-        descriptor = os.open(path, flags | os.O_EXCL, 0o644)
+        try:
+            descriptor = os.open(path, flags, 0o644)
+        except OSError as exc:
+            if exc.errno != errno.ELOOP:
+                raise
+            path.unlink()  # the link itself
+            descriptor = os.open(path, flags | os.O_EXCL, 0o644)
+    except OSError as exc:  # a read-only or full file system
+        raise SettingsError(
+            "resume", f"cannot lock {run_dir} for a render: {_reason(exc)}"
+        ) from exc
     file = os.fdopen(descriptor, "r+b")
     try:
         _flock(file)
