@@ -4,17 +4,23 @@ benchmarks, and training and scoring the shapes model."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import signal
 import sys
+import threading
 import traceback
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from giffusion_nb.bench.command import add_bench_parser, run_bench
 from giffusion_nb.errors import SettingsError
 from giffusion_nb.limits import MAX_PROMPTS_FILE_BYTES, loads_json, read_text_limited
+from giffusion_nb.output.safe_paths import replace_file
 
 EXIT_OK, EXIT_FAILURE, EXIT_USER_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_TERMINATED = 128 + signal.SIGTERM  # 143, as a shell reports a process ended by SIGTERM
 DEMO_SETTINGS = {
     "model_id": "builtin:shapes-sd",
     "prompts": "0: a red circle\n12: a blue square\n24: a yellow star",
@@ -148,7 +154,9 @@ def parse_assignment(text: str) -> tuple[str, Any]:
     if is_text_setting(name):
         return name, raw
     try:
-        return name, loads_json(raw)  # a 5000-digit number stays unconverted: coercion says so
+        return name, loads_json(
+            raw, name
+        )  # a 5000-digit number stays unconverted: coercion says so
     except (json.JSONDecodeError, RecursionError):
         return name, raw
 
@@ -190,9 +198,11 @@ def _run_render(settings, args: argparse.Namespace, resume: Path | None = None) 
         raise
     except Exception:
         if session.run_dir:
-            log = Path(session.run_dir) / "error.log"
-            log.write_text(traceback.format_exc(), encoding="utf-8")
-            print(f"full traceback: {log}", file=sys.stderr)
+            log = Path(session.run_dir).resolve() / "error.log"
+            text = traceback.format_exc().encode("utf-8", "replace")
+            with contextlib.suppress(OSError, SettingsError):  # a full disk: the error says it
+                replace_file(log, lambda file: file.write(text), "output_dir")  # no link followed
+                print(f"full traceback: {log}", file=sys.stderr)
         raise
     print(session.message, file=sys.stderr)
     if output is None:
@@ -287,7 +297,42 @@ def _eval_shapes(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; returns the exit code (0 ok, 2 user error, 1 other failure)."""
+    """Run the CLI; returns the exit code (0 ok, 2 user error, 1 other failure, 130 stopped by
+    Ctrl-C, 143 stopped by SIGTERM)."""
+    with _sigterm_as_ctrl_c() as terminated:
+        code = _main(argv)
+    if terminated and code in (EXIT_INTERRUPTED, EXIT_FAILURE):
+        return EXIT_TERMINATED
+    return code
+
+
+@contextlib.contextmanager
+def _sigterm_as_ctrl_c() -> Iterator[list[int]]:
+    """SIGTERM (``kill``, a job scheduler's time limit) stops a command as Ctrl-C does: whatever
+    it was doing (loading a model, rendering) ends cleanly, the frames done are written as an
+    output, and a SIGTERM while that output is written waits for it as a Ctrl-C does. The list
+    yielded notes that SIGTERM came."""
+    terminated: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield terminated
+        return
+
+    def on_sigterm(signum: int, frame: object) -> None:
+        terminated.append(signum)
+        on_ctrl_c = signal.getsignal(signal.SIGINT)  # a writer may be deferring Ctrl-C now
+        if callable(on_ctrl_c) and on_ctrl_c is not signal.default_int_handler:
+            on_ctrl_c(signal.SIGINT, frame)
+        else:  # the usual Ctrl-C, also where Ctrl-C is ignored (a job started with &)
+            raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        yield terminated
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
     if args.command in ("render", "demo", "bench"):
         from giffusion_nb.pipelines.load import quiet_library_logs
@@ -329,7 +374,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        print("interrupted", file=sys.stderr)  # before a run began: nothing to keep
         return EXIT_INTERRUPTED
     except Exception as exc:
         print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)

@@ -10,7 +10,7 @@ from traitlets import Bool, Dict, Float, Int, List, TraitType, Unicode, Union
 from giffusion_nb.choices import Choice
 from giffusion_nb.errors import SettingsError
 from giffusion_nb.frame_rate import FrameRate, fraction_value
-from giffusion_nb.limits import as_float, as_int, parse_json_object, shown
+from giffusion_nb.limits import as_float, as_int, check_text, parse_json_object, shown
 
 
 def coerce_trait(name: str, trait: TraitType, value: Any) -> Any:
@@ -45,17 +45,21 @@ def coerce_trait(name: str, trait: TraitType, value: Any) -> Any:
             try:
                 return as_float(name, value)
             except SettingsError:
+                check_text(name, value)
                 return value  # a key-frame string, checked by validation
         return as_float(name, value)
     if isinstance(trait, Unicode):
         if not isinstance(value, str):
             raise SettingsError(name, f"expected text, got {shown(value)}")
+        check_text(name, value)
         return value
     if isinstance(trait, List):
         if isinstance(value, str):
             value = [part.strip() for part in value.split(",") if part.strip()]
         if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
             raise SettingsError(name, f"expected a list of names, got {shown(value)}")
+        for index, item in enumerate(value):
+            check_text(name, item, what=f"item {index}")
         return value
     if isinstance(trait, Dict):
         return parse_json_object(name, value)

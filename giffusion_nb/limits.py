@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import math
+import os
+import re
+import stat
 import sys
 from pathlib import Path
 from typing import IO, Any
@@ -14,6 +18,7 @@ MAX_INT_DIGITS = 30  # no setting takes more (seeds stop at 19 digits); Python's
 MAX_SETTINGS_BYTES = 2_000_000  # a settings.json: room for the longest prompts, escaped
 MAX_PROMPTS_FILE_BYTES = 1_000_000  # a `--prompts` file
 MAX_JSON_CHARS = 100_000  # scheduler_kwargs / pipeline_kwargs as JSON text
+MAX_JSON_DEPTH = 32  # nested objects and lists in a settings file or a JSON setting
 _BIG = 10**MAX_INT_DIGITS
 
 
@@ -33,9 +38,53 @@ def _parse_int(text: str) -> int | LongNumber:
     return LongNumber(digits) if digits > MAX_INT_DIGITS else int(text)
 
 
-def loads_json(text: str) -> Any:
-    """``json.loads`` that never converts a huge integer: it becomes a ``LongNumber``."""
-    return json.loads(text, parse_int=_parse_int)
+def loads_json(text: str, field: str = "settings") -> Any:
+    """``json.loads`` that never converts a huge integer (it becomes a ``LongNumber``) and
+    refuses what JSON allows but a setting cannot hold: a key given twice (one of the two
+    would be dropped) and nesting deeper than ``MAX_JSON_DEPTH``; errors name ``field``."""
+
+    def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        found = dict(pairs)
+        if len(found) < len(pairs):
+            seen: set[str] = set()
+            twice = next(key for key, _ in pairs if key in seen or seen.add(key))
+            raise SettingsError(
+                field,
+                f"the key {shown(twice)} appears twice; one of the two values would be lost "
+                "(keep one)",
+                line=_second_key_line(text, twice),
+            )
+        return found
+
+    value = json.loads(text, parse_int=_parse_int, object_pairs_hook=unique_keys)
+    check_depth(field, value)
+    return value
+
+
+def _second_key_line(text: str, key: str) -> int | None:
+    """The line of ``key``'s second occurrence as an object key in JSON ``text``, if found."""
+    pattern = re.compile(re.escape(json.dumps(key)) + r"\s*:")
+    matches = pattern.finditer(text)
+    next(matches, None)
+    second = next(matches, None)
+    return None if second is None else text.count("\n", 0, second.start()) + 1
+
+
+def check_depth(field: str, value: Any, limit: int = MAX_JSON_DEPTH) -> None:
+    """A ``SettingsError`` naming ``field`` when lists and objects nest deeper than ``limit``
+    (walked without recursion, so any depth is measured safely)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list | tuple):
+            if depth > limit:
+                raise _too_deep(field, limit)
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+
+
+def _too_deep(field: str, limit: int = MAX_JSON_DEPTH) -> SettingsError:
+    return SettingsError(field, f"lists and objects nest more than {limit} levels deep; too deep")
 
 
 def digit_count(value: int) -> int:
@@ -60,16 +109,69 @@ def long_int_error(field: str, value: Any, what: str = "") -> SettingsError:
     )
 
 
-def check_no_long_ints(field: str, value: Any, where: str = "") -> None:
-    """Raise ``long_int_error`` for the first too-long integer anywhere inside ``value``."""
-    if is_long_int(value):
-        raise long_int_error(field, value, where)
-    if isinstance(value, dict):
-        for key, item in value.items():
-            check_no_long_ints(field, item, f"{where}[{key!r}]" if where else repr(key))
-    elif isinstance(value, (list, tuple)):
-        for index, item in enumerate(value):
-            check_no_long_ints(field, item, f"{where}[{index}]" if where else f"item {index}")
+def check_json_value(field: str, value: Any) -> None:
+    """Everything inside a JSON setting can be used: nesting at most ``MAX_JSON_DEPTH`` deep,
+    no integer of more than ``MAX_INT_DIGITS`` digits, no NaN or infinity (``NaN``,
+    ``Infinity`` or ``1e400`` in JSON), no text that is not Unicode; errors name the key.
+    Walked without recursion, so any depth is measured safely."""
+    stack: list[tuple[Any, tuple]] = [(value, ())]  # each value and the keys leading to it
+    while stack:
+        item, keys = stack.pop()
+        if isinstance(item, str):
+            if not item.isascii():
+                check_text(field, item, what=_where(keys) or "the text")
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                raise SettingsError(
+                    field,
+                    f"{_where(keys) or 'the value'} is {item!r}; expected a finite number "
+                    "(JSON's NaN and Infinity, and numbers past 1.8e308, are not)",
+                )
+        elif isinstance(item, dict | list | tuple):
+            if len(keys) >= MAX_JSON_DEPTH:
+                raise _too_deep(field)
+            if isinstance(item, dict):
+                for key, child in item.items():
+                    if isinstance(key, str) and not key.isascii():
+                        check_text(field, key, what="a key")
+                    stack.append((child, (*keys, (key,))))
+            else:
+                stack.extend((child, (*keys, index)) for index, child in enumerate(item))
+        elif is_long_int(item):
+            raise long_int_error(field, item, _where(keys))
+
+
+def _where(keys: tuple) -> str:
+    """``'a'[1]['b']``: the keys (in 1-tuples) and indices leading to a value; ``item 0`` at the
+    top of a list."""
+    names = [repr(key[0]) if isinstance(key, tuple) else key for key in keys]
+    if not names:
+        return ""
+    head = f"item {names[0]}" if isinstance(names[0], int) else names[0]
+    return head + "".join(f"[{name}]" for name in names[1:])
+
+
+def check_text(field: str, text: str, *, what: str = "") -> None:
+    """A ``SettingsError`` naming ``field`` (and the line, in text of several lines) when
+    ``text`` holds a lone UTF-16 surrogate (``"\\ud800"`` in JSON, or a byte that is not
+    UTF-8 in a command-line argument): half of a character, which no file, tokenizer or
+    terminal takes. ``what`` names the text inside the field (a JSON key)."""
+    if text.isascii():
+        return
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        start = exc.start
+        before = (text[:start] + "x").splitlines()  # lines as the prompts are numbered
+        several = not what and len(text.splitlines()) > 1
+        of = f" of {what}" if what else ""
+        raise SettingsError(
+            field,
+            f"character {len(before[-1]) if several else start + 1}{of} is "
+            f"U+{ord(text[start]):04X}, a lone UTF-16 surrogate (half of a character, not "
+            "text); remove it",
+            line=len(before) if several else None,
+        ) from None
 
 
 def shown(value: Any, limit: int = 60) -> str:
@@ -78,13 +180,17 @@ def shown(value: Any, limit: int = 60) -> str:
         return (
             repr(value) if isinstance(value, LongNumber) else f"a {digit_count(value)}-digit number"
         )
-    text = repr(value)
+    try:
+        text = repr(value)
+    except RecursionError:
+        return f"a {type(value).__name__} nested too deeply to show"
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def read_text_limited(source: str | Path | IO[bytes], limit: int, field: str) -> str:
     """The UTF-8 text of a file (or binary stream), reading at most ``limit + 1`` bytes: a file
-    over ``limit`` bytes (``/dev/zero``, a video passed by mistake) is refused unread."""
+    over ``limit`` bytes (``/dev/zero``, a video passed by mistake) is refused unread, and so
+    is a named pipe, socket or folder (opened without waiting for a writer)."""
     name = "standard input" if source == "-" else str(getattr(source, "name", source))
     try:
         if source == "-":
@@ -92,10 +198,9 @@ def read_text_limited(source: str | Path | IO[bytes], limit: int, field: str) ->
         elif hasattr(source, "read"):
             data = source.read(limit + 1)
         else:
-            with open(Path(source).expanduser(), "rb") as file:
-                data = file.read(limit + 1)
+            data = _read_file(Path(source).expanduser(), limit + 1, field)
     except OSError as exc:
-        raise SettingsError(field, f"cannot read {name!r}: {exc.strerror or exc}") from exc
+        raise SettingsError(field, f"cannot read {name!r}: {_os_reason(exc)}") from exc
     if len(data) > limit:
         raise SettingsError(
             field, f"{name!r} is larger than {limit:,} bytes: too large for this input"
@@ -108,13 +213,55 @@ def read_text_limited(source: str | Path | IO[bytes], limit: int, field: str) ->
         ) from exc
 
 
+_NOT_FILES = {
+    stat.S_IFIFO: "a named pipe (FIFO)",
+    stat.S_IFSOCK: "a socket",
+    stat.S_IFBLK: "a block device (a whole disk)",
+    stat.S_IFDIR: "a folder",
+}
+
+
+def file_kind(mode: int) -> str | None:
+    """What a file of ``mode`` is when it is no file to read (``"a named pipe (FIFO)"``, a
+    socket, a block device, a folder); ``None`` for a regular file or a character device."""
+    return _NOT_FILES.get(stat.S_IFMT(mode))
+
+
+def _read_file(path: Path, size: int, field: str) -> bytes:
+    """At most ``size`` bytes of ``path``; opened non-blocking, so a FIFO without a writer is
+    refused at once instead of waiting forever for one."""
+    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        mode = os.fstat(descriptor).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, "it is a folder, not a file")
+        kind = file_kind(mode)
+        if kind is not None:
+            raise SettingsError(
+                field, f"{str(path)!r} is {kind}, not a file; only files are read here"
+            )
+        if stat.S_ISREG(mode):
+            os.set_blocking(descriptor, True)
+        with open(descriptor, "rb", closefd=False) as file:
+            return file.read(size) or b""
+    finally:
+        os.close(descriptor)
+
+
+def _os_reason(exc: OSError) -> str:
+    """An operating system error in words (a link loop named as one)."""
+    if exc.errno == errno.ELOOP:
+        return "it is a symbolic link that loops (or a chain of too many links)"
+    return exc.strerror or str(exc)
+
+
 def parse_json_object(name: str, value: Any) -> dict[str, Any]:
     """A dict from a dict or from JSON text (``{"key": value}``); errors name the position.
 
-    Integers of more than ``MAX_INT_DIGITS`` digits anywhere inside are errors that name
-    their key."""
+    Anything inside that a setting cannot use (``check_json_value``: a huge integer, NaN or
+    infinity, a lone surrogate, deep nesting) and a key given twice are errors naming it."""
     if isinstance(value, dict):
-        check_no_long_ints(name, value)
+        check_json_value(name, value)
         return dict(value)
     if not isinstance(value, str):
         raise SettingsError(name, f'expected a JSON object like {{"key": 1}}, got {shown(value)}')
@@ -125,7 +272,7 @@ def parse_json_object(name: str, value: Any) -> dict[str, Any]:
             name, f"the JSON text is too long (at most {MAX_JSON_CHARS} characters)"
         )
     try:
-        parsed = loads_json(value)
+        parsed = loads_json(value, name)
     except json.JSONDecodeError as exc:
         raise SettingsError(name, f"invalid JSON: {exc.msg}", position=exc.pos) from None
     except RecursionError:
@@ -134,7 +281,7 @@ def parse_json_object(name: str, value: Any) -> dict[str, Any]:
         raise SettingsError(
             name, f'expected a JSON object like {{"key": 1}}, got {type(parsed).__name__}'
         )
-    check_no_long_ints(name, parsed)
+    check_json_value(name, parsed)
     return parsed
 
 

@@ -7,8 +7,11 @@ that field); ``invalid_fields`` runs every check and returns every error at once
 
 from __future__ import annotations
 
+import errno
 import functools
 import itertools
+import os
+import stat
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
@@ -24,7 +27,7 @@ from giffusion_nb.keyframes.plan import MAX_SEED
 from giffusion_nb.keyframes.prompts import num_frames, parse_prompts
 from giffusion_nb.keyframes.schedules import check_interpolation_type, parse_frequencies
 from giffusion_nb.keyframes.weights import parse_weights
-from giffusion_nb.limits import shown
+from giffusion_nb.limits import check_json_value, check_text, file_kind, shown
 from giffusion_nb.media.audio_features import settings_features
 from giffusion_nb.media.input_checks import check_media_input
 from giffusion_nb.media.motion import motion_schedule
@@ -75,6 +78,7 @@ def _text(name: str, *, allow_empty: bool, limit: int = 10_000) -> Check:
             raise SettingsError(name, "must not be empty")
         if len(value) > limit:
             raise SettingsError(name, f"is too long ({len(value)} characters, at most {limit})")
+        check_text(name, value)
 
     return check
 
@@ -100,11 +104,26 @@ def _input_file(name: str, kind: str) -> Check:
     def check(settings: Settings) -> None:
         value = getattr(settings, name)
         if value and not Path(value).expanduser().is_file():
-            raise SettingsError(name, f"no such file: {value!r}")
+            raise SettingsError(name, f"{_what_is(Path(value).expanduser(), value)}")
         if value:
             check_media_input(kind, value, name)
 
     return check
+
+
+def _what_is(path: Path, value: str) -> str:
+    """Why ``path`` is no file to read: missing, or what it is instead (never opened: a FIFO
+    would block)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return f"{value!r} is a symbolic link that loops; expected a file"
+        return f"no such file: {value!r}"
+    except ValueError:  # a NUL character
+        return f"no such file: {value!r}"
+    kind = "a character device" if stat.S_ISCHR(mode) else file_kind(mode) or "not a file"
+    return f"{value!r} is {kind}, not a file"
 
 
 def _check_video_input(settings: Settings) -> None:
@@ -190,6 +209,7 @@ def _check_negative_prompt(settings: Settings) -> None:
 
 def _check_lora(settings: Settings) -> None:
     """Each line parses, its scale stays in -4..4 at every frame, a local source exists."""
+    check_text("lora", settings.lora)
     lines = parse_lora(settings.lora)
     frames = _frames_or_none(settings) or scale_frames(lines)
     _own_errors("lora", lambda s: lora_scales(lines, frames, features=_features(s)))(settings)
@@ -252,7 +272,12 @@ def _check_scheduler(settings: Settings) -> None:
         scheduler_class_name(settings.scheduler)
 
 
+def _check_scheduler_kwargs(settings: Settings) -> None:
+    check_json_value("scheduler_kwargs", settings.scheduler_kwargs)
+
+
 def _check_pipeline_kwargs(settings: Settings) -> None:
+    check_json_value("pipeline_kwargs", settings.pipeline_kwargs)
     managed = sorted(MANAGED_ARGUMENTS.intersection(settings.pipeline_kwargs))
     if managed:
         raise SettingsError(
@@ -291,6 +316,7 @@ CHECKS: dict[str, Check] = {
     "guidance_scale": _range("guidance_scale", 0.0, 100.0),
     "strength": _own_errors("strength", _check_strength),
     "scheduler": _check_scheduler,
+    "scheduler_kwargs": _check_scheduler_kwargs,
     "pipeline_kwargs": _check_pipeline_kwargs,
     "batch_size": _range("batch_size", 1, 64),
     "video_window": _check_video_window,

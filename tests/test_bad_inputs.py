@@ -4,6 +4,7 @@ naming the field and saying what was expected. Plus property tests on the parser
 from __future__ import annotations
 
 import json
+import os
 import wave
 from pathlib import Path
 
@@ -44,11 +45,23 @@ TABLE = [
     ({"prompts": "0: a (red:12) fox"}, "prompts", "weight 12 is outside 0 to 10"),
     ({"prompts": "0: a lion --neg"}, "prompts", "no negative prompt after it"),
     ({"prompts": "0: a\n2: b --neg dark", "guidance_scale": 1.0}, "prompts", "no effect without"),
+    ({"prompts": "0: a (red:nan) fox"}, "prompts", "weight 'nan' is not a decimal number"),
+    ({"prompts": "0: a (red:-Infinity) fox"}, "prompts", "weight '-Infinity' is not"),
+    ({"prompts": "0: a (red:1e3) fox"}, "prompts", "weight '1e3' is not a decimal"),
+    ({"prompts": "0: a (red:1" + "0" * 400 + ") fox"}, "prompts", "(401 characters) is outside"),
+    ({"prompts": "0: a " + "(" * 4990 + "fox" + ")" * 4990}, "prompts", "nested brackets"),
+    ({"prompts": "0: a --neg --neg b"}, "prompts", "`--neg` 2 times"),
+    ({"prompts": "0: --neg blurry"}, "prompts", "empty prompt"),
+    ({"prompts": "0: a lion --neg (dark"}, "prompts", "of the negative prompt: '(' is never"),
+    # text that is no text: a lone UTF-16 surrogate (valid JSON: "\ud800"), a tokenizer TypeError
+    ({"prompts": "0: a fox\n2: a \ud800 lion"}, "prompts", "U+D800, a lone UTF-16 surrogate"),
+    ({"prompts": "0: a fox --neg \udc80"}, "prompts", "lone UTF-16 surrogate"),
     ({"prompts": "0: (red:1.2)", "use_prompt_embeds": False}, "prompts", "use_prompt_embeds on"),
     # negative prompt
     ({"negative_prompt": "(blurry"}, "negative_prompt", "is never closed"),
     ({"negative_prompt": "x" * 10_001}, "negative_prompt", "too long"),
     ({"negative_prompt": ["blurry"]}, "negative_prompt", "expected text"),
+    ({"negative_prompt": "blurry \ud83d"}, "negative_prompt", "lone UTF-16 surrogate"),
     ({"negative_prompt": "blurry", "guidance_scale": 1.0}, "negative_prompt", "no effect"),
     # curves
     ({"zoom": "0: (1.0"}, "zoom", "expected"),
@@ -83,6 +96,21 @@ TABLE = [
         "'steps_of",
     ),
     ({"scheduler_kwargs": {"a": [1, 10**5000]}}, "scheduler_kwargs", "'a'[1] is a number of"),
+    # non-finite numbers: they turned every frame into one colour, silently
+    ({"scheduler_kwargs": '{"beta_start": NaN}'}, "scheduler_kwargs", "'beta_start' is nan"),
+    ({"scheduler_kwargs": {"beta_end": float("inf")}}, "scheduler_kwargs", "'beta_end' is inf"),
+    ({"pipeline_kwargs": '{"guidance_rescale": Infinity}'}, "pipeline_kwargs", "is inf; expected"),
+    (
+        {"pipeline_kwargs": '{"cross_attention_kwargs": {"scale": 1e400}}'},
+        "pipeline_kwargs",
+        "'cross_attention_kwargs'['scale'] is inf",
+    ),
+    ({"guidance_scale": float("nan")}, "guidance_scale", "expected a finite number"),
+    ({"strength": "Infinity"}, "strength", ""),
+    # JSON that loses or hides a value
+    ({"pipeline_kwargs": '{"eta": 0.1,\n"eta": 0.2}'}, "pipeline_kwargs", "'eta' appears twice"),
+    ({"scheduler_kwargs": '{"a": ' + "[" * 40 + "]" * 40 + "}"}, "scheduler_kwargs", "than 32"),
+    ({"pipeline_kwargs": {"a": "\ud800"}}, "pipeline_kwargs", "lone UTF-16 surrogate"),
     # options a scheduler takes but cannot render with: found by a dry run before any frame
     (
         {"scheduler": "DDIM", "scheduler_kwargs": {"steps_offset": 5000}},
@@ -107,6 +135,11 @@ TABLE = [
     ({"lora": "owner/name @ 0: (0), 2: (5)"}, "lora", "expected a value in [-4, 4]"),
     ({"lora": "owner/name @ 0: (x)"}, "lora", "unknown name 'x'"),
     ({"lora": " @ 1"}, "lora", "expected an adapter before '@'"),
+    ({"lora": "/dev/zero @ 1"}, "lora", "is a character device, not a file"),
+    ({"lora": "owner/name\ud800 @ 1"}, "lora", "lone UTF-16 surrogate"),
+    ({"lora": "owner/name @ nan"}, "lora", ""),
+    ({"model_id": "owner/\udcff"}, "model_id", "lone UTF-16 surrogate"),
+    ({"controlnet_ids": ["\ud800"]}, "controlnet_ids", "lone UTF-16 surrogate"),
     ({"pipeline_kwargs": {"not_an_argument": 1}}, "pipeline_kwargs", "does not take"),
     ({"pipeline_kwargs": {"guidance_rescale": "high"}}, "pipeline_kwargs", "expects a number"),
     ({"pipeline_kwargs": {"latents": None}}, "pipeline_kwargs", "set by giffusion_nb"),
@@ -147,6 +180,9 @@ TABLE = [
     ({"mel_reduce": "sum"}, "mel_reduce", "max"),
     # files: missing, empty, truncated, wrong kind, huge
     ({"image_input": "/no/such.png"}, "image_input", "no such file"),
+    ({"image_input": "/dev/zero"}, "image_input", "is a character device, not a file"),
+    ({"audio_input": "<fifo.wav>"}, "audio_input", "is a named pipe (FIFO), not a file"),
+    ({"video_input": "<loop.mp4>"}, "video_input", "is a symbolic link that loops"),
     ({"image_input": "<empty.png>"}, "image_input", "empty"),
     ({"image_input": "<truncated.png>"}, "image_input", ""),
     ({"image_input": "<text.png>"}, "image_input", ""),
@@ -206,6 +242,11 @@ def bad_files(tmp_path_factory) -> dict[str, Path]:
     files["text.mp3"] = folder / "text.mp3"
     files["text.mp3"].write_text("ID3? no, just text\n" * 50)
     files["missing"] = folder / "no-such-model"
+    files["fifo.wav"] = folder / "fifo.wav"
+    os.mkfifo(files["fifo.wav"])  # no writer: opening it would wait forever
+    files["loop.mp4"] = folder / "loop.mp4"
+    files["loop.mp4"].symlink_to(folder / "loop-2.mp4")
+    (folder / "loop-2.mp4").symlink_to(files["loop.mp4"])
     return files
 
 
@@ -300,3 +341,32 @@ def test_a_huge_integer_set_on_the_trait_itself_is_named_not_converted():
     with pytest.raises(SettingsError, match="got a 5001-digit number") as info:
         validate(settings)
     assert info.value.field == "seed"
+
+
+def test_brackets_nested_thousands_deep_parse_at_once():
+    """Down-weighting nests without limit (it tends to 0, within 0 to 10); 4990 levels parse
+    in well under a second, and the weight is 0, not an error or a raw underflow."""
+    import time
+
+    from giffusion_nb.keyframes.weights import parse_weights
+
+    started = time.perf_counter()
+    prompt = parse_weights("a " + "[" * 4990 + "fox" + "]" * 4990)
+    print(f"4990 nested brackets: {time.perf_counter() - started:.3f} s")
+    assert [(part.text, part.weight) for part in prompt.fragments] == [("a ", 1.0), ("fox", 0.0)]
+
+
+ODD_TEXT = "\u202eevil\u202c \u2067rtl\u2069 zero\u200bwidth nul\x00 bom\ufeff \x1bcreset"
+
+
+def test_bidirectional_controls_and_other_odd_characters_are_text(make_session):
+    """Format and control characters render as any text does (Arabic and Hebrew need the
+    bidirectional ones); in error messages they show escaped, so a terminal never obeys them."""
+    session = make_session(prompts=f"0: a fox {ODD_TEXT}\n1: a lion --neg {ODD_TEXT}")
+    frames = list(session.render_frames())
+    assert [frame.index for frame in frames] == [0, 1]
+    with pytest.raises(SettingsError) as info:
+        parse_prompts(f"1{ODD_TEXT}: a fox")
+    shown = str(info.value)
+    assert not any(char in shown for char in "\u202e\u2067\u200b\x00\ufeff\x1b"), shown
+    assert "\\u202e" in shown and "\\x1b" in shown

@@ -38,6 +38,18 @@ TABLE = [
         "'eta' is a",
     ),
     (["render", "--prompts", "<long-frame.txt>"], "prompts", "too large (at most 1000000)"),
+    # settings files: keys twice, deep JSON, NaN, text that is no text, a folder
+    (["render", "<dupes.json>"], "settings`, line 3", "the key 'seed' appears twice"),
+    (["render", "<deep.json>"], "settings", "nest more than 32 levels deep"),
+    (["render", "<nan.json>"], "scheduler_kwargs", "'beta_start' is nan; expected a finite"),
+    (["render", "<surrogate.json>"], "prompts`, line 2", "U+D800, a lone UTF-16 surrogate"),
+    (["render", "{tmp}"], "settings", "cannot read"),
+    # --set values of the same kinds (an argument's byte that is not UTF-8 is a surrogate)
+    (["render", "--set", "negative_prompt=dark \udcff"], "negative_prompt", "lone UTF-16"),
+    (["render", "--set", "guidance_scale=NaN"], "guidance_scale", "expected a finite number"),
+    (["render", "--set", 'pipeline_kwargs={"eta": NaN}'], "pipeline_kwargs", "'eta' is nan"),
+    (["render", "--set", 'scheduler_kwargs={"a": 1, "a": 2}'], "scheduler_kwargs", "twice"),
+    (["render", "--set", "lora=/dev/zero", *SMALL], "lora", "is a character device"),
     # the output folder
     (["render", "--output-dir", "<text.mp4>", *FAST], "output_dir", "a file, not a folder"),
     (["render", "--output-dir", "<text.mp4>/runs", *FAST], "output_dir", "is a file, not"),
@@ -80,6 +92,15 @@ def files(tmp_path_factory) -> dict[str, Path]:
     paths["binary.txt"].write_bytes(b"0: a corgi\n\xff\xfe\n")
     paths["long-seed.json"] = folder / "long-seed.json"
     paths["long-seed.json"].write_text('{"seed": ' + "4" * 5000 + "}")
+    hostile = {
+        "dupes.json": '{\n  "seed": 1,\n  "seed": 2\n}\n',
+        "deep.json": '{"pipeline_kwargs": {"a": ' + "[" * 900 + "]" * 900 + "}}",
+        "nan.json": '{"scheduler_kwargs": {"beta_start": NaN}}',
+        "surrogate.json": '{"prompts": "0: a fox\\n2: a \\ud800 lion"}',
+    }
+    for name, text in hostile.items():
+        paths[name] = folder / name
+        paths[name].write_text(text)
     paths["long-frame.txt"] = folder / "long-frame.txt"
     paths["long-frame.txt"].write_text(
         "0: a corgi\n" + "0" * 4999 + "12: a lion\n" + "5" * 5000 + ": x"
@@ -121,7 +142,7 @@ def test_cli_bad_input_exits_2_naming_the_field(
     seconds = time.perf_counter() - started
     error = capsys.readouterr().err
     assert code == 2, error
-    assert error.startswith(f"error: `{field}`"), error
+    assert error.startswith(f"error: `{field}"), error
     assert words in error, error
     print(f"{arguments[0]} -> {field}: {seconds:.2f} s")  # figures, not a timed assertion
 
@@ -181,3 +202,87 @@ def test_keyframes_of_a_29_minute_wav_stay_under_1_gb(tmp_path):
     assert code == "0", result.stderr
     assert result.stdout.splitlines()[-1] == "17399: timestamp: 1740.00"
     assert float(peak_mb) < 1024
+
+
+@pytest.mark.parametrize("option", ["settings", "--prompts"])
+def test_a_fifo_named_as_a_file_is_refused_at_once(option, tmp_path, capsys):
+    """Before: open() waited for a writer that never came, and the command hung."""
+    import threading
+
+    fifo = tmp_path / "pipe.json"
+    os.mkfifo(fifo)
+    arguments = (
+        ["render", str(fifo)] if option == "settings" else ["render", "--prompts", str(fifo)]
+    )
+    codes: list[int] = []
+    thread = threading.Thread(target=lambda: codes.append(main(arguments)), daemon=True)
+    thread.start()
+    thread.join(timeout=120)
+    if thread.is_alive():  # let the blocked open() go, so the test ends
+        with open(fifo, "w"):
+            pass
+        thread.join(timeout=60)
+        pytest.fail(f"{option} on a FIFO blocked")
+    assert codes == [2]
+    error = capsys.readouterr().err
+    assert error.startswith(f"error: `{option}`") and "a named pipe (FIFO), not a file" in error
+
+
+def test_an_error_log_is_never_written_through_a_planted_link(tmp_path, monkeypatch, capsys):
+    from giffusion_nb.render.session import RenderSession
+
+    run_dir = tmp_path / "outputs" / "run"
+    run_dir.mkdir(parents=True)
+    outside = tmp_path / "outside.log"
+    (run_dir / "error.log").symlink_to(outside)  # dangling
+
+    def fails(self, **kwargs):
+        self.run_dir = str(run_dir)
+        raise RuntimeError("the render broke")
+
+    monkeypatch.setattr(RenderSession, "render", fails)
+    assert main(["render", "--output-dir", str(tmp_path / "outputs"), *FAST]) == 1
+    assert not outside.exists()
+    assert not (run_dir / "error.log").is_symlink()
+    assert "RuntimeError: the render broke" in (run_dir / "error.log").read_text()
+    assert f"full traceback: {run_dir / 'error.log'}" in capsys.readouterr().err
+
+
+SLOW_LOAD = """
+import pathlib, sys, time
+import diffusers
+from giffusion_nb.cli import main
+
+def slow(cls, *args, **kwargs):
+    pathlib.Path(sys.argv[1]).write_text("loading")
+    time.sleep(300)
+
+diffusers.DiffusionPipeline.from_pretrained = classmethod(slow)
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def test_sigterm_during_model_load_ends_the_command_cleanly(tmp_path):
+    """SIGTERM (a job's time limit, ``kill``) stops a command as Ctrl-C does: no traceback,
+    exit 143, no run folder half made; the next render starts afresh."""
+    import signal
+    import subprocess
+    import sys
+
+    loading = tmp_path / "loading"
+    outputs = tmp_path / "outputs"
+    command = [sys.executable, "-c", SLOW_LOAD, str(loading), "render", *SMALL]
+    command += ["--output-dir", str(outputs), "--quiet"]
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    try:
+        deadline = time.monotonic() + 300
+        while not loading.exists() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert loading.exists(), process.stderr.read() if process.poll() is not None else ""
+        process.send_signal(signal.SIGTERM)
+        _, error = process.communicate(timeout=120)
+    finally:
+        process.kill()
+    assert process.returncode == 143, error
+    assert "Traceback" not in error and error.strip().endswith("interrupted"), error
+    assert not outputs.exists() or list(outputs.iterdir()) == []

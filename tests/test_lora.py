@@ -277,3 +277,124 @@ def test_other_families_load_a_lora_of_their_own_model(model_id, component, tmp_
     plain = frames()
     assert np.abs(frames(lora=f"{tmp_path / 'own.safetensors'} @ 0") - plain).max() <= 1
     assert _difference(frames(lora=f"{tmp_path / 'own.safetensors'} @ 1"), plain).min() > 0.5
+
+
+# --- hostile LoRA files and sources -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(("bad", "words"), [(float("nan"), "NaN"), (float("inf"), "infinity")])
+def test_a_lora_holding_nan_or_infinity_is_refused_even_at_scale_0(
+    bad, words, source, pipe, frames_of, plain, tmp_path
+):
+    """Before the check, such a file rendered blank one-colour frames at every scale."""
+    layers = _renamed(_lora_layers(source.unet, ATTENTION, 4))
+    key = next(key for key in layers if key.endswith("lora.up.weight"))
+    layers[key] = layers[key].clone()
+    layers[key][0, 0] = bad
+    path = tmp_path / "damaged.safetensors"
+    save_file(layers, str(path))
+    for scale in ("1", "0"):
+        with pytest.raises(SettingsError, match=f"holds {words} in its weights") as info:
+            frames_of(lora=f"{path} @ {scale}")
+        assert (info.value.field, info.value.line) == ("lora", 1)
+        assert "damaged.safetensors" in info.value.message
+    assert not _ours(pipe)  # nothing stays loaded: the next render is the plain one
+    assert np.abs(frames_of() - plain).max() <= 1
+
+
+def test_a_lora_source_that_is_no_file_is_refused_for_what_it_is(tmp_path):
+    import os
+    import threading
+
+    from giffusion_nb.pipelines.lora import resolve_source
+
+    fifo = tmp_path / "adapter.safetensors"
+    os.mkfifo(fifo)
+    loop = tmp_path / "loop.safetensors"
+    loop.symlink_to(tmp_path / "loop2.safetensors")
+    (tmp_path / "loop2.safetensors").symlink_to(loop)
+    cases = [(fifo, "a named pipe (FIFO)"), ("/dev/zero", "a character device"), (loop, "loops")]
+    for path, words in cases:
+        result: list[BaseException] = []
+        # in a thread with a deadline: a FIFO that is opened blocks until a writer comes
+        thread = threading.Thread(
+            target=_refusal, args=(resolve_source, str(path), result), daemon=True
+        )
+        thread.start()
+        thread.join(timeout=60)
+        assert not thread.is_alive(), f"{path} blocked"
+        (error,) = result
+        assert isinstance(error, SettingsError) and error.field == "lora", error
+        assert words in error.message and "no such file" not in error.message
+
+
+def _refusal(resolve, source: str, result: list) -> None:
+    try:
+        resolve(source, 1)
+    except BaseException as exc:  # the test inspects it
+        result.append(exc)
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        (b"", "could not load"),  # empty
+        (b"\xff" * 8 + b"{}", "could not load"),  # a header of 18 EB
+        (b'\x08\x00\x00\x00\x00\x00\x00\x00{"a": 1}', "could not load"),  # header cut
+    ],
+    ids=["empty", "absurd-header", "cut-header"],
+)
+def test_damaged_lora_files_are_named_errors(content, words, frames_of, pipe, tmp_path):
+    path = tmp_path / "damaged.safetensors"
+    path.write_bytes(content)
+    with pytest.raises(SettingsError, match=words) as info:
+        frames_of(lora=str(path))
+    assert (info.value.field, info.value.line) == ("lora", 1)
+    assert not _ours(pipe)
+
+
+def test_a_truncated_lora_is_a_named_error(lora_file, frames_of, pipe, tmp_path):
+    data = lora_file.read_bytes()
+    path = tmp_path / "truncated.safetensors"
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(SettingsError, match="could not load") as info:
+        frames_of(lora=str(path))
+    assert info.value.field == "lora"
+    assert not _ours(pipe)
+
+
+def test_a_pickle_renamed_to_safetensors_is_never_unpickled(frames_of, pipe, tmp_path):
+    import pickle
+
+    marker = tmp_path / "pickle-ran"
+    path = tmp_path / "adapter.safetensors"
+    path.write_bytes(pickle.dumps(_WritesMarker(str(marker))))
+    with pytest.raises(SettingsError, match="could not load") as info:
+        frames_of(lora=str(path))
+    assert info.value.field == "lora"
+    assert not marker.exists()
+    assert not _ours(pipe)
+
+
+class _WritesMarker:
+    """Unpickling this writes a file: the proof that a pickle ran."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+def test_thousands_of_lora_lines_stop_at_the_adapter_limit():
+    from giffusion_nb.validation import check_setting
+
+    settings = Settings(prompts="0: a\n3: b", lora="o/n\n" * 4000)
+    with pytest.raises(SettingsError, match="more than 16 adapters") as info:
+        check_setting(settings, "lora")
+    assert (info.value.field, info.value.line) == ("lora", 17)
+    settings.lora = "\n" * 9000 + "o/n @ 0.5\n" + "\n" * 9000
+    check_setting(settings, "lora")  # blank lines are no adapters
+    settings.lora = "o/n @ 1\n" * 3000
+    with pytest.raises(SettingsError, match="24,000 characters long; at most 20,000"):
+        check_setting(settings, "lora")

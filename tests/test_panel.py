@@ -106,6 +106,22 @@ def test_each_field_shows_its_own_error_live_and_clears_it(panel):
     assert "`scheduler_kwargs`" in fields["scheduler_kwargs"].message
 
 
+def test_text_that_is_no_text_or_a_nan_is_shown_under_its_field(panel):
+    """A lone surrogate (a browser sends "\\ud800" as is) and NaN in the JSON fields never
+    reach the settings; the field says what and where."""
+    fields = panel.fields
+    fields["prompts"].widget.value = "0: a corgi\n6: a \ud800 lion"
+    assert "`prompts`, line 2" in fields["prompts"].message
+    assert "lone UTF-16 surrogate" in fields["prompts"].message
+    fields["negative_prompt"].widget.value = "blurry\udc80"
+    assert "`negative_prompt`" in fields["negative_prompt"].message
+    fields["pipeline_kwargs"].widget.value = '{"guidance_rescale": NaN}'
+    assert "'guidance_rescale' is nan" in fields["pipeline_kwargs"].message
+    settings = panel.session.settings
+    assert "\ud800" not in settings.prompts and settings.pipeline_kwargs == {}
+    assert not panel.start_render()  # Render refuses while a field shows an error
+
+
 def test_an_error_follows_the_settings_it_depends_on(panel):
     fields, settings = panel.fields, panel.session.settings
     fields["zoom"].widget.value = "0: (1), 20: (-1)"  # positive up to frame 9

@@ -186,3 +186,125 @@ def test_a_saved_frame_replaces_a_link_at_its_name(planted):
     assert victim.read_bytes() == b"precious"
     assert not path.is_symlink() and Image.open(path).size == (8, 8)
     assert [p.name for p in path.parent.iterdir()] == ["0000.png"]  # no temporary file left
+
+
+# --- a model folder's code and pickles never run ---------------------------------------------
+
+MARKER_CODE = "import pathlib\npathlib.Path({path!r}).write_text('ran')\n"
+
+
+class _WritesMarker:
+    """Unpickling this writes a file: the proof that a pickle ran."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+def _plant(folder: Path, case: str, marker: Path) -> str:
+    """Change a copy of the tiny pipeline's folder as ``case`` says; returns the words the
+    refusal has to say."""
+    import json
+    import pickle
+
+    index_path = folder / "model_index.json"
+    index = json.loads(index_path.read_text())
+    code = MARKER_CODE.format(path=str(marker))
+    if case == "pickled-unet":
+        (folder / "unet" / "diffusion_pytorch_model.safetensors").unlink()
+        weights = pickle.dumps(_WritesMarker(str(marker)))
+        (folder / "unet" / "diffusion_pytorch_model.bin").write_bytes(weights)
+        return "weights are pickled (unet/diffusion_pytorch_model.bin)"
+    if case == "pickled-text-encoder":
+        (folder / "text_encoder" / "model.safetensors").unlink()
+        weights = pickle.dumps(_WritesMarker(str(marker)))
+        (folder / "text_encoder" / "pytorch_model.bin").write_bytes(weights)
+        return "weights are pickled (text_encoder/pytorch_model.bin)"
+    if case == "custom-pipeline":
+        index["_class_name"] = ["pipeline", "MarkerPipeline"]
+        index_path.write_text(json.dumps(index))
+        (folder / "pipeline.py").write_text(code + "class MarkerPipeline: pass\n")
+        return "names a custom pipeline"
+    if case == "custom-component":
+        index["unet"] = ["marker_unet", "MarkerUNet"]
+        index_path.write_text(json.dumps(index))
+        (folder / "unet" / "marker_unet.py").write_text(code + "class MarkerUNet: pass\n")
+        return "its component unet comes from 'marker_unet'"
+    if case == "stray-module":  # diffusers imports <folder>/None.py as a custom pipeline
+        (folder / "None.py").write_text(code)
+        return "it holds code (None.py)"
+    if case == "auto-map":
+        config_path = folder / "text_encoder" / "config.json"
+        config = json.loads(config_path.read_text())
+        config["auto_map"] = {"AutoModel": "modeling_marker.MarkerModel"}
+        config_path.write_text(json.dumps(config))
+        return "text_encoder/config.json maps classes to code of its own"
+    if case == "component-module":
+        (folder / "text_encoder" / "modeling_marker.py").write_text(code)
+        return "it holds code (text_encoder/modeling_marker.py)"
+    raise AssertionError(case)
+
+
+MODEL_CASES = [
+    "pickled-unet",
+    "pickled-text-encoder",
+    "custom-pipeline",
+    "custom-component",
+    "stray-module",
+    "auto-map",
+    "component-module",
+]
+
+
+@pytest.mark.parametrize("case", MODEL_CASES)
+def test_a_model_folder_with_code_or_pickles_is_refused_and_nothing_of_it_runs(case, tmp_path):
+    import shutil
+
+    from giffusion_nb.pipelines.builtin import builtin_model_path
+
+    folder = tmp_path / "model"
+    shutil.copytree(builtin_model_path("builtin:tiny-sd"), folder)
+    marker = tmp_path / "code-ran"
+    words = _plant(folder, case, marker)
+    with pytest.raises(SettingsError) as info:
+        load_pipeline(str(folder), device="cpu")
+    assert info.value.field == "model_id"
+    assert str(folder) in info.value.message and "was not loaded" in info.value.message
+    assert words in info.value.message, info.value.message
+    assert not marker.exists()
+
+
+def test_a_controlnet_folder_with_pickled_weights_is_refused(tmp_path):
+    import pickle
+    import shutil
+
+    from giffusion_nb.pipelines.builtin import builtin_model_path
+
+    folder = tmp_path / "controlnet"
+    shutil.copytree(builtin_model_path("builtin:tiny-controlnet"), folder)
+    for weights in folder.glob("*.safetensors"):
+        weights.unlink()
+    marker = tmp_path / "pickle-ran"
+    (folder / "diffusion_pytorch_model.bin").write_bytes(pickle.dumps(_WritesMarker(str(marker))))
+    with pytest.raises(SettingsError, match="weights are pickled") as info:
+        load_pipeline("builtin:tiny-sd", controlnet_ids=[str(folder)], device="cpu")
+    assert info.value.field == "controlnet_ids"
+    assert not marker.exists()
+
+
+def test_an_error_log_is_appended_to_never_through_a_planted_link(planted, tmp_path):
+    from giffusion_nb.output.safe_paths import append_text
+
+    outputs, _outside, victim = planted
+    outputs.mkdir()
+    (outputs / "error.log").symlink_to(victim)
+    append_text(outputs / "error.log", "--- first\n", "output_dir")
+    append_text(outputs / "error.log", "--- second\n", "output_dir")
+    assert victim.read_bytes() == b"precious"
+    assert (outputs / "error.log").read_text() == "--- first\n--- second\n"
+    linked = tmp_path / "linked-outputs"  # a folder the user names through a link is theirs
+    linked.symlink_to(outputs)
+    append_text(linked / "error.log", "--- third\n", "output_dir")
+    assert (outputs / "error.log").read_text().endswith("--- third\n")

@@ -225,3 +225,24 @@ def test_a_session_render_logs_to_an_offline_archive(make_session):
     assert found["assets"][output.name] == output.read_bytes()
     assert found["others"]["pipeline_class"] == "StableDiffusionPipeline"
     assert found["others"]["model_id"] == "builtin:tiny-sd"
+
+
+@pytest.mark.parametrize("target", ["folder", "dangling"])
+def test_a_link_planted_at_the_comet_folder_is_never_written_through(tmp_path, target):
+    """Before: the offline archive was written through the link, outside the run folder. Now
+    tracking stops with a warning that names the link; the render goes on."""
+    run_dir = tmp_path / "run"
+    frames, output = fake_render(run_dir, count=2)
+    outside = tmp_path / "outside"
+    if target == "folder":
+        outside.mkdir()
+    (run_dir / "comet").symlink_to(outside)
+    tracker = CometTracker()
+    tracker.start(SETTINGS, PROMPTS, run_dir=run_dir, pipeline_class="P", model_id="m")
+    for index, frame in enumerate(frames):
+        tracker.log_frame(index, frame)
+    tracker.finish(output, {})
+    assert "symbolic link" in tracker.warning and "comet" in tracker.warning
+    assert tracker.archive is None
+    assert not outside.exists() or list(outside.iterdir()) == []
+    assert (run_dir / "comet").is_symlink()  # left as it was: the user's to remove

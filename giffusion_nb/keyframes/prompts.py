@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from giffusion_nb.errors import SettingsError
 from giffusion_nb.keyframes.weights import parse_weights
+from giffusion_nb.limits import check_text
 
 MAX_FRAME = 1_000_000
 MAX_KEY_FRAMES = 10_000  # a key frame per onset of 30 minutes of music fits
@@ -33,9 +34,10 @@ def parse_prompts(text: str, *, field: str = "prompts") -> tuple[KeyFrame, ...]:
     """Parse ``N: prompt`` lines into key frames sorted by frame.
 
     Blank lines are skipped; the prompt may itself contain colons, and ends where ``--neg``
-    starts the key frame's negative prompt. Frames must be unique non-negative integers and
-    prompts non-empty; weights (``(word:1.3)``) must be well formed. The last few texts parsed
-    are remembered, so checking the same prompts again (every field of a panel does) is free.
+    starts the key frame's negative prompt. Frames must be unique non-negative integers,
+    prompts non-empty Unicode text; weights (``(word:1.3)``) must be well formed. The last few
+    texts parsed are remembered, so checking the same prompts again (every field of a panel
+    does) is free.
 
     >>> corgi, lion = parse_prompts("10: a lion --neg blurry\\n0: a corgi: at dawn")
     >>> corgi
@@ -49,6 +51,7 @@ def parse_prompts(text: str, *, field: str = "prompts") -> tuple[KeyFrame, ...]:
         raise SettingsError(
             field, f"is {len(text):,} characters long; expected at most {MAX_PROMPTS_CHARS:,}"
         )
+    check_text(field, text)  # a lone surrogate: named here, not by the tokenizer
     return _parse_text(text, field)
 
 

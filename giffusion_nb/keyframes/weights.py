@@ -17,6 +17,10 @@ SYNTAX = "()[]\\"  # the characters that are syntax; a backslash escapes each of
 _NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)"
 _WEIGHT_CLOSE = re.compile(rf":\s*({_NUMBER})\s*\)")  # ``:1.3)`` ends a weighted group
 _EDIT_CLOSE = re.compile(rf":\s*{_NUMBER}\s*\]")  # ``[cat:dog:10]``: A1111's prompt editing
+# ``(word:nan)``, ``(word:inf)``, ``(word:1e3)``: meant as a weight, but no decimal one
+_ODD_WEIGHT_CLOSE = re.compile(
+    rf":\s*([+-]?(?:nan|inf(?:inity)?|{_NUMBER}e[+-]?\d+))\s*\)", re.IGNORECASE
+)
 
 
 @dataclass(frozen=True)
@@ -113,6 +117,13 @@ def _parse(text: str) -> WeightedPrompt:
             groups.append((character, position, len(characters)))
         elif character == ":" and groups and groups[-1][0] == "(":
             match = _WEIGHT_CLOSE.match(text, position)
+            odd = None if match else _ODD_WEIGHT_CLOSE.match(text, position)
+            if odd is not None:
+                raise _SyntaxProblem(
+                    f"weight {odd.group(1)!r} is not a decimal number from 0 to "
+                    f"{MAX_WEIGHT:g} (write it like 1.3)",
+                    position,
+                )
             if match is None:
                 characters.append(character)
                 origins.append(position)
@@ -154,9 +165,10 @@ def _parse(text: str) -> WeightedPrompt:
 
 
 def _weight(number: str, position: int) -> float:
-    weight = float(number)
+    weight = float(number)  # thousands of digits: infinity, outside the range
     if not 0.0 <= weight <= MAX_WEIGHT:
-        raise _SyntaxProblem(f"weight {number} is outside 0 to {MAX_WEIGHT:g}", position)
+        shown = number if len(number) <= 20 else f"{number[:12]}… ({len(number)} characters)"
+        raise _SyntaxProblem(f"weight {shown} is outside 0 to {MAX_WEIGHT:g}", position)
     return weight
 
 

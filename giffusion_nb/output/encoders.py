@@ -24,8 +24,8 @@ from giffusion_nb.output.gif_format import (
     frame_delay_cs,
     image_block,
 )
-from giffusion_nb.output.palette import Quantized, quantize_frame
 from giffusion_nb.output.mux import mux_audio
+from giffusion_nb.output.palette import Quantized, quantize_frame
 
 # imageio-ffmpeg's 1..10 quality scale; 7 maps to x264 CRF 15, visually close to lossless.
 MP4_QUALITY = 7

@@ -97,3 +97,21 @@ def replace_file(path: str | Path, write: Callable[[BinaryIO], None], field: str
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(temp, dir_fd=descriptor)
             raise
+
+
+def append_text(path: str | Path, text: str, field: str) -> None:
+    """Append ``text`` (UTF-8) to the file ``path`` in a real folder, creating it if needed; a
+    symbolic link at ``path`` is replaced by a new file, never appended through (the folder
+    is the user's and may be reached through links)."""
+    path = Path(path).parent.resolve() / Path(path).name
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+    with real_folder(path.parent, field) as descriptor:
+        try:
+            handle = os.open(path.name, flags, 0o666, dir_fd=descriptor)
+        except OSError as exc:
+            if exc.errno != errno.ELOOP:
+                raise
+            os.unlink(path.name, dir_fd=descriptor)  # the link itself
+            handle = os.open(path.name, flags | os.O_EXCL, 0o666, dir_fd=descriptor)
+        with os.fdopen(handle, "ab") as file:
+            file.write(text.encode("utf-8", "replace"))

@@ -9,6 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from giffusion_nb.output.safe_paths import check_real_folder
+
 if TYPE_CHECKING:
     from PIL import Image
 
@@ -129,7 +131,7 @@ class CometTracker:
             **_EXPERIMENT_OPTIONS,
         }
         if self.offline:
-            directory.mkdir(parents=True, exist_ok=True)
+            check_real_folder(directory, "comet")  # a link planted there is never followed
             return comet_ml.OfflineExperiment(offline_directory=str(directory), **options)
         experiment = comet_ml.Experiment(**options)
         self.url = str(experiment.url or "")

@@ -13,6 +13,7 @@ from giffusion_nb.errors import SettingsError
 from giffusion_nb.pipelines.builtin import builtin_model_path, is_builtin
 from giffusion_nb.pipelines.families import family_of, known_pipelines
 from giffusion_nb.pipelines.families.base import CONTROL, CONTROL_IMAGE, IMAGE
+from giffusion_nb.pipelines.folder_checks import check_model_folder
 from giffusion_nb.pipelines.load_errors import explain_load_error
 
 AUTO_PIPELINES = (
@@ -115,7 +116,8 @@ def load_pipeline(
     dtype = dtype or default_dtype(device)
     cls = resolve_pipeline_class(pipeline_class)
     location = model_location(model_id)
-    kwargs: dict = {"dtype": dtype}
+    check_model_folder(location, model_id)
+    kwargs: dict = {"dtype": dtype, "use_safetensors": True}  # pickles can run code
     if _accepts(cls, "safety_checker") or cls.__name__ in ("DiffusionPipeline", *AUTO_PIPELINES):
         kwargs.update(safety_checker=None, requires_safety_checker=False)
     if motion_adapter_id.strip():
@@ -181,7 +183,10 @@ def _load_component(class_name: str, model_id: str, dtype: torch.dtype, field: s
 
     try:
         location = model_location(model_id, field=field)
-        return getattr(diffusers, class_name).from_pretrained(location, dtype=dtype)
+        check_model_folder(location, model_id, field)
+        return getattr(diffusers, class_name).from_pretrained(
+            location, dtype=dtype, use_safetensors=True
+        )
     except SettingsError as exc:
         raise SettingsError(field, exc.message) from exc
     except Exception as exc:

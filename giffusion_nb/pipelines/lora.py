@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import os
 import re
+import stat
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -14,6 +17,7 @@ from typing import Any
 
 from giffusion_nb.errors import SettingsError
 from giffusion_nb.keyframes.lora_text import LoraLine
+from giffusion_nb.limits import file_kind
 
 ADAPTER_PREFIX = "gnb_"  # the adapters giffusion_nb loads; other adapters are left alone
 SAFETENSORS = ".safetensors"
@@ -37,6 +41,7 @@ def resolve_source(source: str, line: int, *, field: str = "lora") -> LoraSource
     (``owner/name``, its one ``.safetensors`` file found at load) or a Hub file
     (``owner/name/file.safetensors``); a local path that is missing is an error."""
     path = Path(source).expanduser()
+    _check_kind(path, source, line, field)
     if path.is_file():
         if path.suffix != SAFETENSORS:
             raise SettingsError(
@@ -73,6 +78,33 @@ def resolve_source(source: str, line: int, *, field: str = "lora") -> LoraSource
             line=line,
         )
     return LoraSource("/".join(parts[:2]), "/".join(parts[2:]), local=False)
+
+
+def _check_kind(path: Path, source: str, line: int, field: str) -> None:
+    """A local source that exists is a file or a folder: a named pipe, a device (``/dev/zero``)
+    or a link that loops is refused by what it is, without opening it (a pipe would block)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise SettingsError(
+                field, f"{source!r} is a symbolic link that loops; expected a file", line=line
+            ) from None
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR, errno.ENAMETOOLONG):
+            return  # missing: a Hub id, or an error below
+        raise SettingsError(
+            field, f"cannot read {source!r}: {exc.strerror or exc}", line=line
+        ) from None
+    except ValueError:  # a NUL character: no such path
+        return
+    kind = "a character device" if stat.S_ISCHR(mode) else file_kind(mode)
+    if kind is not None and not stat.S_ISDIR(mode):
+        raise SettingsError(
+            field,
+            f"{source!r} is {kind}, not a file; expected a {SAFETENSORS} file or a folder "
+            "holding one",
+            line=line,
+        )
 
 
 def _folder_weight(folder: Path, source: str, line: int, field: str) -> str:
@@ -196,6 +228,37 @@ def _load_one(pipe: Any, family_name: str, line: LoraLine, source: LoraSource, n
             "lora", f"could not load {line.source!r}: {_reason(exc)}", line=line.line
         ) from exc
     _check_fits(pipe, family_name, line, source, name)
+    _check_finite(pipe, line, name)
+
+
+def _check_finite(pipe: Any, line: LoraLine, name: str) -> None:
+    """Every weight of the loaded adapter is a finite number: NaN or infinity in a LoRA turns
+    every frame into one colour, even at scale 0 (0 × NaN is NaN)."""
+    import torch
+
+    for component in _loaded(pipe):
+        model = getattr(pipe, component, None)
+        if model is None:
+            continue
+        for parameter_name, parameter in model.named_parameters():
+            if f".{name}." not in parameter_name or torch.isfinite(parameter).all():
+                continue
+            what = " and ".join(
+                word
+                for word, found in (
+                    ("NaN", torch.isnan(parameter).any()),
+                    ("infinity", torch.isinf(parameter).any()),
+                )
+                if found
+            )
+            layer = parameter_name.replace(f".{name}", "")
+            raise SettingsError(
+                "lora",
+                f"{line.source!r} holds {what} in its weights ({component}: {layer}); such "
+                "an adapter turns every frame into one colour at any scale (the file is "
+                "damaged, or its training diverged)",
+                line=line.line,
+            )
 
 
 def _check_fits(pipe: Any, family_name: str, line: LoraLine, source: LoraSource, name: str) -> None:

@@ -4,7 +4,6 @@ which frames remain, the frame writer, Comet tracking, progress and the status i
 from __future__ import annotations
 
 import contextlib
-import json
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -17,12 +16,16 @@ from giffusion_nb.errors import SettingsError
 from giffusion_nb.keyframes.pacing import Pacing
 from giffusion_nb.output.formats import output_format
 from giffusion_nb.output.interrupts import FINISHING, Finishing, interrupts_deferred
+from giffusion_nb.output.pacing_record import read_pacing_record, write_pacing_record
 from giffusion_nb.output.runs import (
+    RunLock,
     complete_frames,
     create_run_dir,
+    lock_run_dir,
     missing_frames,
     read_run_record,
     remove_temporary_files,
+    write_record_atomically,
     write_run_record,
 )
 from giffusion_nb.output.tracking import CometTracker, finish_tracking, start_tracking
@@ -30,8 +33,6 @@ from giffusion_nb.output.writers import BackgroundWriter, existing_frames, frame
 from giffusion_nb.render.renderer import RenderedFrame
 from giffusion_nb.render.spec import FRAME_SETTINGS, RenderSpec
 from giffusion_nb.settings import Settings
-
-PACING_RECORD = "pacing.json"
 
 
 class RunStatus(Protocol):
@@ -78,6 +79,7 @@ class Run:
         self._tracker: CometTracker | None = None
         self._bar: tqdm | None = None
         self._finishing = Finishing()  # from a Ctrl-C until the output is written
+        self._lock: RunLock | None = None
 
     # --- opening -------------------------------------------------------------------------
 
@@ -88,12 +90,16 @@ class Run:
         if self._resume is None:
             title = spec.plan.key_frames[0].prompt
             run_dir = create_run_dir(self._output_dir, title, self._run_name)
-            Settings.from_dict(s.to_dict()).save(run_dir / "settings.json")
+            self._lock = lock_run_dir(run_dir)
+            write_record_atomically(
+                run_dir / "settings.json", Settings.from_dict(s.to_dict()).to_dict()
+            )
             write_run_record(run_dir, _frame_settings(s.to_dict()))
             done: set[int] = set()
         else:
             run_dir = Path(self._resume)
             check_resumable(run_dir, s.to_dict())
+            self._lock = lock_run_dir(run_dir)  # before anything of another render is touched
             remove_temporary_files(run_dir)
             done = complete_frames(run_dir, total)
         self.run_dir = run_dir
@@ -135,17 +141,16 @@ class Run:
         now (recorded in ``pacing.json`` for later resumes); returns the re-timed spec."""
         if not self.spec.needs_pacing:
             return self.spec
-        path = self.run_dir / PACING_RECORD
-        if self._resume is not None and path.is_file():
-            try:
-                data = json.loads(path.read_text(encoding="utf-8"))
-                pacing = Pacing.from_json(data, self.spec.num_frames)
-            except (OSError, ValueError, KeyError, TypeError) as exc:
-                raise SettingsError("resume", f"{path} is damaged ({exc})") from exc
-        else:
-            self.status.message = "Pacing: probing how the picture changes between key frames…"
-            pacing = probe()
-            path.write_text(json.dumps(pacing.to_json()) + "\n", encoding="utf-8")
+        pacing, problem = None, ""
+        if self._resume is not None:  # the run's record (a damaged one is probed again)
+            pacing, problem = read_pacing_record(self.run_dir, self.spec.num_frames)
+        if pacing is None:
+            self.status.message = (
+                problem or "Pacing: probing how the picture changes between key frames…"
+            )
+            with self._unlocked_on_error():
+                pacing = probe()
+                write_pacing_record(self.run_dir, pacing)
         self.spec = self.spec.with_pacing(pacing)
         todo = self.status.frames_total - self.status.frames_done
         self.status.message = f"Rendering {todo} frames{self.where} · {pacing.describe()}…"
@@ -182,6 +187,7 @@ class Run:
         except BaseException as exc:
             with interrupts_deferred(FINISHING), contextlib.suppress(Exception):
                 self._writer.close()  # the frames done stay playable; the render's error goes on
+            self._lock.release()
             self.status.status, self.status.message = "error", str(exc)
             raise
         finally:
@@ -194,9 +200,11 @@ class Run:
         tracking and set the status and message; returns the output written, if any."""
         self._finishing.begin()
         try:
-            output = self._writer.close()
+            with self._unlocked_on_error():
+                output = self._writer.close()
         finally:
             self._finishing.end()
+        self._lock.release()
         if self._finishing.pressed:
             self.stop.set()
         total = self.spec.num_frames
@@ -216,6 +224,15 @@ class Run:
             st.message += f" · {finish_tracking(self._tracker, self.spec.settings, output)}"
             st.tracking_url = self._tracker.url
         return output
+
+    @contextlib.contextmanager
+    def _unlocked_on_error(self) -> Iterator[None]:
+        """The run folder's lock is let go when the block fails (the render ends there)."""
+        try:
+            yield
+        except BaseException:
+            self._lock.release()
+            raise
 
 
 def _frame_settings(settings: dict[str, Any]) -> dict[str, Any]:

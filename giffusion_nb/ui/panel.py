@@ -11,6 +11,7 @@ from pathlib import Path
 import ipywidgets as widgets
 
 from giffusion_nb.errors import SettingsError
+from giffusion_nb.output.safe_paths import append_text
 from giffusion_nb.render.session import RenderSession
 from giffusion_nb.ui.actions import Action, Jobs, summary
 from giffusion_nb.ui.buttons import button
@@ -154,10 +155,9 @@ class Panel(widgets.VBox):
             return None
         run_dir = self.session.run_dir if not isinstance(error, SettingsError) else ""
         log = Path(run_dir) / "error.log" if run_dir else self.session.output_dir / "error.log"
-        log.parent.mkdir(parents=True, exist_ok=True)
         stamp = time.strftime("%Y-%m-%d %H:%M:%S")
-        with log.open("a", encoding="utf-8") as out:
-            out.write(f"--- {stamp}\n{''.join(traceback.format_exception(error))}")
+        text = f"--- {stamp}\n{''.join(traceback.format_exception(error))}"
+        append_text(log, text, "output_dir")  # a link planted at error.log is not followed
         return log
 
     # --- reactions to the session -----------------------------------------------------------
