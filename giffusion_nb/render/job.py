@@ -185,7 +185,7 @@ class RenderJob:
         parameters = call_parameters(pipe)
         arguments: dict[str, Any] = {
             "num_inference_steps": s.num_inference_steps,
-            **self.family.guidance_arguments(s.guidance_scale),
+            **self.family.guidance_arguments(pipe, s.guidance_scale),
             "output_type": "pil",
             # One generator per frame, all from the seed: the same scheduler noise at any
             # batch size.

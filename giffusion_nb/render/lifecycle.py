@@ -27,6 +27,8 @@ from giffusion_nb.render.spec import RenderSpec
 class Calls(Protocol):
     """Where a render's pipeline calls run."""
 
+    notes: list[str]  # what the render says at its end (a pipeline that travels by noise alone)
+
     def describe(self, frames: int) -> str:
         """How messages say where ``frames`` frames render: ``""``, or `` on 2 workers``."""
 
@@ -41,12 +43,17 @@ class Calls(Protocol):
 
 
 class LocalCalls:
-    """Calls in this process, on a prepared job."""
+    """Calls in this process, on a prepared job (``notes``: what preparing it had to say)."""
 
     def __init__(
-        self, job: RenderJob, stop: threading.Event, on_message: Callable[[str], None]
+        self,
+        job: RenderJob,
+        stop: threading.Event,
+        on_message: Callable[[str], None],
+        notes: list[str] | None = None,
     ) -> None:
         self.job, self._stop, self._on_message = job, stop, on_message
+        self.notes = list(notes or [])
 
     def describe(self, frames: int) -> str:
         return ""
@@ -96,4 +103,4 @@ def render_run(
         paced = run.pace(lambda: calls.probe(run.spec))
         for frame in calls.frames(paced, todo, run.previous_frame(todo)):
             run.receive(frame)
-    return run.finish(), run.spec
+    return run.finish(calls.notes), run.spec

@@ -71,6 +71,7 @@ class FrameWorker:
     def __init__(self, spec: RenderSpec) -> None:
         self._error: Exception | None = None
         self._stop = threading.Event()
+        self._notes: list[str] = []  # what preparing the job had to say
         try:
             s = spec.settings
             device = default_device()
@@ -83,7 +84,7 @@ class FrameWorker:
                 compile_unet=s.compile_unet,
                 motion_adapter_id=s.motion_adapter_id,
             )
-            self._job = prepare_job(spec, pipe, device)
+            self._job = prepare_job(spec, pipe, device, on_message=self._notes.append)
         except Exception as exc:  # raised by render(), so the driver gets it, not a dead actor
             self._error = exc
 
@@ -98,6 +99,10 @@ class FrameWorker:
         if self._error is not None:
             raise self._error
         return call_groups(self._job, frames)
+
+    def notes(self) -> list[str]:
+        """What preparing the job had to say (a pipeline that travels by noise alone)."""
+        return list(self._notes)
 
     def render(self, frames: list[int]) -> list[tuple[int, bytes]]:
         """``(index, PNG bytes)`` of each frame, in frame order."""
@@ -126,6 +131,7 @@ class RayCalls:
     ) -> None:
         self._workers, self._options, self._stop = workers, options, stop
         self._on_message = on_message
+        self.notes: list[str] = []  # said once at the end of the render
         self._ray: Any = None
         self._started = False
 
@@ -184,6 +190,10 @@ class RayCalls:
     ) -> Iterator[RenderedFrame]:
         return _gather(self._ray, spec, todo, self._stop, self._workers, self._options, self)
 
+    def add_notes(self, notes: list[str]) -> None:
+        """Notes of the workers' jobs, each said once at the end."""
+        self.notes += [note for note in notes if note not in self.notes]
+
     def fewer_workers(self, workers: int, frames: int) -> None:
         """Fewer calls than workers (a video's windows): say so."""
         self._on_message(f"Rendering {frames} frames on {workers} workers…")
@@ -211,7 +221,7 @@ def _gather(
     stop: threading.Event,
     workers: int,
     options: RayOptions,
-    calls: RayCalls,
+    owner: RayCalls,
 ) -> Iterator[RenderedFrame]:
     """Give each actor a contiguous chunk of whole pipeline calls (batches, or a video's
     windows), keep ``IN_FLIGHT`` calls queued on each and yield the frames as they come; a
@@ -230,12 +240,13 @@ def _gather(
         if not actors:
             return
         groups = _settings_error_of(ray, lambda: ray.get(actors[0].call_groups.remote(todo)))
+        owner.add_notes(ray.get(actors[0].notes.remote()))
         chunks = split_frames(groups, len(actors))  # each a contiguous run of whole calls
         if len(chunks) < len(actors):  # fewer calls (a video's windows) than workers
             for actor in actors[len(chunks) :]:
                 ray.kill(actor)
             actors = actors[: len(chunks)]
-            calls.fewer_workers(len(chunks), len(todo))
+            owner.fewer_workers(len(chunks), len(todo))
         queues = [deque(chunk) for chunk in chunks]
         while not stop.is_set():
             for chunk, queued in enumerate(queues):

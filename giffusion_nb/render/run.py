@@ -195,9 +195,10 @@ class Run:
 
     # --- closing -------------------------------------------------------------------------
 
-    def finish(self) -> Path | None:
+    def finish(self, notes: list[str] | None = None) -> Path | None:
         """Write the output of the frames done (a Ctrl-C meanwhile waits for it), end the
-        tracking and set the status and message; returns the output written, if any."""
+        tracking and set the status and message (ending with the spec's ``notes`` and
+        ``notes``); returns the output written, if any."""
         self._finishing.begin()
         try:
             with self._unlocked_on_error():
@@ -219,7 +220,7 @@ class Run:
         )
         if self.spec.pacing is not None:
             st.message += f" · {self.spec.pacing.describe()}"
-        st.message += "".join(f" · {note}" for note in self.spec.notes)
+        st.message += "".join(f" · {note}" for note in (*self.spec.notes, *(notes or ())))
         if self._tracker is not None:
             st.message += f" · {finish_tracking(self._tracker, self.spec.settings, output)}"
             st.tracking_url = self._tracker.url

@@ -274,15 +274,18 @@ class RenderSession(HasTraits):
     def _local_calls(self, spec: RenderSpec) -> LocalCalls:
         """Calls in this process on the spec's prepared job."""
         pipe = self.load_pipeline(spec.settings)
+        notes: list[str] = []
         job = prepare_job(
             spec,
             pipe,
             self.device,
             siblings=self._siblings,
             callback=self._on_step_end,
-            on_message=self._note,
+            on_message=notes.append,
         )
-        return LocalCalls(job, self._stop, self._note)
+        for note in notes:
+            self._note(note)
+        return LocalCalls(job, self._stop, self._note, notes)
 
     @contextlib.contextmanager
     def _rendering(self) -> Iterator[None]:

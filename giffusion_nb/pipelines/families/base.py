@@ -134,7 +134,7 @@ class Family:
         """Why a negative prompt would have no effect (``None``: it has one)."""
         raise NotImplementedError
 
-    def guidance_arguments(self, guidance_scale: float) -> dict[str, Any]:
+    def guidance_arguments(self, pipe: Any, guidance_scale: float) -> dict[str, Any]:
         """The call's guidance arguments."""
         raise NotImplementedError
 

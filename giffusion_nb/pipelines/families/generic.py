@@ -229,8 +229,16 @@ class Generic(Family):
             )
         return "has no effect with guidance_scale <= 1; raise guidance_scale or clear it"
 
-    def guidance_arguments(self, guidance_scale: float) -> dict[str, Any]:
-        return {"guidance_scale": guidance_scale} if "guidance_scale" in self._accepts.call else {}
+    def guidance_arguments(self, pipe: Any, guidance_scale: float) -> dict[str, Any]:
+        """``guidance_scale`` where the call reads it: a pipeline whose default is ``None``
+        (Qwen-Image) reads it only as the guidance embedding of a model that has one."""
+        if not self._accepts.call_takes("guidance_scale"):
+            return {}
+        if self._accepts.call_default("guidance_scale") is None:
+            config = getattr(getattr(pipe, "transformer", None), "config", None)
+            if not getattr(config, "guidance_embeds", False):
+                return {}
+        return {"guidance_scale": guidance_scale}
 
     # --- frames and noise -----------------------------------------------------------------
 

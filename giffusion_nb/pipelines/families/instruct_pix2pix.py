@@ -65,7 +65,7 @@ class InstructPix2Pix(Family):
             "image_guidance_scale at 1 or more), or clear it"
         )
 
-    def guidance_arguments(self, guidance_scale: float) -> dict[str, Any]:
+    def guidance_arguments(self, pipe: Any, guidance_scale: float) -> dict[str, Any]:
         return {"guidance_scale": guidance_scale}
 
     def latent_channels(self, pipe: Any) -> int:

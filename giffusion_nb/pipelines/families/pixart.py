@@ -76,7 +76,7 @@ class PixArtAlpha(Family):
             return None
         return "has no effect with guidance_scale <= 1; raise guidance_scale or clear it"
 
-    def guidance_arguments(self, guidance_scale: float) -> dict[str, Any]:
+    def guidance_arguments(self, pipe: Any, guidance_scale: float) -> dict[str, Any]:
         return {"guidance_scale": guidance_scale}
 
     def latent_channels(self, pipe: Any) -> int:
