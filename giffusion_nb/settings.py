@@ -128,9 +128,11 @@ class Settings(HasTraits):
     )
     batch_size = Int(1, help="Frames rendered together; frames are the same at any batch size.")
     video_window = Int(
-        16,
+        None,
+        allow_none=True,
         help="Video models render a window a call, whatever batch_size: the frames it denoises "
-        "together (16: a motion module's context; a longer window slides over it); 0: all in "
+        "together (empty: the model's own: 16 for a motion module, else the call's default "
+        "num_frames; a VAE that packs t frames a latent takes t·k+1 frames a call); 0: all in "
         "one call.",
     )
     video_overlap = Int(

@@ -30,6 +30,7 @@ from giffusion_nb.keyframes.weights import parse_weights
 from giffusion_nb.limits import check_json_value, check_text, file_kind, shown
 from giffusion_nb.media.audio_features import settings_features
 from giffusion_nb.media.input_checks import check_media_input
+from giffusion_nb.media.key_frame_pictures import check_key_frame_images
 from giffusion_nb.media.motion import motion_schedule
 from giffusion_nb.output.encoders import check_fps
 from giffusion_nb.pipelines.lora import resolve_source
@@ -288,14 +289,14 @@ def _check_pipeline_kwargs(settings: Settings) -> None:
 
 
 def _check_video_window(settings: Settings) -> None:
-    if settings.video_window != 0:  # 0: the whole animation in one call
+    if settings.video_window not in (None, 0):  # the model's own; 0: the whole animation
         _check_range("video_window", settings.video_window, 2, 1024)
 
 
 def _check_video_overlap(settings: Settings) -> None:
     overlap, window = settings.video_overlap, settings.video_window
     _check_range("video_overlap", overlap, 0, 1023)
-    if window > 0 and overlap >= window:
+    if window and overlap >= window:
         raise SettingsError(
             "video_overlap", f"must be smaller than video_window ({window}), got {overlap}"
         )
@@ -308,7 +309,7 @@ def _call(check: Callable[[Any], Any], name: str) -> Check:
 CHECKS: dict[str, Check] = {
     "model_id": _text("model_id", allow_empty=False),
     "pipeline_class": _text("pipeline_class", allow_empty=False),
-    "prompts": _call(parse_prompts, "prompts"),
+    "prompts": lambda settings: check_key_frame_images(parse_prompts(settings.prompts)),
     "lora": _check_lora,
     "negative_prompt": _check_negative_prompt,
     "seed": _range("seed", 0, MAX_SEED),

@@ -1,4 +1,5 @@
-"""Key-frame prompt text (`0: a corgi` / `60: a lion --neg blurry`) -> sorted key frames."""
+"""Key-frame prompt text (`0: a corgi` / `60: a lion --neg blurry` / `80: a lion --image
+lion.png`) -> sorted key frames."""
 
 from __future__ import annotations
 
@@ -17,17 +18,21 @@ MAX_PROMPTS_CHARS = 200_000  # all lines together
 MAX_PROMPT_CHARS = 10_000  # one prompt; CLIP reads 77 tokens, T5 512 (~300 and ~2000 characters)
 NEGATIVE_MARK = "--neg"  # `12: a lion --neg blurry, dark`: what follows is the key frame's negative
 _NEGATIVE = re.compile(r"(?:^|\s)--neg(?=\s|$)")
+IMAGE_MARK = "--image"  # `80: a lion --image lion.png`: the picture a video model meets there
+_IMAGE = re.compile(r"(?:^|\s)--image(?=\s|$)")
 
 
 @dataclass(frozen=True)
 class KeyFrame:
     """One key frame: the frame index, the prompt it shows, its own negative prompt (``None``:
-    the ``negative_prompt`` setting's) and the line of the text it was read from."""
+    the ``negative_prompt`` setting's), its image (a path, for video models that meet a
+    picture at a frame; ``None``: none) and the line of the text it was read from."""
 
     frame: int
     prompt: str
     negative: str | None = None
     line: int = field(default=0, compare=False, repr=False)
+    image: str | None = None
 
 
 def parse_prompts(text: str, *, field: str = "prompts") -> tuple[KeyFrame, ...]:
@@ -120,13 +125,39 @@ def _parse_line(line: str, number: int, field: str) -> KeyFrame:
             f"most {MAX_PROMPT_CHARS:,} (CLIP reads 77 tokens, T5 512: about 300 and 2000)",
             line=number,
         )
+    prompt, image = _split_image(prompt, frame, number, field)
     prompt, negative = _split_negative(prompt, frame, number, field)
-    if not prompt:
+    if not prompt and image is None:
         raise SettingsError(field, f"key frame {frame} has an empty prompt", line=number)
     parse_weights(prompt, field=field, line=number)
     if negative is not None:
         parse_weights(negative, field=field, line=number, what="the negative prompt")
-    return KeyFrame(frame, prompt, negative, number)
+    return KeyFrame(frame, prompt, negative, number, image)
+
+
+def _split_image(text: str, frame: int, number: int, field: str) -> tuple[str, str | None]:
+    """The text without its ``--image path`` part, and the path (``None`` without one). The
+    path runs to the end of the line, or to a ``--neg`` after it."""
+    parts = _IMAGE.split(text)
+    if len(parts) == 1:
+        return text, None
+    if len(parts) > 2:
+        raise SettingsError(
+            field,
+            f"key frame {frame} has `{IMAGE_MARK}` {len(parts) - 1} times; one image a key frame",
+            line=number,
+        )
+    before, after = parts
+    path, *negative = _NEGATIVE.split(after, maxsplit=1)  # `--image a.png --neg blurry`
+    rest = f" {NEGATIVE_MARK} {negative[0]}" if negative else ""
+    path = path.strip()
+    if not path:
+        raise SettingsError(
+            field,
+            f"key frame {frame} has `{IMAGE_MARK}` and no image path after it",
+            line=number,
+        )
+    return (before.strip() + rest).strip(), path
 
 
 def _split_negative(prompt: str, frame: int, number: int, field: str) -> tuple[str, str | None]:
@@ -166,5 +197,9 @@ def format_prompts(key_frames: Sequence[KeyFrame]) -> str:
 
 
 def _format(key_frame: KeyFrame) -> str:
-    line = f"{key_frame.frame}: {key_frame.prompt}"
-    return line if key_frame.negative is None else f"{line} {NEGATIVE_MARK} {key_frame.negative}"
+    line = f"{key_frame.frame}: {key_frame.prompt}".rstrip()
+    if key_frame.negative is not None:
+        line += f" {NEGATIVE_MARK} {key_frame.negative}"
+    if key_frame.image is not None:
+        line += f" {IMAGE_MARK} {key_frame.image}"
+    return line

@@ -16,6 +16,7 @@ from giffusion_nb.frozen import thaw
 from giffusion_nb.keyframes.prompts import KeyFrame
 from giffusion_nb.keyframes.schedules import FrameStep
 from giffusion_nb.keyframes.weights import plain_text
+from giffusion_nb.media.key_frame_pictures import load_key_frame_image
 from giffusion_nb.pipelines.arguments import check_call_arguments
 from giffusion_nb.pipelines.families import Family
 from giffusion_nb.pipelines.families.base import FROM_IMAGE, CallPrompts, FrameSize
@@ -44,6 +45,7 @@ class RenderJob:
     scheduler: Any = None
     callback: Any = None
     windows: list[Window] | None = None  # a video family's calls (None: batches of images)
+    image_frames: tuple[int, ...] = ()  # the key frames with an `--image`
     _window_images: dict[int, Image.Image] = field(default_factory=dict, repr=False)
 
     @property
@@ -88,13 +90,14 @@ class RenderJob:
         images = self._window_inputs(window.frames)
         inits = None if images is None or self.controlnet else images
         controls = images if self.controlnet else None
-        return self._call(self.plan.steps_for(window.frames), inits, controls)
+        return self._call(self.plan.steps_for(window.frames), inits, controls, window)
 
     def _call(
         self,
         steps: list[FrameStep],
         inits: list[Image.Image] | None,
         controls: list[Image.Image] | None,
+        window: Window | None = None,
     ) -> list[Image.Image]:
         """The one call builder: arguments in the diffusers pipelines' order of steps."""
         video = self.windows is not None
@@ -109,6 +112,9 @@ class RenderJob:
             layout = _video_controls if video else _controls
             images = self.family.image_arguments(mode, inits, layout(controls, pipe), strength)
             arguments.update(images)
+            if window is not None:  # the key-frame images a video model meets in the window
+                pictures = self._key_frame_pictures(window)
+                arguments.update(self.family.key_frame_arguments(pipe, window, pictures))
             # 4. The key-frame noise, travelled to each frame
             noise = self.noise.travelled(steps, len(self.plan.key_frames) - 1)
             entry = self.family.noise_entry(pipe, mode, noise, self.size, arguments)
@@ -119,6 +125,14 @@ class RenderJob:
                 arguments.update(prompt_arguments)
                 _check_arguments(pipe, arguments, self.family)
                 return self.family.images(pipe(**arguments))
+
+    def _key_frame_pictures(self, window: Window) -> dict[int, Image.Image]:
+        """The pictures of the key-frame images in ``window``, loaded for its call only."""
+        return {
+            frame: load_key_frame_image(self.plan.key_frames, frame)
+            for frame in self.image_frames
+            if frame in window.frames
+        }
 
     @contextmanager
     def _lora_at(self, frame: int) -> Iterator[None]:

@@ -26,6 +26,7 @@ from giffusion_nb.pipelines.schedulers import build_scheduler
 from giffusion_nb.render.conditioning import KeyFrameNoise, KeyFrameTensors
 from giffusion_nb.render.frame_inputs import FrameImages
 from giffusion_nb.render.job import RenderJob, check_pipeline_accepts
+from giffusion_nb.render.key_frame_images import image_key_frames
 from giffusion_nb.render.prompt_checks import key_frame_texts
 from giffusion_nb.render.spec import RenderSpec
 from giffusion_nb.render.video_checks import check_video
@@ -72,7 +73,8 @@ def prepare_job(
             f"for; choose {family.pipelines[TEXT]}",
         )
     controlnet = loaded in (CONTROL, CONTROL_IMAGE)
-    windows = family.windows(spec.num_frames, s.video_window, s.video_overlap)
+    anchors = image_key_frames(spec.plan.key_frames, family)
+    windows = family.windows(pipe, spec.num_frames, s.video_window, s.video_overlap, list(anchors))
     if windows is not None:
         check_video(spec, family, from_images=not controlnet)
     inputs = _frame_inputs(spec, family.size_multiple(pipe))
@@ -97,6 +99,7 @@ def prepare_job(
         inputs=inputs,
         callback=callback,
         windows=windows,
+        image_frames=anchors,
     )
     if s.use_prompt_embeds:
         problem = family.travel_problem(pipe)

@@ -149,7 +149,7 @@ def make_fields(settings: Settings) -> dict[str, SettingField]:
     add("scheduler_kwargs", widgets.Textarea(rows=2, placeholder="{}"), to_widget=_as_json)
     add("pipeline_kwargs", widgets.Textarea(rows=2, placeholder="{}"), to_widget=_as_json)
     add("batch_size", widgets.IntText())
-    add("video_window", widgets.IntText())
+    add("video_window", widgets.Text(placeholder="the model's"), to_widget=optional)
     add("video_overlap", widgets.IntText())
     add("height", widgets.Text(placeholder="the model's size"), to_widget=optional)
     add("width", widgets.Text(placeholder="the model's size"), to_widget=optional)

@@ -17,6 +17,8 @@ from giffusion_nb.pipelines.families.pixart import PixArtAlpha, PixArtSigma
 from giffusion_nb.pipelines.families.sd import StableDiffusion
 from giffusion_nb.pipelines.families.sd3 import StableDiffusion3
 from giffusion_nb.pipelines.families.sdxl import StableDiffusionXL
+from giffusion_nb.pipelines.families.signatures import accepts
+from giffusion_nb.pipelines.families.video_model import VideoModel
 
 __all__ = ["FAMILIES", "Family", "family_names", "family_of", "known_pipelines", "model_examples"]
 
@@ -54,8 +56,9 @@ def family_of(pipe: Any) -> Family:
 
 @functools.cache
 def family_of_class(pipeline_class: type) -> Family:
-    """The family of a pipeline class: the named one that claims it, else the generic one, or
-    an error on ``pipeline_class`` that names what the class lacks."""
+    """The family of a pipeline class: the named one that claims it, else the generic one (a
+    video model's, for a call that takes ``num_frames``), or an error on ``pipeline_class``
+    that names what the class lacks."""
     family = known_pipelines().get(pipeline_class.__name__)
     if family is not None:
         return family
@@ -67,4 +70,6 @@ def family_of_class(pipeline_class: type) -> Family:
             f"choose a pipeline whose call takes prompt and latents, e.g. "
             f"{', '.join(f.pipelines['text'] for f in FAMILIES[:3])}",
         )
+    if accepts(pipeline_class).call_takes("num_frames"):
+        return VideoModel(pipeline_class)
     return Generic(pipeline_class)

@@ -52,6 +52,7 @@ class AnimateDiff(Family):
     prompt_weighting = True
     takes_negative_prompt = True
     needs_image = False
+    takes_key_frame_images = False
     mask_names = frozenset()
     pads_prompts_together = False  # fixed-length padding
 
@@ -90,8 +91,10 @@ class AnimateDiff(Family):
     def native_size(self, pipe: Any) -> int:
         return pipe.unet.config.sample_size * pipe.vae_scale_factor
 
-    def windows(self, num_frames: int, size: int, overlap: int) -> list[Window]:
-        return video_windows(num_frames, size, overlap)
+    def windows(
+        self, pipe: Any, num_frames: int, size: int | None, overlap: int, anchors: list[int]
+    ) -> list[Window] | None:
+        return video_windows(num_frames, MOTION_CONTEXT if size is None else size, overlap)
 
     @contextmanager
     def rendering(self, pipes: Sequence[Any]) -> Iterator[None]:

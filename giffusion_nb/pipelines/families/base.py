@@ -38,6 +38,7 @@ CAPABILITIES = (
     "prompt_weighting",  # whether (word:1.3) weights can be encoded (compel)
     "takes_negative_prompt",
     "needs_image",  # every frame edits an input image
+    "takes_key_frame_images",  # a key frame's `--image` reaches the call (a video model)
     "mask_names",  # per-prompt tensors that travel by their maximum, never by slerp
     "pads_prompts_together",  # all key-frame prompts encoded in one call (batch-longest padding)
     "encode_prompts",
@@ -99,6 +100,7 @@ class Family:
     prompt_weighting: ClassVar[bool]
     takes_negative_prompt: ClassVar[bool]
     needs_image: ClassVar[bool]
+    takes_key_frame_images: ClassVar[bool]
     mask_names: ClassVar[frozenset[str]]
     pads_prompts_together: ClassVar[bool]
 
@@ -184,9 +186,12 @@ class Family:
         """The frames of a call's output."""
         raise NotImplementedError
 
-    def windows(self, num_frames: int, size: int, overlap: int) -> list[Window] | None:
-        """The windows of frames one call renders together (a video family), or ``None``:
-        frames are independent images, batched by ``batch_size``."""
+    def windows(
+        self, pipe: Any, num_frames: int, size: int | None, overlap: int, anchors: list[int]
+    ) -> list[Window] | None:
+        """The windows of frames one call renders together (a video family; ``size``
+        ``None``: the model's own), or ``None``: frames are independent images, batched by
+        ``batch_size``. ``anchors``: the key frames that carry an image."""
         raise NotImplementedError
 
     # --- mechanisms every family shares (diffusers' own conventions) ----------------------
@@ -224,6 +229,13 @@ class Family:
         if prompts.negatives is not None:
             arguments["negative_prompt"] = prompts.negatives
         return arguments
+
+    def key_frame_arguments(
+        self, pipe: Any, window: Window, images: Mapping[int, Image.Image]
+    ) -> dict[str, Any]:
+        """The call arguments that give a window the key-frame images (frame -> picture) of
+        a family that ``takes_key_frame_images``."""
+        return {}
 
     def call_prompts(self, pipe: Any, prompts: CallPrompts) -> AbstractContextManager[dict]:
         """The prompt arguments of one call, around it (a video family may set state on the

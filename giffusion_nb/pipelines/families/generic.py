@@ -60,6 +60,7 @@ class Generic(Family):
     controlnet_model = None
     prompt_weighting = False  # compel weights CLIP prompts only
     needs_image = False
+    takes_key_frame_images = False
     pads_prompts_together = True
 
     def __init__(self, pipeline_class: type) -> None:
@@ -300,10 +301,6 @@ class Generic(Family):
             return {"image": inits, "strength": strength}
         return {"image": inits}
 
-    def takes_reference_image(self) -> bool:
-        """True when ``image`` is a reference the class reads, not an init it noises."""
-        return self._accepts.call_takes("image") and self.init_mode == TEXT
-
     def call_defaults(self, pipe: Any, size: FrameSize) -> dict[str, Any]:
         """Size switches set to keep the size asked for (``use_resolution_binning`` off,
         ``max_area`` the frame's area)."""
@@ -317,7 +314,9 @@ class Generic(Family):
     def images(self, result: Any) -> list[Image.Image]:
         return list(result.images)
 
-    def windows(self, num_frames: int, size: int, overlap: int) -> list[Window] | None:
+    def windows(
+        self, pipe: Any, num_frames: int, size: int | None, overlap: int, anchors: list[int]
+    ) -> list[Window] | None:
         return None
 
 
@@ -327,8 +326,6 @@ def generic_problem(pipeline_class: type) -> str | None:
     lacking = [name for name in ("prompt", "latents") if name not in a.call]
     if lacking:
         return f"its call takes no {' and no '.join(lacking)}"
-    if "num_frames" in a.call:
-        return "it renders videos, which need a video family"
     if not hasattr(pipeline_class, "prepare_latents"):
         return "it has no prepare_latents to give the key frames' noise to"
     return None

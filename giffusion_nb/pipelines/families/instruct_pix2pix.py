@@ -28,6 +28,7 @@ class InstructPix2Pix(Family):
     prompt_weighting = False  # its prompts are edit instructions, encoded privately
     takes_negative_prompt = True
     needs_image = True
+    takes_key_frame_images = False
     mask_names = frozenset()
     pads_prompts_together = False  # fixed-length padding
 
@@ -106,5 +107,7 @@ class InstructPix2Pix(Family):
     def images(self, result: Any) -> list[Image.Image]:
         return list(result.images)
 
-    def windows(self, num_frames: int, size: int, overlap: int) -> list[Window] | None:
+    def windows(
+        self, pipe: Any, num_frames: int, size: int | None, overlap: int, anchors: list[int]
+    ) -> list[Window] | None:
         return None

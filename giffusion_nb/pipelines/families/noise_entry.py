@@ -12,7 +12,8 @@ from typing import Any
 
 import torch
 
-Supply = Callable[[tuple[int, ...]], torch.Tensor]
+# Our noise at a drawn shape, or None for a draw that is not the key frames' (drawn as before).
+Supply = Callable[[tuple[int, ...]], torch.Tensor | None]
 
 
 @contextmanager
@@ -38,8 +39,9 @@ def scheduler_noise(pipe: Any, method: str, position: int, noise: torch.Tensor) 
 @contextmanager
 def drawn_noise(pipe: Any, supply: Supply) -> Iterator[None]:
     """During a call, the noise ``pipe.prepare_latents`` draws with diffusers' ``randn_tensor``
-    is ``supply(shape)`` instead; a call that draws none is an error (its frames would not
-    travel). Only ``prepare_latents``'s own draws are replaced, nothing else the call draws."""
+    is ``supply(shape)`` instead (where that is ``None``, the pipeline's own draw: the noise of
+    a conditioning image); a call whose key-frame noise is never drawn is an error (its frames
+    would not travel). Only ``prepare_latents``'s own draws are replaced, nothing else."""
     prepare = type(pipe).prepare_latents
     names = prepare.__globals__  # the module that defines prepare_latents looks randn_tensor up
     if "randn_tensor" not in names:
@@ -49,15 +51,17 @@ def drawn_noise(pipe: Any, supply: Supply) -> Iterator[None]:
         )
     drawn: list[tuple[int, ...]] = []
 
+    original = names["randn_tensor"]
+
     def supplied(shape: Any, *args: Any, **kwargs: Any) -> torch.Tensor:
-        shape = tuple(shape)
-        drawn.append(shape)
+        noise = supply(tuple(shape))
+        if noise is None:
+            return original(shape, *args, **kwargs)
+        drawn.append(tuple(shape))
         dtype, device = kwargs.get("dtype"), kwargs.get("device")
-        noise = supply(shape)
         return noise.to(device=device or noise.device, dtype=dtype or noise.dtype)
 
     def prepare_latents(*args: Any, **kwargs: Any) -> Any:
-        original = names["randn_tensor"]
         names["randn_tensor"] = supplied
         try:
             return prepare(pipe, *args, **kwargs)

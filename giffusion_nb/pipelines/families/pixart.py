@@ -36,6 +36,7 @@ class PixArtAlpha(Family):
     prompt_weighting = False  # compel weights CLIP prompts only
     takes_negative_prompt = True
     needs_image = False
+    takes_key_frame_images = False
     mask_names = frozenset({"prompt_attention_mask", "negative_prompt_attention_mask"})
     pads_prompts_together = False  # fixed-length padding
 
@@ -118,7 +119,9 @@ class PixArtAlpha(Family):
     def images(self, result: Any) -> list[Image.Image]:
         return list(result.images)
 
-    def windows(self, num_frames: int, size: int, overlap: int) -> list[Window] | None:
+    def windows(
+        self, pipe: Any, num_frames: int, size: int | None, overlap: int, anchors: list[int]
+    ) -> list[Window] | None:
         return None
 
 

@@ -50,6 +50,7 @@ class StableDiffusion(Family):
     prompt_weighting = True  # compel weights CLIP prompts
     takes_negative_prompt = True
     needs_image = False
+    takes_key_frame_images = False
     mask_names = frozenset()
     pads_prompts_together = False  # fixed-length padding
     noise_method: ClassVar[str] = "add_noise"  # how image-to-image noises its init latents
@@ -153,7 +154,9 @@ class StableDiffusion(Family):
     def images(self, result: Any) -> list[Image.Image]:
         return list(result.images)
 
-    def windows(self, num_frames: int, size: int, overlap: int) -> list[Window] | None:
+    def windows(
+        self, pipe: Any, num_frames: int, size: int | None, overlap: int, anchors: list[int]
+    ) -> list[Window] | None:
         return None
 
 
