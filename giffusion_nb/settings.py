@@ -99,7 +99,9 @@ class Settings(HasTraits):
         "0: a picture of a corgi\n60: a picture of a lion",
         help="One key frame per line, `frame: prompt`; frames in between travel from one "
         "prompt to the next. `--neg text` ends a line with that key frame's negative prompt; "
-        "weights as in A1111: `(word:1.3)`, `(word)` ×1.1, `[word]` ÷1.1; `\\(` is a bracket.",
+        "`--image path` gives a video model a picture to meet at that frame (the prompt may "
+        "then be empty); weights as in A1111: `(word:1.3)`, `(word)` ×1.1, `[word]` ÷1.1; "
+        "`\\(` is a bracket.",
     )
     negative_prompt = Unicode(
         "", help="What no frame should show (key frames without their own `--neg`)."

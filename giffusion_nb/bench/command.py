@@ -51,6 +51,12 @@ def add_bench_parser(commands: Any) -> None:
     bench.add_argument(
         "--strip", type=Path, help="--pacing: save a PNG of every 3rd frame, scheduled over even"
     )
+    bench.add_argument(
+        "--video-window",
+        type=int,
+        help="a video model's frames a call (no overlap), e.g. --model builtin:tiny-ltx "
+        "--video-window 17 --frames 17,65: peak memory of 1 and 4 windows",
+    )
     bench.add_argument("--memory-only", action="store_true", help=argparse.SUPPRESS)
 
 
@@ -80,6 +86,7 @@ def run_bench(args: argparse.Namespace) -> int:
         steps=args.steps or 2,
         frames=frame_counts[0],
         output_format=args.format,
+        video_window=args.video_window,
     )
     if args.pacing:
         from giffusion_nb.bench.pacing import run_pacing_bench

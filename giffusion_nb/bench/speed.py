@@ -38,6 +38,7 @@ class BenchCase:
     frames: int = 200
     output_format: str = "gif"
     guidance_scale: float = 5.0
+    video_window: int | None = None  # a video model's frames a call (None: the model's own)
 
 
 def check_case(case: BenchCase, runs: int = 1) -> None:
@@ -120,6 +121,8 @@ def bench_session(case: BenchCase, batch_size: int, **values: Any) -> RenderSess
         width=case.size,
         batch_size=batch_size,
         output_format=case.output_format,
+        video_window=case.video_window,
+        video_overlap=0,
         **values,
     )
 
@@ -217,6 +220,8 @@ def memory_by_frames(case: BenchCase, frame_counts: list[int], batch_size: int) 
             command += ["--device", case.device]
         if case.shape:
             command += ["--shape", case.shape]
+        if case.video_window is not None:
+            command += ["--video-window", str(case.video_window)]
         result = subprocess.run(command, capture_output=True, text=True, check=True)
         peaks[str(frames)] = json.loads(result.stdout.strip().splitlines()[-1])["peak_rss_mb"]
     return peaks
