@@ -89,6 +89,12 @@ class Settings(HasTraits):
         help="A MotionAdapter checkpoint (Hub id or folder) that turns an image model into a "
         "video model; its pipeline_class must take a motion adapter.",
     )
+    key_frame_model = Unicode(
+        "",
+        help="An image model (Hub id, folder or builtin:…) that paints each key frame without "
+        "its own `--image`, from its prompt and seed, for a video model that takes pictures "
+        "(first and last frame, or conditions) to fill the frames between; empty: none.",
+    )
     lora = Unicode(
         "",
         help="LoRA adapters, one a line: `SOURCE @ SCALE`; SOURCE a .safetensors file, a folder "

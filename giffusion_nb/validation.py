@@ -308,6 +308,7 @@ def _call(check: Callable[[Any], Any], name: str) -> Check:
 
 CHECKS: dict[str, Check] = {
     "model_id": _text("model_id", allow_empty=False),
+    "key_frame_model": _text("key_frame_model", allow_empty=True),
     "pipeline_class": _text("pipeline_class", allow_empty=False),
     "prompts": lambda settings: check_key_frame_images(parse_prompts(settings.prompts)),
     "lora": _check_lora,

@@ -145,6 +145,27 @@ def test_animatediff_workers_render_whole_windows(ray_cluster, tmp_path):
     assert "8 of 8 frames on 2 workers" in session.message
 
 
+def test_painted_key_frames_filled_by_a_video_model_on_two_workers(ray_cluster, tmp_path):
+    """Key frames painted by the tiny SD, segments filled by the tiny first-last-frame Wan:
+    each worker paints the key frames itself, and the frames are those of one process."""
+    from giffusion_nb.pipelines.load import load_pipeline
+
+    values = {
+        **TINY,
+        "model_id": "builtin:tiny-wan-flf",
+        "pipeline_class": "WanImageToVideoPipeline",
+        "key_frame_model": "builtin:tiny-sd",
+        "prompts": "0: a red fox\n4: a blue whale\n8: a green cat",
+    }
+    pipe = load_pipeline(values["model_id"], values["pipeline_class"], device="cpu")
+    here = RenderSession(output_dir=tmp_path / "here", device="cpu", pipeline=pipe, **values)
+    reference = [pixels(frame.image) for frame in here.render_frames()]
+    session = RenderSession(output_dir=tmp_path / "ray", device="cpu", **values)
+    output = render_with_ray(session, workers=2)
+    assert_frames_match(output.parent, reference)
+    assert "9 of 9 frames on 2 workers" in session.message
+
+
 def test_a_lost_worker_is_replaced(ray_cluster, reference, make_session):
     received, killed, last_actors = [], [], []
 

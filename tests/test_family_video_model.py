@@ -174,6 +174,28 @@ def test_ltx_conditions_meet_each_image_at_its_frame(pictures, tmp_path, monkeyp
     assert conditions == [(0, [220, 30, 30]), (8, [30, 40, 220])]
 
 
+def test_key_frames_painted_by_an_image_model_are_the_ends_of_their_segments(
+    pictures, tmp_path, monkeypatch
+):
+    pipe = _pipeline("builtin:tiny-wan-flf", "WanImageToVideoPipeline")
+    calls = _recorded_calls(pipe, monkeypatch)
+    values = {
+        "prompts": f"0: a red circle\n4: a blue square --image {pictures['blue']}\n8: a cat",
+        "key_frame_model": "builtin:tiny-sd",
+    }
+    first = _frames("builtin:tiny-wan-flf", "WanImageToVideoPipeline", tmp_path, **values)
+    assert len(first) == 9 and len(calls) == 2
+    painted_0, given_4 = pixels(calls[0]["image"]), pixels(calls[0]["last_image"])
+    assert given_4[0, 0].tolist() == [30, 40, 220]  # the user's picture is kept
+    assert np.array_equal(pixels(calls[1]["image"]), given_4)
+    painted_8 = pixels(calls[1]["last_image"])
+    assert painted_0.shape == painted_8.shape == (64, 64, 3)
+    assert np.abs(painted_0 - painted_8).mean() > 1  # each key frame's own prompt and seed
+    again = _frames("builtin:tiny-wan-flf", "WanImageToVideoPipeline", tmp_path, **values)
+    assert all(np.array_equal(a, b) for a, b in zip(first, again, strict=True))
+    assert np.array_equal(pixels(calls[2]["image"]), painted_0)  # painted alike again
+
+
 # --- what cannot be rendered is named ---------------------------------------------------------
 
 
@@ -212,6 +234,15 @@ def test_key_frame_images_that_cannot_be_used_are_named_by_line(pictures, tmp_pa
             prompts=f"0: a\n8: b --image {pictures['red']}",
         )
     assert info.value.line == 2
+    with pytest.raises(SettingsError, match="takes no key-frame images to paint") as info:
+        _frames(
+            "builtin:tiny-wan",
+            "WanPipeline",
+            tmp_path,
+            prompts="0: a\n8: b",
+            key_frame_model="builtin:tiny-sd",
+        )
+    assert info.value.field == "key_frame_model"
     with pytest.raises(SettingsError, match="give key frame 0 an image"):
         _frames(
             "builtin:tiny-wan-flf",

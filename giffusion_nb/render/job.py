@@ -45,7 +45,8 @@ class RenderJob:
     scheduler: Any = None
     callback: Any = None
     windows: list[Window] | None = None  # a video family's calls (None: batches of images)
-    image_frames: tuple[int, ...] = ()  # the key frames with an `--image`
+    image_frames: tuple[int, ...] = ()  # the key frames with an `--image` (or painted)
+    painted: dict[int, Image.Image] = field(default_factory=dict)  # by the key-frame model
     _window_images: dict[int, Image.Image] = field(default_factory=dict, repr=False)
 
     @property
@@ -127,9 +128,9 @@ class RenderJob:
                 return self.family.images(pipe(**arguments))
 
     def _key_frame_pictures(self, window: Window) -> dict[int, Image.Image]:
-        """The pictures of the key-frame images in ``window``, loaded for its call only."""
+        """The pictures of the key frames in ``window``: painted, or loaded for its call."""
         return {
-            frame: load_key_frame_image(self.plan.key_frames, frame)
+            frame: self.painted.get(frame) or load_key_frame_image(self.plan.key_frames, frame)
             for frame in self.image_frames
             if frame in window.frames
         }

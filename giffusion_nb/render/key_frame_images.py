@@ -9,12 +9,23 @@ from giffusion_nb.keyframes.prompts import KeyFrame
 from giffusion_nb.pipelines.families import Family
 
 
-def image_key_frames(key_frames: Sequence[KeyFrame], family: Family) -> tuple[int, ...]:
-    """The frames of the key frames with ``--image``, for a family that takes them; an error
-    naming the line for one that does not."""
+def image_key_frames(
+    key_frames: Sequence[KeyFrame], family: Family, painted: bool
+) -> tuple[int, ...]:
+    """The frames of the key frames with ``--image`` (all of them when the others are
+    ``painted`` by a key-frame model), for a family that takes them; an error naming the line
+    for one that does not."""
+    if painted and not family.takes_key_frame_images:
+        raise SettingsError(
+            "key_frame_model",
+            f"{family.name} takes no key-frame images to paint; choose a video pipeline whose "
+            "call takes pictures (`image` and `last_image`, or `conditions`), or clear it",
+        )
     frames = []
     for key_frame in key_frames:
         if key_frame.image is None:
+            if painted:
+                frames.append(key_frame.frame)
             continue
         if not family.takes_key_frame_images:
             raise SettingsError(

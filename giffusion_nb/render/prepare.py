@@ -27,6 +27,7 @@ from giffusion_nb.render.conditioning import KeyFrameNoise, KeyFrameTensors
 from giffusion_nb.render.frame_inputs import FrameImages
 from giffusion_nb.render.job import RenderJob, check_pipeline_accepts
 from giffusion_nb.render.key_frame_images import image_key_frames
+from giffusion_nb.render.key_frame_painter import paint_key_frames
 from giffusion_nb.render.prompt_checks import key_frame_texts
 from giffusion_nb.render.spec import RenderSpec
 from giffusion_nb.render.video_checks import check_video
@@ -73,7 +74,7 @@ def prepare_job(
             f"for; choose {family.pipelines[TEXT]}",
         )
     controlnet = loaded in (CONTROL, CONTROL_IMAGE)
-    anchors = image_key_frames(spec.plan.key_frames, family)
+    anchors = image_key_frames(spec.plan.key_frames, family, painted=bool(s.key_frame_model))
     windows = family.windows(pipe, spec.num_frames, s.video_window, s.video_overlap, list(anchors))
     if windows is not None:
         check_video(spec, family, from_images=not controlnet)
@@ -86,6 +87,7 @@ def prepare_job(
     height, width = frame_size(pipe, family, spec, inputs)
     size = FrameSize(height, width, _latent_channels(pipe, family, s.num_latent_channels))
     fit_vae_to_frames(pipe, height, width)
+    painted = paint_key_frames(spec, device, height, width)
     # 3. Key-frame noise and prompts, made as calls need them
     noise = KeyFrameNoise(spec.plan.key_frame_seed, device, pipe.dtype)
     guidance = family.uses_guidance(s.guidance_scale, thaw(s.pipeline_kwargs))
@@ -100,6 +102,7 @@ def prepare_job(
         callback=callback,
         windows=windows,
         image_frames=anchors,
+        painted=painted,
     )
     if s.use_prompt_embeds:
         problem = family.travel_problem(pipe)

@@ -26,6 +26,7 @@ FRAME_SETTINGS = (
     "pipeline_class",
     "controlnet_ids",
     "motion_adapter_id",
+    "key_frame_model",
     "lora",
     "prompts",
     "negative_prompt",

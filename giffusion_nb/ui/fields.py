@@ -134,6 +134,7 @@ def make_fields(settings: Settings) -> dict[str, SettingField]:
     add("pipeline_class", widgets.Combobox(options=PIPELINE_CHOICES, ensure_option=False))
     add("controlnet_ids", widgets.Combobox(options=CONTROLNET_CHOICES), to_widget=", ".join)
     add("motion_adapter_id", widgets.Text(placeholder="video models: a MotionAdapter"))
+    add("key_frame_model", widgets.Text(placeholder="video models: an image model"))
     add("lora", widgets.Textarea(rows=2, placeholder="styles/ink.safetensors @ 0: (0), 24: (1)"))
     add("cpu_offload", widgets.Checkbox(indent=False))
     add("compile_unet", widgets.Checkbox(indent=False))

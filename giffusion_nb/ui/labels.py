@@ -9,6 +9,7 @@ LABELS = {
     "compile_unet": "Compile the UNet",
     "controlnet_ids": "ControlNet ids",
     "motion_adapter_id": "Motion adapter",
+    "key_frame_model": "Key-frame model",
     "lora": "LoRA adapters",
     "prompts": "Prompts",
     "negative_prompt": "Negative prompt",

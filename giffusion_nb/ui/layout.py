@@ -15,6 +15,7 @@ SECTIONS = (
             "pipeline_class",
             "controlnet_ids",
             "motion_adapter_id",
+            "key_frame_model",
             "lora",
             "cpu_offload",
             "compile_unet",
