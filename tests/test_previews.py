@@ -10,6 +10,7 @@ import pytest
 from helpers import write_clicks
 from ipympl.backend_nbagg import Canvas
 from matplotlib._pylab_helpers import Gcf
+from PIL import Image
 
 from giffusion_nb import RenderSession, Settings
 from giffusion_nb.keyframes.schedules import sine_schedule
@@ -59,6 +60,23 @@ def test_schedule_plots_the_plan():
     assert preview.axes.get_xlabel() == "frame" and preview.axes.get_ylabel() == "t"
     assert preview.axes.get_xlim() == (-0.5, 25.5)
     assert "26 frames" in preview.message.value
+
+
+def test_key_frame_images_show_as_thumbnails_above_their_key_frames(tmp_path):
+    red, tall = tmp_path / "red.png", tmp_path / "tall.png"
+    Image.new("RGB", (64, 64), (220, 30, 30)).save(red)
+    Image.new("RGB", (40, 80), (30, 40, 220)).save(tall)
+    session = make_session(prompts=f"0: a --image {red}\n8: b\n16: --image {tall}")
+    preview = SchedulePreview(session)
+    preview.update()
+    boxes = preview.thumbnails.boxes
+    assert [box.xy[0] for box in boxes] == [0, 16]
+    first, second = (np.asarray(box.offsetbox.get_data()) for box in boxes)
+    assert first.shape == (32, 32, 3) and first[0, 0].tolist() == [220, 30, 30]
+    assert second.shape == (32, 16, 3) and second[0, 0].tolist() == [30, 40, 220]
+    session.settings.prompts = "0: a\n8: b"
+    preview.update()
+    assert preview.thumbnails.boxes == []
 
 
 def test_widget_is_the_canvas_without_pyplot():

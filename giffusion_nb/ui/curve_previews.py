@@ -21,6 +21,7 @@ from giffusion_nb.media.motion import motion_schedule
 from giffusion_nb.ui.curve_editor import CurveEditor, Span
 from giffusion_nb.ui.curve_history import CurveHistory
 from giffusion_nb.ui.feature_strip import FeatureStrip, curve_terms, preview_features
+from giffusion_nb.ui.key_frame_thumbnails import KeyFrameThumbnails
 from giffusion_nb.ui.pacing_view import PacingLines
 from giffusion_nb.ui.plot import NOTE_COLOR, AudioOnsets, Markers, Plot, frames_text
 from giffusion_nb.ui.plot import prompt_key_frames as read_key_frames
@@ -126,6 +127,7 @@ class SchedulePreview(CurvePlot):
         self.editor = self._editor(self.axes, "interpolation_args", self.line, "C0")
         self.strip = FeatureStrip(self.axes)
         self.pacing = PacingLines(self.axes)
+        self.thumbnails = KeyFrameThumbnails(self.axes)
         self.key_frame_frames: list[int] = []
 
     def update(self) -> None:
@@ -142,6 +144,7 @@ class SchedulePreview(CurvePlot):
         self.line.set_data(np.arange(plan.num_frames), plan.t)
         self.key_frame_frames = [key_frame.frame for key_frame in plan.key_frames]
         self.markers.set(self.key_frame_frames, self.onsets.onset_frames(s))
+        self.thumbnails.set(plan.key_frames)
         pairs = itertools.pairwise(self.key_frame_frames)
         spans = [Span(start, end - start) for start, end in pairs]
         curve = s.interpolation_type == "curve"
