@@ -177,6 +177,8 @@ TABLE = [
     ({"compile_unet": 3}, "compile_unet", "true or false"),
     ({"padding_mode": "wrap"}, "padding_mode", ""),
     ({"audio_component": "drums"}, "audio_component", "percussive"),
+    ({"audio_key_frames": "every 0 beats"}, "audio_key_frames", "expected every 1 to"),
+    ({"key_frame_model": "builtin:tiny-sd"}, "key_frame_model", "takes no key-frame images"),
     ({"mel_reduce": "sum"}, "mel_reduce", "max"),
     # files: missing, empty, truncated, wrong kind, huge
     ({"image_input": "/no/such.png"}, "image_input", "no such file"),
@@ -296,7 +298,7 @@ def test_any_prompt_text_parses_or_says_why(text):
         assert exc.field == "prompts"
     else:
         assert list(key_frames) == sorted(key_frames, key=lambda key_frame: key_frame.frame)
-        assert all(key_frame.prompt.strip() for key_frame in key_frames)
+        assert all(key_frame.prompt.strip() or key_frame.image for key_frame in key_frames)
 
 
 @settings(deadline=1000, max_examples=300)
