@@ -15,6 +15,7 @@ OUTPUT_FORMATS = ("gif", "mp4")
 AUDIO_COMPONENTS = ("percussive", "harmonic", "both")
 MEL_REDUCERS = ("max", "mean", "median")
 PADDING_MODES = ("border", "reflection", "zeros")
+VIDEO_JOINS = ("overlap", "condition")
 # The schedulers offered by name (any other diffusers scheduler class name works too).
 SCHEDULERS = {
     "DDIM": "DDIMScheduler",

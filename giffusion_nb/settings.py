@@ -17,6 +17,7 @@ from giffusion_nb.choices import (
     OUTPUT_FORMATS,
     PACINGS,
     PADDING_MODES,
+    VIDEO_JOINS,
     Choice,
 )
 from giffusion_nb.coercion import coerce_trait
@@ -145,6 +146,15 @@ class Settings(HasTraits):
     )
     video_overlap = Int(
         4, help="Video models: frames neighbouring windows share, to join smoothly."
+    )
+    video_join = Choice(
+        VIDEO_JOINS,
+        "overlap",
+        help="How a video model's windows join: overlap: each denoises the frames it shares "
+        "with its neighbours as context (windows independent: resumable one by one, parallel "
+        "on Ray); condition: each window starts from the last frame of the one before, given "
+        "to the model as a condition (one window after another; a pipeline that takes "
+        "`conditions`).",
     )
     height = Int(None, allow_none=True, help="Frame height in pixels (empty: the model's size).")
     width = Int(None, allow_none=True, help="Frame width in pixels (empty: the model's size).")

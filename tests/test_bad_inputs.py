@@ -180,6 +180,7 @@ TABLE = [
     ({"audio_key_frames": "every 0 beats"}, "audio_key_frames", "expected every 1 to"),
     ({"key_frame_model": "builtin:tiny-sd"}, "key_frame_model", "takes no key-frame images"),
     ({"mel_reduce": "sum"}, "mel_reduce", "max"),
+    ({"video_join": "glue"}, "video_join", "expected one of overlap, condition"),
     # files: missing, empty, truncated, wrong kind, huge
     ({"image_input": "/no/such.png"}, "image_input", "no such file"),
     ({"image_input": "/dev/zero"}, "image_input", "is a character device, not a file"),

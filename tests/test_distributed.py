@@ -166,6 +166,21 @@ def test_painted_key_frames_filled_by_a_video_model_on_two_workers(ray_cluster, 
     assert "9 of 9 frames on 2 workers" in session.message
 
 
+def test_conditioned_video_windows_are_not_split_across_workers(ray_cluster, tmp_path):
+    values = {
+        **TINY,
+        "model_id": "builtin:tiny-ltx",
+        "pipeline_class": "LTXConditionPipeline",
+        "prompts": "0: a red fox\n16: a blue whale",
+        "video_window": 9,
+        "video_join": "condition",
+    }
+    session = RenderSession(output_dir=tmp_path, device="cpu", **values)
+    with pytest.raises(SettingsError, match="one after another") as info:
+        render_with_ray(session, workers=2)
+    assert info.value.field == "video_join"
+
+
 def test_a_lost_worker_is_replaced(ray_cluster, reference, make_session):
     received, killed, last_actors = [], [], []
 

@@ -196,6 +196,52 @@ def test_key_frames_painted_by_an_image_model_are_the_ends_of_their_segments(
     assert np.array_equal(pixels(calls[2]["image"]), painted_0)  # painted alike again
 
 
+def test_a_conditioned_window_starts_from_the_last_frame_of_the_one_before(
+    pictures, tmp_path, monkeypatch
+):
+    """video_join condition: 17 frames in windows of 9; the second window (frames 8-16) gets
+    frame 8 as rendered by the first as a condition at its index 0, beside the key-frame
+    image at frame 16 (its index 8)."""
+    pipe = _pipeline("builtin:tiny-ltx", "LTXConditionPipeline")
+    calls = _recorded_calls(pipe, monkeypatch)
+    values = {
+        "prompts": f"0: a red circle\n16: a blue square --image {pictures['blue']}",
+        "video_window": 9,
+        "video_join": "condition",
+    }
+    frames = _frames("builtin:tiny-ltx", "LTXConditionPipeline", tmp_path, **values)
+    assert len(frames) == 17 and len(calls) == 2
+    assert "conditions" not in calls[0]  # frame 16's picture is not in frames 0-8
+    (start, key_frame) = calls[1]["conditions"]
+    assert (start.frame_index, key_frame.frame_index) == (0, 8)
+    np.testing.assert_array_equal(pixels(start.image), frames[8])
+    assert pixels(key_frame.image)[0, 0].tolist() == [30, 40, 220]
+
+
+def test_a_conditioned_render_resumes_from_the_saved_frame_before(tmp_path, capsys):
+    settings = [
+        "model_id=builtin:tiny-ltx",
+        "pipeline_class=LTXConditionPipeline",
+        "prompts=0: a red circle\n16: a blue square",
+        "video_window=9",
+        "video_join=condition",
+        *(f"{name}={value}" for name, value in TINY.items()),
+    ]
+    arguments = ["render", "--quiet", "--output-dir", str(tmp_path)]
+    for value in settings:
+        arguments += ["--set", value]
+    assert main(arguments) == 0, capsys.readouterr().err
+    output = Path(capsys.readouterr().out.strip().splitlines()[-1])
+    frames = sorted((output.parent / "frames").glob("*.png"))
+    reference = [pixels(Image.open(path)) for path in frames]
+    for path in frames[9:]:  # the second window's frames: it starts from the saved frame 8
+        path.unlink()
+    output.unlink()
+    assert main(["render", "--quiet", "--resume", str(output.parent)]) == 0
+    resumed = [pixels(Image.open(path)) for path in frames]
+    assert all(np.array_equal(a, b) for a, b in zip(reference, resumed, strict=True))
+
+
 # --- what cannot be rendered is named ---------------------------------------------------------
 
 
@@ -243,6 +289,15 @@ def test_key_frame_images_that_cannot_be_used_are_named_by_line(pictures, tmp_pa
             key_frame_model="builtin:tiny-sd",
         )
     assert info.value.field == "key_frame_model"
+    with pytest.raises(SettingsError, match="takes no `conditions`") as info:
+        _frames(
+            "builtin:tiny-wan",
+            "WanPipeline",
+            tmp_path,
+            prompts="0: a\n8: b",
+            video_join="condition",
+        )
+    assert info.value.field == "video_join"
     with pytest.raises(SettingsError, match="give key frame 0 an image"):
         _frames(
             "builtin:tiny-wan-flf",

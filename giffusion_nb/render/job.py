@@ -3,7 +3,7 @@ call builder that renders a batch of images or a window of a video in one pipeli
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,6 +47,9 @@ class RenderJob:
     windows: list[Window] | None = None  # a video family's calls (None: batches of images)
     image_frames: tuple[int, ...] = ()  # the key frames with an `--image` (or painted)
     painted: dict[int, Image.Image] = field(default_factory=dict)  # by the key-frame model
+    # Frames rendered earlier (a run folder's), for windows that start from one (None: none)
+    earlier: Callable[[int], Image.Image | None] | None = None
+    _last_window: dict[int, Image.Image] = field(default_factory=dict, repr=False)
     _window_images: dict[int, Image.Image] = field(default_factory=dict, repr=False)
 
     @property
@@ -91,7 +94,9 @@ class RenderJob:
         images = self._window_inputs(window.frames)
         inits = None if images is None or self.controlnet else images
         controls = images if self.controlnet else None
-        return self._call(self.plan.steps_for(window.frames), inits, controls, window)
+        frames = self._call(self.plan.steps_for(window.frames), inits, controls, window)
+        self._last_window = dict(zip(window.frames, frames, strict=True))
+        return frames
 
     def _call(
         self,
@@ -128,12 +133,27 @@ class RenderJob:
                 return self.family.images(pipe(**arguments))
 
     def _key_frame_pictures(self, window: Window) -> dict[int, Image.Image]:
-        """The pictures of the key frames in ``window``: painted, or loaded for its call."""
-        return {
+        """The pictures of the key frames in ``window`` (painted, or loaded for its call), and
+        of the earlier frame it starts from."""
+        pictures = {
             frame: self.painted.get(frame) or load_key_frame_image(self.plan.key_frames, frame)
             for frame in self.image_frames
             if frame in window.frames
         }
+        if window.condition is not None and window.condition not in pictures:
+            pictures[window.condition] = self._rendered(window.condition)
+        return pictures
+
+    def _rendered(self, frame: int) -> Image.Image:
+        """Frame ``frame`` as rendered: by the last window, else from the run folder, else
+        rendered now with the windows before it (frames depend only on the settings)."""
+        if frame in self._last_window:
+            return self._last_window[frame]
+        saved = self.earlier(frame) if self.earlier is not None else None
+        if saved is not None:
+            return saved
+        window = next(w for w in self.windows if frame in w.keep)
+        return dict(zip(window.frames, self.denoise_window(window), strict=True))[frame]
 
     @contextmanager
     def _lora_at(self, frame: int) -> Iterator[None]:

@@ -27,7 +27,7 @@ def paint_key_frames(
     if not s.key_frame_model or not todo:
         return {}
     painter = load_pipeline(s.key_frame_model, device=device)
-    if family_of(painter).windows(painter, 1, None, 0, []) is not None:
+    if family_of(painter).windows(painter, 1, None, 0, [], "overlap") is not None:
         raise SettingsError(
             "key_frame_model", f"{type(painter).__name__} renders videos; choose an image model"
         )

@@ -36,10 +36,15 @@ class Calls(Protocol):
         """The even pacing of ``spec`` (see ``render.pacing``)."""
 
     def frames(
-        self, spec: RenderSpec, todo: list[int], previous: Image.Image | None
+        self,
+        spec: RenderSpec,
+        todo: list[int],
+        previous: Image.Image | None,
+        saved: Callable[[int], Image.Image | None],
     ) -> Iterator[RenderedFrame]:
         """The frames ``todo`` of ``spec``, as their calls finish (2D motion: from
-        ``previous``, the frame before the first)."""
+        ``previous``, the frame before the first; ``saved``: a frame of the run folder, for
+        video windows that start from an earlier frame)."""
 
 
 class LocalCalls:
@@ -62,9 +67,13 @@ class LocalCalls:
         return probe_pacing(dataclasses.replace(self.job, spec=spec), self._stop)
 
     def frames(
-        self, spec: RenderSpec, todo: list[int] | None, previous: Image.Image | None = None
+        self,
+        spec: RenderSpec,
+        todo: list[int] | None,
+        previous: Image.Image | None = None,
+        saved: Callable[[int], Image.Image | None] | None = None,
     ) -> Iterator[RenderedFrame]:
-        self.job.spec = spec
+        self.job.spec, self.job.earlier = spec, saved
         return render_frames(
             self.job, todo, self._stop, previous=previous, on_message=self._on_message
         )
@@ -101,6 +110,6 @@ def render_run(
     run.say_where(calls.describe(len(todo)), len(todo))
     with run.frames():
         paced = run.pace(lambda: calls.probe(run.spec))
-        for frame in calls.frames(paced, todo, run.previous_frame(todo)):
+        for frame in calls.frames(paced, todo, run.previous_frame(todo), run.saved_frame):
             run.receive(frame)
     return run.finish(calls.notes), run.spec

@@ -75,7 +75,9 @@ def prepare_job(
         )
     controlnet = loaded in (CONTROL, CONTROL_IMAGE)
     anchors = image_key_frames(spec.plan.key_frames, family, painted=bool(s.key_frame_model))
-    windows = family.windows(pipe, spec.num_frames, s.video_window, s.video_overlap, list(anchors))
+    windows = family.windows(
+        pipe, spec.num_frames, s.video_window, s.video_overlap, list(anchors), s.video_join
+    )
     if windows is not None:
         check_video(spec, family, from_images=not controlnet)
     inputs = _frame_inputs(spec, family.size_multiple(pipe))

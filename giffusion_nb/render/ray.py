@@ -186,8 +186,18 @@ class RayCalls:
             ray.kill(actor)
 
     def frames(
-        self, spec: RenderSpec, todo: list[int], previous: Image.Image | None
+        self,
+        spec: RenderSpec,
+        todo: list[int],
+        previous: Image.Image | None,
+        saved: Callable[[int], Image.Image | None] | None = None,
     ) -> Iterator[RenderedFrame]:
+        if spec.settings.video_join == "condition":
+            raise SettingsError(
+                "video_join",
+                "condition renders each window from the one before, one after another, which "
+                "Ray workers cannot share; choose overlap, or render with one worker",
+            )
         return _gather(self._ray, spec, todo, self._stop, self._workers, self._options, self)
 
     def add_notes(self, notes: list[str]) -> None:

@@ -164,6 +164,17 @@ class Run:
             return None
         return load_image(frame_path(self.run_dir, todo[0] - 1))
 
+    def saved_frame(self, index: int) -> Any:
+        """Frame ``index`` as saved in the run folder (``None``: not there, or damaged)."""
+        from giffusion_nb.media.image import load_image
+
+        if index not in existing_frames(self.run_dir):
+            return None
+        try:
+            return load_image(frame_path(self.run_dir, index))
+        except SettingsError:
+            return None
+
     # --- frames --------------------------------------------------------------------------
 
     def receive(self, frame: RenderedFrame) -> None:

@@ -44,6 +44,7 @@ FRAME_SETTINGS = (
     "num_latent_channels",
     "video_window",
     "video_overlap",
+    "video_join",
     "interpolation_type",
     "interpolation_args",
     "pacing",

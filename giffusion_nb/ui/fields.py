@@ -152,6 +152,7 @@ def make_fields(settings: Settings) -> dict[str, SettingField]:
     add("batch_size", widgets.IntText())
     add("video_window", widgets.Text(placeholder="the model's"), to_widget=optional)
     add("video_overlap", widgets.IntText())
+    add("video_join", widgets.Dropdown(options=setting_choices("video_join")))
     add("height", widgets.Text(placeholder="the model's size"), to_widget=optional)
     add("width", widgets.Text(placeholder="the model's size"), to_widget=optional)
     add("num_latent_channels", widgets.Text(placeholder="the model's"), to_widget=optional)

@@ -24,6 +24,7 @@ LABELS = {
     "pipeline_kwargs": "Pipeline arguments",
     "batch_size": "Batch size",
     "video_window": "Video window",
+    "video_join": "Window join",
     "video_overlap": "Window overlap",
     "height": "Height (px)",
     "width": "Width (px)",

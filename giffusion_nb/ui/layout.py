@@ -55,6 +55,7 @@ SECTIONS = (
             "padding_mode",
             "video_window",
             "video_overlap",
+            "video_join",
         ),
     ),
     ("Output settings", ("output_format", "fps")),

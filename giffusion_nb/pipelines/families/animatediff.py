@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 import torch
 from PIL import Image
 
+from giffusion_nb.errors import SettingsError
 from giffusion_nb.pipelines.families.base import (
     CONTROL,
     IMAGE,
@@ -92,8 +93,18 @@ class AnimateDiff(Family):
         return pipe.unet.config.sample_size * pipe.vae_scale_factor
 
     def windows(
-        self, pipe: Any, num_frames: int, size: int | None, overlap: int, anchors: list[int]
+        self,
+        pipe: Any,
+        num_frames: int,
+        size: int | None,
+        overlap: int,
+        anchors: list[int],
+        join: str,
     ) -> list[Window] | None:
+        if join != "overlap":
+            raise SettingsError(
+                "video_join", f"{self.name} joins windows by their overlap only; choose overlap"
+            )
         return video_windows(num_frames, MOTION_CONTEXT if size is None else size, overlap)
 
     @contextmanager

@@ -187,11 +187,18 @@ class Family:
         raise NotImplementedError
 
     def windows(
-        self, pipe: Any, num_frames: int, size: int | None, overlap: int, anchors: list[int]
+        self,
+        pipe: Any,
+        num_frames: int,
+        size: int | None,
+        overlap: int,
+        anchors: list[int],
+        join: str,
     ) -> list[Window] | None:
         """The windows of frames one call renders together (a video family; ``size``
         ``None``: the model's own), or ``None``: frames are independent images, batched by
-        ``batch_size``. ``anchors``: the key frames that carry an image."""
+        ``batch_size``. ``anchors``: the key frames that carry an image; ``join``: how windows
+        join (``video_join``)."""
         raise NotImplementedError
 
     # --- mechanisms every family shares (diffusers' own conventions) ----------------------

@@ -108,6 +108,12 @@ class InstructPix2Pix(Family):
         return list(result.images)
 
     def windows(
-        self, pipe: Any, num_frames: int, size: int | None, overlap: int, anchors: list[int]
+        self,
+        pipe: Any,
+        num_frames: int,
+        size: int | None,
+        overlap: int,
+        anchors: list[int],
+        join: str,
     ) -> list[Window] | None:
         return None

@@ -25,7 +25,7 @@ from giffusion_nb.errors import SettingsError
 from giffusion_nb.pipelines.families.base import IMAGE, TEXT, CallPrompts, FrameSize, TravelledNoise
 from giffusion_nb.pipelines.families.generic import Generic
 from giffusion_nb.pipelines.families.noise_entry import drawn_noise
-from giffusion_nb.pipelines.families.windows import Window, video_windows
+from giffusion_nb.pipelines.families.windows import Window, conditioned_windows, video_windows
 
 FIRST_LAST = "first and last frame"  # each call runs from one image key frame to the next
 CONDITIONS = "conditions"  # images at frame indices within a call
@@ -55,12 +55,26 @@ class VideoModel(Generic):
     # --- windows ----------------------------------------------------------------------------
 
     def windows(
-        self, pipe: Any, num_frames: int, size: int | None, overlap: int, anchors: list[int]
+        self,
+        pipe: Any,
+        num_frames: int,
+        size: int | None,
+        overlap: int,
+        anchors: list[int],
+        join: str,
     ) -> list[Window]:
         """Segments between image key frames for a first-and-last-frame class, else windows
         of ``size`` frames (the call's default ``num_frames`` when ``None``) sharing
-        ``overlap``; every call's length is one the model takes."""
+        ``overlap`` (``join`` overlap) or each starting from the last frame of the one before
+        (``join`` condition); every call's length is one the model takes."""
         step = temporal_step(pipe)
+        if join == "condition" and self.image_kind != CONDITIONS:
+            raise SettingsError(
+                "video_join",
+                f"{self.name} cannot start a window from the last frame of the one before (its "
+                "call takes no `conditions`); choose overlap"
+                + (", or key-frame images" if self.image_kind == FIRST_LAST else ""),
+            )
         if self.image_kind == FIRST_LAST:
             return self._segments(num_frames, anchors, step)
         if size is None:
@@ -80,6 +94,8 @@ class VideoModel(Generic):
                 f"{size} frames: {self.name} renders {step}k+1 frames a call; use "
                 f"{_nearest(size, step)}",
             )
+        if join == "condition":
+            return conditioned_windows(num_frames, size)
         return video_windows(num_frames, size, overlap)
 
     def _segments(self, num_frames: int, anchors: list[int], step: int) -> list[Window]:

@@ -13,6 +13,7 @@ class Window:
     start: int
     end: int
     keep: range
+    condition: int | None = None  # the earlier frame whose picture this window starts from
 
     @property
     def frames(self) -> range:
@@ -39,4 +40,17 @@ def video_windows(num_frames: int, size: int, overlap: int) -> list[Window]:
     for first in range(0, num_frames, kept):
         start = min(max(first - lead, 0), num_frames - size)
         windows.append(Window(start, start + size, range(first, min(first + kept, num_frames))))
+    return windows
+
+
+def conditioned_windows(num_frames: int, size: int) -> list[Window]:
+    """Windows of ``size`` frames, each after the first starting at the last frame of the one
+    before, whose rendered picture conditions it (``video_join`` condition); each keeps the
+    frames after that one. The last is shifted back to end at the last frame."""
+    if num_frames <= size:
+        return [Window(0, num_frames, range(num_frames))]
+    windows = [Window(0, size, range(size))]
+    while windows[-1].end < num_frames:
+        start = min(windows[-1].end - 1, num_frames - size)
+        windows.append(Window(start, start + size, range(windows[-1].end, start + size), start))
     return windows
