@@ -305,3 +305,13 @@ def test_key_frame_images_that_cannot_be_used_are_named_by_line(pictures, tmp_pa
             tmp_path,
             prompts=f"0: a\n8: b --image {pictures['red']}",
         )
+
+
+def test_a_large_window_is_decoded_in_tiles():
+    from giffusion_nb.pipelines.load import fit_vae_to_frames
+
+    pipe = load_pipeline("builtin:tiny-ltx", "LTXPipeline", device="cpu")  # a copy of its own
+    fit_vae_to_frames(pipe, 512, 512, frames=1)
+    assert not pipe.vae.use_tiling
+    fit_vae_to_frames(pipe, 512, 512, frames=9)  # 2.4 megapixels a call
+    assert pipe.vae.use_tiling

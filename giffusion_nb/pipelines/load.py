@@ -229,11 +229,12 @@ def _accepts(cls: type, name: str) -> bool:
 LARGE_FRAME_PIXELS = 1024 * 1024
 
 
-def fit_vae_to_frames(pipe, height: int, width: int) -> None:
-    """Decode frames over a megapixel tile by tile, so the VAE's memory stays bounded (smaller
-    frames are decoded whole either way)."""
+def fit_vae_to_frames(pipe, height: int, width: int, frames: int = 1) -> None:
+    """Decode calls of more than a megapixel (``frames`` of a video window together) tile by
+    tile, so the VAE's memory stays bounded (smaller calls are decoded whole either way; a
+    video VAE's tiles are in time too)."""
     vae = getattr(pipe, "vae", None)
-    if height * width > LARGE_FRAME_PIXELS and hasattr(vae, "enable_tiling"):
+    if height * width * frames > LARGE_FRAME_PIXELS and hasattr(vae, "enable_tiling"):
         vae.enable_tiling()
 
 

@@ -88,7 +88,8 @@ def prepare_job(
     # 2. Frame size and latent channels
     height, width = frame_size(pipe, family, spec, inputs)
     size = FrameSize(height, width, _latent_channels(pipe, family, s.num_latent_channels))
-    fit_vae_to_frames(pipe, height, width)
+    frames_a_call = max((len(window.frames) for window in windows or ()), default=1)
+    fit_vae_to_frames(pipe, height, width, frames_a_call)
     painted = paint_key_frames(spec, device, height, width)
     # 3. Key-frame noise and prompts, made as calls need them
     noise = KeyFrameNoise(spec.plan.key_frame_seed, device, pipe.dtype)
