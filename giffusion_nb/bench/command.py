@@ -54,8 +54,8 @@ def add_bench_parser(commands: Any) -> None:
     bench.add_argument(
         "--video-window",
         type=int,
-        help="a video model's frames a call (no overlap), e.g. --model builtin:tiny-ltx "
-        "--video-window 17 --frames 17,65: peak memory of 1 and 4 windows",
+        help="a video model's frames a call (no overlap): with --frames 17,65 and a window of "
+        "17, the peak memory of 1 and 4 windows",
     )
     bench.add_argument("--memory-only", action="store_true", help=argparse.SUPPRESS)
 

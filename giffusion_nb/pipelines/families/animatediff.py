@@ -18,6 +18,9 @@ from giffusion_nb.pipelines.families.base import (
     Family,
     FrameSize,
     TravelledNoise,
+    guidance_scale_argument,
+    guided_above_one,
+    negative_needs_guidance,
     standard_mode,
 )
 from giffusion_nb.pipelines.families.noise_entry import scheduler_noise
@@ -70,18 +73,11 @@ class AnimateDiff(Family):
     def weighted_embeddings(self, pipe: Any, prompts: list, device: Any) -> dict[str, Any]:
         return StableDiffusion.weighted_embeddings(self, pipe, prompts, device)
 
-    def uses_guidance(self, guidance_scale: float, pipeline_kwargs: dict[str, Any]) -> bool:
-        return guidance_scale > 1
+    uses_guidance = guided_above_one
 
-    def negative_prompt_problem(
-        self, guidance_scale: float, pipeline_kwargs: dict[str, Any]
-    ) -> str | None:
-        if guidance_scale > 1:
-            return None
-        return "has no effect with guidance_scale <= 1; raise guidance_scale or clear it"
+    negative_prompt_problem = negative_needs_guidance
 
-    def guidance_arguments(self, pipe: Any, guidance_scale: float) -> dict[str, Any]:
-        return {"guidance_scale": guidance_scale}
+    guidance_arguments = guidance_scale_argument
 
     def latent_channels(self, pipe: Any) -> int:
         return pipe.unet.config.in_channels

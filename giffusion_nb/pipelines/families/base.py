@@ -261,6 +261,43 @@ class Family:
         return None
 
 
+# --- statements many families make, stated by name in a family (``windows = images_only``) ---
+
+
+def guided_above_one(
+    family: Family, guidance_scale: float, pipeline_kwargs: dict[str, Any]
+) -> bool:
+    """``uses_guidance`` of classifier-free guidance: on when guidance_scale is above 1."""
+    return guidance_scale > 1
+
+
+def negative_needs_guidance(
+    family: Family, guidance_scale: float, pipeline_kwargs: dict[str, Any]
+) -> str | None:
+    """``negative_prompt_problem`` of classifier-free guidance above 1."""
+    if guidance_scale > 1:
+        return None
+    return "has no effect with guidance_scale <= 1; raise guidance_scale or clear it"
+
+
+def guidance_scale_argument(family: Family, pipe: Any, guidance_scale: float) -> dict[str, Any]:
+    """``guidance_arguments``: the call's ``guidance_scale``."""
+    return {"guidance_scale": guidance_scale}
+
+
+def images_only(
+    family: Family,
+    pipe: Any,
+    num_frames: int,
+    size: int | None,
+    overlap: int,
+    anchors: list[int],
+    join: str,
+) -> None:
+    """``windows`` of an image family: none, its frames are batched by ``batch_size``."""
+    return None
+
+
 def standard_mode(controlnet: bool, has_init: bool) -> str:
     """The mode of a frame as diffusers' pipeline sets name them: with a ControlNet or not,
     from an init image or from noise (a family without that mode refuses it by name)."""

@@ -24,10 +24,10 @@ from giffusion_nb.pipelines.families.base import (
     Family,
     FrameSize,
     TravelledNoise,
+    images_only,
 )
 from giffusion_nb.pipelines.families.noise_entry import drawn_noise
 from giffusion_nb.pipelines.families.signatures import Accepts, accepts
-from giffusion_nb.pipelines.families.windows import Window
 
 # What no signature says, by pipeline class: ``distilled``, its guidance_scale is a guidance
 # embedding, not classifier-free guidance (a negative prompt needs nothing of it).
@@ -314,16 +314,7 @@ class Generic(Family):
     def images(self, result: Any) -> list[Image.Image]:
         return list(result.images)
 
-    def windows(
-        self,
-        pipe: Any,
-        num_frames: int,
-        size: int | None,
-        overlap: int,
-        anchors: list[int],
-        join: str,
-    ) -> list[Window] | None:
-        return None
+    windows = images_only
 
 
 def generic_problem(pipeline_class: type) -> str | None:

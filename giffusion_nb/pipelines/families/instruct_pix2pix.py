@@ -9,9 +9,15 @@ from typing import Any, ClassVar
 import torch
 from PIL import Image
 
-from giffusion_nb.pipelines.families.base import TEXT, Family, FrameSize, TravelledNoise
+from giffusion_nb.pipelines.families.base import (
+    TEXT,
+    Family,
+    FrameSize,
+    TravelledNoise,
+    guidance_scale_argument,
+    images_only,
+)
 from giffusion_nb.pipelines.families.sd import latent_shape
-from giffusion_nb.pipelines.families.windows import Window
 
 
 class InstructPix2Pix(Family):
@@ -66,8 +72,7 @@ class InstructPix2Pix(Family):
             "image_guidance_scale at 1 or more), or clear it"
         )
 
-    def guidance_arguments(self, pipe: Any, guidance_scale: float) -> dict[str, Any]:
-        return {"guidance_scale": guidance_scale}
+    guidance_arguments = guidance_scale_argument
 
     def latent_channels(self, pipe: Any) -> int:
         return pipe.vae.config.latent_channels
@@ -107,13 +112,4 @@ class InstructPix2Pix(Family):
     def images(self, result: Any) -> list[Image.Image]:
         return list(result.images)
 
-    def windows(
-        self,
-        pipe: Any,
-        num_frames: int,
-        size: int | None,
-        overlap: int,
-        anchors: list[int],
-        join: str,
-    ) -> list[Window] | None:
-        return None
+    windows = images_only

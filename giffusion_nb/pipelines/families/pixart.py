@@ -15,10 +15,13 @@ from giffusion_nb.pipelines.families.base import (
     Family,
     FrameSize,
     TravelledNoise,
+    guidance_scale_argument,
+    guided_above_one,
+    images_only,
+    negative_needs_guidance,
     standard_mode,
 )
 from giffusion_nb.pipelines.families.sd import latent_shape
-from giffusion_nb.pipelines.families.windows import Window
 
 
 class PixArtAlpha(Family):
@@ -67,18 +70,11 @@ class PixArtAlpha(Family):
             arguments["negative_prompt"] = None
         return arguments
 
-    def uses_guidance(self, guidance_scale: float, pipeline_kwargs: dict[str, Any]) -> bool:
-        return guidance_scale > 1
+    uses_guidance = guided_above_one
 
-    def negative_prompt_problem(
-        self, guidance_scale: float, pipeline_kwargs: dict[str, Any]
-    ) -> str | None:
-        if guidance_scale > 1:
-            return None
-        return "has no effect with guidance_scale <= 1; raise guidance_scale or clear it"
+    negative_prompt_problem = negative_needs_guidance
 
-    def guidance_arguments(self, pipe: Any, guidance_scale: float) -> dict[str, Any]:
-        return {"guidance_scale": guidance_scale}
+    guidance_arguments = guidance_scale_argument
 
     def latent_channels(self, pipe: Any) -> int:
         return pipe.transformer.config.in_channels
@@ -119,16 +115,7 @@ class PixArtAlpha(Family):
     def images(self, result: Any) -> list[Image.Image]:
         return list(result.images)
 
-    def windows(
-        self,
-        pipe: Any,
-        num_frames: int,
-        size: int | None,
-        overlap: int,
-        anchors: list[int],
-        join: str,
-    ) -> list[Window] | None:
-        return None
+    windows = images_only
 
 
 class PixArtSigma(PixArtAlpha):
