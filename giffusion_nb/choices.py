@@ -15,6 +15,8 @@ OUTPUT_FORMATS = ("gif", "mp4")
 AUDIO_COMPONENTS = ("percussive", "harmonic", "both")
 MEL_REDUCERS = ("max", "mean", "median")
 PADDING_MODES = ("border", "reflection", "zeros")
+COLOR_COHERENCE = ("none", "first", "previous", "image")
+COLOR_SPACES = ("lab", "hsv", "rgb")
 # The schedulers offered by name (any other diffusers scheduler class name works too).
 SCHEDULERS = {
     "DDIM": "DDIMScheduler",

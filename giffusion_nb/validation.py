@@ -267,6 +267,38 @@ def _check_pacing(settings: Settings) -> None:
         )
 
 
+def _moves(settings: Settings) -> bool:
+    """True when the 2D motion strings move some frame (strings in error count as moving:
+    their own fields say what is wrong)."""
+    if not any(getattr(settings, name).strip() for name in MOTION_FIELDS):
+        return False
+    try:
+        frames = _frames_or_none(settings) or 1
+        strings = {name: getattr(settings, name) for name in MOTION_FIELDS}
+        return motion_schedule(frames, **strings, features=_features(settings)).is_active()
+    except SettingsError:
+        return True
+
+
+def _check_color_coherence(settings: Settings) -> None:
+    if settings.color_coherence == "previous" and not _moves(settings):
+        raise SettingsError(
+            "color_coherence",
+            "`previous` matches each frame to the one it was made from, which needs 2D motion "
+            "(zoom, angle, translate_x or translate_y); without motion frames are made "
+            "independently, so choose first or image",
+        )
+
+
+def _check_color_coherence_image(settings: Settings) -> None:
+    if settings.color_coherence == "image" and not settings.color_coherence_image.strip():
+        raise SettingsError(
+            "color_coherence_image",
+            "color_coherence is `image`: choose the image whose colours frames are matched to",
+        )
+    _input_file("color_coherence_image", "image")(settings)
+
+
 def _check_scheduler(settings: Settings) -> None:
     if settings.scheduler != "default":
         scheduler_class_name(settings.scheduler)
@@ -338,4 +370,6 @@ CHECKS: dict[str, Check] = {
     "translate_y": _motion("translate_y"),
     "comet_frame_stride": _range("comet_frame_stride", 1, 100_000),
     "workers": _range("workers", 1, 1024),
+    "color_coherence": _check_color_coherence,
+    "color_coherence_image": _check_color_coherence_image,
 }

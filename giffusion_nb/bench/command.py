@@ -29,7 +29,9 @@ def add_bench_parser(commands: Any) -> None:
     bench.add_argument("--size", type=int, help="frame width and height (64; --gif: 256)")
     bench.add_argument("--steps", type=int, help="denoising steps (default 2)")
     bench.add_argument("--batch-size", default="1", help="one, or several like 1,4 to compare")
-    bench.add_argument("--frames", default="200", help="frames; several (200,2000) = memory")
+    bench.add_argument(
+        "--frames", help="frames (default 200; --coherence: 120); several (200,2000) = memory"
+    )
     bench.add_argument("--format", default="gif", choices=OUTPUT_FORMATS, help="output format")
     bench.add_argument("--runs", type=int, default=3, help="timed runs (the median is shown)")
     bench.add_argument("--json", action="store_true", help="print one JSON object last")
@@ -51,6 +53,16 @@ def add_bench_parser(commands: Any) -> None:
     bench.add_argument(
         "--strip", type=Path, help="--pacing: save a PNG of every 3rd frame, scheduled over even"
     )
+    bench.add_argument(
+        "--coherence",
+        action="store_true",
+        help="drift of the mean LAB colour from frame 0 over a zooming render of --frames "
+        "(default 120) on --model (default builtin:shapes-sd), without and with colour "
+        "coherence against frame 0, at --steps (default 20)",
+    )
+    bench.add_argument(
+        "--space", default="lab", help="--coherence: the colour space (lab, hsv or rgb)"
+    )
     bench.add_argument("--memory-only", action="store_true", help=argparse.SUPPRESS)
 
 
@@ -68,7 +80,7 @@ def run_bench(args: argparse.Namespace) -> int:
         video_memory_by_frames,
     )
 
-    frame_counts = option_numbers("--frames", args.frames)
+    frame_counts = option_numbers("--frames", args.frames or "200")
     batch_sizes = option_numbers("--batch-size", args.batch_size)
     from giffusion_nb.pipelines.devices import resolve_device
 
@@ -87,6 +99,14 @@ def run_bench(args: argparse.Namespace) -> int:
         model = args.model or "builtin:shapes-sd"
         steps, size = args.steps or 20, args.size or 64
         run_pacing_bench(model, steps, size, case.device, args.json, args.strip)
+        return 0
+    if args.coherence:
+        from giffusion_nb.bench.coherence import run_coherence_bench
+
+        model = args.model or "builtin:shapes-sd"
+        frames = frame_counts[0] if args.frames else 120
+        steps, size = args.steps or 20, args.size or 64
+        run_coherence_bench(model, frames, steps, size, args.space, case.device, args.json)
         return 0
     if args.gif:
         from giffusion_nb.bench.gif import run_gif_bench

@@ -52,6 +52,8 @@ def render_frames(
             if stop.is_set():
                 return
             for step, image in zip(steps, images, strict=True):
+                if job.coherence is not None:
+                    image = job.coherence.match(step.frame, image, None, job)
                 yield RenderedFrame(step.frame, image)
 
 
@@ -141,6 +143,8 @@ def _frames_in_order(
             _smaller_batch(1, exc, on_message)  # one frame that does not fit: an error
         if stop.is_set():
             return
+        if job.coherence is not None:
+            image = job.coherence.match(frame, image, previous, job)
         previous = image
         yield RenderedFrame(frame, image)
 

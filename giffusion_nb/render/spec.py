@@ -57,6 +57,9 @@ FRAME_SETTINGS = (
     "translate_x",
     "translate_y",
     "padding_mode",
+    "color_coherence",
+    "color_coherence_space",
+    "color_coherence_image",
 )
 
 

@@ -172,6 +172,9 @@ def make_fields(settings: Settings) -> dict[str, SettingField]:
     ):
         add(name, widgets.Text(placeholder=example))
     add("padding_mode", widgets.Dropdown(options=setting_choices("padding_mode")))
+    for name in ("color_coherence", "color_coherence_space"):
+        add(name, widgets.Dropdown(options=setting_choices(name)))
+    add("color_coherence_image", widgets.Text(placeholder="with `image`: a file path"))
     add("workers", widgets.IntText())
     add("comet", widgets.Checkbox(indent=False))
     add("comet_frame_stride", widgets.IntText())
