@@ -3,9 +3,15 @@ seed behaviour), declared apart so ``settings.py`` stays one job; ``Settings`` i
 
 from __future__ import annotations
 
-from traitlets import HasTraits, Unicode
+from traitlets import HasTraits, Int, Unicode
 
-from giffusion_nb.choices import COLOR_COHERENCE, COLOR_SPACES, Choice
+from giffusion_nb.choices import (
+    CADENCE_WARPS,
+    COLOR_COHERENCE,
+    COLOR_SPACES,
+    FLOW_METHODS,
+    Choice,
+)
 
 
 class AnimationSettings(HasTraits):
@@ -25,4 +31,21 @@ class AnimationSettings(HasTraits):
     )
     color_coherence_image = Unicode(
         "", help="The image whose colours frames are matched to, with color_coherence `image`."
+    )
+    diffusion_cadence = Int(
+        1,
+        help="2D motion: diffuse every Nth frame (and the last); the frames between are their "
+        "two diffused neighbours warped to them and blended by distance (N times fewer "
+        "pipeline calls). 1 diffuses every frame.",
+    )
+    cadence_warp = Choice(
+        CADENCE_WARPS,
+        "motion",
+        help="How a cadence warps the diffused frames to the frames between: along the 2D "
+        "motion (motion), or by the optical flow between the two diffused frames (flow).",
+    )
+    optical_flow = Choice(
+        FLOW_METHODS,
+        "dis",
+        help="OpenCV's optical flow for cadence_warp `flow`: dis (DIS, fast) or farneback.",
     )

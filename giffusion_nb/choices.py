@@ -17,6 +17,8 @@ MEL_REDUCERS = ("max", "mean", "median")
 PADDING_MODES = ("border", "reflection", "zeros")
 COLOR_COHERENCE = ("none", "first", "previous", "image")
 COLOR_SPACES = ("lab", "hsv", "rgb")
+CADENCE_WARPS = ("motion", "flow")
+FLOW_METHODS = ("dis", "farneback")
 # The schedulers offered by name (any other diffusers scheduler class name works too).
 SCHEDULERS = {
     "DDIM": "DDIMScheduler",

@@ -299,6 +299,17 @@ def _check_color_coherence_image(settings: Settings) -> None:
     _input_file("color_coherence_image", "image")(settings)
 
 
+def _check_diffusion_cadence(settings: Settings) -> None:
+    _check_range("diffusion_cadence", settings.diffusion_cadence, 1, 100)
+    if settings.diffusion_cadence > 1 and not _moves(settings):
+        raise SettingsError(
+            "diffusion_cadence",
+            f"a cadence of {settings.diffusion_cadence} warps diffused frames along the 2D "
+            "motion, and no frame moves: set zoom, angle, translate_x or translate_y, or "
+            "choose 1",
+        )
+
+
 def _check_scheduler(settings: Settings) -> None:
     if settings.scheduler != "default":
         scheduler_class_name(settings.scheduler)
@@ -372,4 +383,5 @@ CHECKS: dict[str, Check] = {
     "workers": _range("workers", 1, 1024),
     "color_coherence": _check_color_coherence,
     "color_coherence_image": _check_color_coherence_image,
+    "diffusion_cadence": _check_diffusion_cadence,
 }

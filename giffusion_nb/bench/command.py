@@ -30,7 +30,8 @@ def add_bench_parser(commands: Any) -> None:
     bench.add_argument("--steps", type=int, help="denoising steps (default 2)")
     bench.add_argument("--batch-size", default="1", help="one, or several like 1,4 to compare")
     bench.add_argument(
-        "--frames", help="frames (default 200; --coherence: 120); several (200,2000) = memory"
+        "--frames",
+        help="frames (default 200; --coherence: 120; --cadence: 48); several (200,2000) = memory",
     )
     bench.add_argument("--format", default="gif", choices=OUTPUT_FORMATS, help="output format")
     bench.add_argument("--runs", type=int, default=3, help="timed runs (the median is shown)")
@@ -62,6 +63,14 @@ def add_bench_parser(commands: Any) -> None:
     )
     bench.add_argument(
         "--space", default="lab", help="--coherence: the colour space (lab, hsv or rgb)"
+    )
+    bench.add_argument(
+        "--cadence",
+        help="wall time of a zooming, turning render of --frames (default 48) on --model "
+        "(default builtin:shapes-sd) at these diffusion cadences, e.g. 1,4 (medians of --runs)",
+    )
+    bench.add_argument(
+        "--cadence-warp", default="motion", help="--cadence: motion or flow in-betweens"
     )
     bench.add_argument("--memory-only", action="store_true", help=argparse.SUPPRESS)
 
@@ -107,6 +116,25 @@ def run_bench(args: argparse.Namespace) -> int:
         frames = frame_counts[0] if args.frames else 120
         steps, size = args.steps or 20, args.size or 64
         run_coherence_bench(model, frames, steps, size, args.space, case.device, args.json)
+        return 0
+    if args.cadence:
+        from giffusion_nb.bench.cadence import run_cadence_bench
+
+        model = args.model or "builtin:shapes-sd"
+        frames = frame_counts[0] if args.frames else 48
+        cadences = option_numbers("--cadence", args.cadence)
+        steps, size = args.steps or 20, args.size or 64
+        run_cadence_bench(
+            model,
+            frames,
+            cadences,
+            steps,
+            size,
+            max(1, args.runs),
+            case.device,
+            args.cadence_warp,
+            args.json,
+        )
         return 0
     if args.gif:
         from giffusion_nb.bench.gif import run_gif_bench

@@ -60,6 +60,9 @@ FRAME_SETTINGS = (
     "color_coherence",
     "color_coherence_space",
     "color_coherence_image",
+    "diffusion_cadence",
+    "cadence_warp",
+    "optical_flow",
 )
 
 

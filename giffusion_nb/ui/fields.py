@@ -175,6 +175,9 @@ def make_fields(settings: Settings) -> dict[str, SettingField]:
     for name in ("color_coherence", "color_coherence_space"):
         add(name, widgets.Dropdown(options=setting_choices(name)))
     add("color_coherence_image", widgets.Text(placeholder="with `image`: a file path"))
+    add("diffusion_cadence", widgets.IntText())
+    for name in ("cadence_warp", "optical_flow"):
+        add(name, widgets.Dropdown(options=setting_choices(name)))
     add("workers", widgets.IntText())
     add("comet", widgets.Checkbox(indent=False))
     add("comet_frame_stride", widgets.IntText())
