@@ -47,5 +47,12 @@ class AnimationSettings(HasTraits):
     optical_flow = Choice(
         FLOW_METHODS,
         "dis",
-        help="OpenCV's optical flow for cadence_warp `flow`: dis (DIS, fast) or farneback.",
+        help="OpenCV's optical flow for cadence_warp `flow` and interpolate_frames: dis (DIS, "
+        "fast) or farneback.",
+    )
+    interpolate_frames = Int(
+        0,
+        help="Optical-flow in-betweens put between each two rendered frames of the GIF/MP4, at "
+        "that many times more frames/s, so every rendered frame keeps its time (a GIF plays at "
+        "most 50 frames/s); the frames folder keeps the rendered frames.",
     )

@@ -32,6 +32,7 @@ from giffusion_nb.media.audio_features import settings_features
 from giffusion_nb.media.input_checks import check_media_input
 from giffusion_nb.media.motion import motion_schedule
 from giffusion_nb.output.encoders import check_fps
+from giffusion_nb.output.in_betweens import output_fps
 from giffusion_nb.pipelines.lora import resolve_source
 from giffusion_nb.settings import (
     MANAGED_ARGUMENTS,
@@ -310,6 +311,23 @@ def _check_diffusion_cadence(settings: Settings) -> None:
         )
 
 
+def _check_interpolate_frames(settings: Settings) -> None:
+    count = settings.interpolate_frames
+    _check_range("interpolate_frames", count, 0, 15)
+    try:
+        check_fps(settings.fps, settings.output_format)
+    except SettingsError:
+        return  # fps says what is wrong
+    try:
+        check_fps(output_fps(settings.fps, count), settings.output_format)
+    except SettingsError as exc:
+        raise SettingsError(
+            "interpolate_frames",
+            f"{count} in-betweens a frame make the output {float(settings.fps):g} x "
+            f"{count + 1} frames/s: {exc.message}, or use fewer in-betweens",
+        ) from None
+
+
 def _check_scheduler(settings: Settings) -> None:
     if settings.scheduler != "default":
         scheduler_class_name(settings.scheduler)
@@ -384,4 +402,5 @@ CHECKS: dict[str, Check] = {
     "color_coherence": _check_color_coherence,
     "color_coherence_image": _check_color_coherence_image,
     "diffusion_cadence": _check_diffusion_cadence,
+    "interpolate_frames": _check_interpolate_frames,
 }

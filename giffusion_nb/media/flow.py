@@ -29,15 +29,26 @@ def flow_in_between(
     """The picture a fraction ``t`` (0 to 1) of the way from ``start`` to ``end``: ``start``
     moved ``t`` of the way along the flow from ``end`` back to it, ``end`` moved ``1 - t``
     along the flow to it, blended ``1 - t`` to ``t``."""
-    a = np.asarray(start.convert("RGB"))
-    b = np.asarray(end.convert("RGB"))
-    forward, backward = optical_flow(a, b, method), optical_flow(b, a, method)
-    height, width = a.shape[:2]
+    a, b = np.asarray(start.convert("RGB")), np.asarray(end.convert("RGB"))
+    (picture,) = flow_in_betweens(a, b, [t], method)
+    return Image.fromarray(picture, mode="RGB")
+
+
+def flow_in_betweens(
+    start: np.ndarray, end: np.ndarray, ts: list[float], method: str = "dis"
+) -> list[np.ndarray]:
+    """The pictures (RGB ``uint8`` arrays) at each fraction of ``ts`` of the way from
+    ``start`` to ``end`` (see ``flow_in_between``), from one flow each way."""
+    forward, backward = optical_flow(start, end, method), optical_flow(end, start, method)
+    height, width = start.shape[:2]
     xs, ys = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
-    from_start = _remap(a, xs + t * backward[..., 0], ys + t * backward[..., 1])
-    from_end = _remap(b, xs + (1 - t) * forward[..., 0], ys + (1 - t) * forward[..., 1])
-    blended = (1 - t) * from_start + t * from_end
-    return Image.fromarray(np.clip(np.rint(blended), 0, 255).astype(np.uint8), mode="RGB")
+    pictures = []
+    for t in ts:
+        from_start = _remap(start, xs + t * backward[..., 0], ys + t * backward[..., 1])
+        from_end = _remap(end, xs + (1 - t) * forward[..., 0], ys + (1 - t) * forward[..., 1])
+        blended = (1 - t) * from_start + t * from_end
+        pictures.append(np.clip(np.rint(blended), 0, 255).astype(np.uint8))
+    return pictures
 
 
 def _remap(image: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:

@@ -116,6 +116,8 @@ class Run:
             s.fps,
             audio_path=audio,
             background=self._background,
+            in_betweens=s.interpolate_frames,
+            flow=s.optical_flow,
         )
         if s.comet:
             self._tracker = start_tracking(s, run_dir, self._pipeline_name)

@@ -178,6 +178,7 @@ def make_fields(settings: Settings) -> dict[str, SettingField]:
     add("diffusion_cadence", widgets.IntText())
     for name in ("cadence_warp", "optical_flow"):
         add(name, widgets.Dropdown(options=setting_choices(name)))
+    add("interpolate_frames", widgets.IntText())
     add("workers", widgets.IntText())
     add("comet", widgets.Checkbox(indent=False))
     add("comet_frame_stride", widgets.IntText())

@@ -49,6 +49,7 @@ LABELS = {
     "diffusion_cadence": "Diffusion cadence",
     "cadence_warp": "Cadence warp",
     "optical_flow": "Optical flow",
+    "interpolate_frames": "In-betweens",
     "comet": "Log to Comet",
     "comet_frame_stride": "Comet frame stride",
     "workers": "Ray workers",

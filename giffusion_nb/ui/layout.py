@@ -62,7 +62,7 @@ SECTIONS = (
             "video_overlap",
         ),
     ),
-    ("Output settings", ("output_format", "fps")),
+    ("Output settings", ("output_format", "fps", "interpolate_frames")),
     ("Runs and tracking", ("workers", "comet", "comet_frame_stride")),
 )
 OPEN_SECTIONS = ("Prompts",)
