@@ -10,6 +10,7 @@ from giffusion_nb.choices import (
     COLOR_COHERENCE,
     COLOR_SPACES,
     FLOW_METHODS,
+    SEED_BEHAVIORS,
     Choice,
 )
 
@@ -55,4 +56,18 @@ class AnimationSettings(HasTraits):
         help="Optical-flow in-betweens put between each two rendered frames of the GIF/MP4, at "
         "that many times more frames/s, so every rendered frame keeps its time (a GIF plays at "
         "most 50 frames/s); the frames folder keeps the rendered frames.",
+    )
+    seed_behavior = Choice(
+        SEED_BEHAVIORS,
+        "iter",
+        help="How the seed steps from frame to frame, as in Deforum; each key frame's noise "
+        "takes its frame's seed: iter (seed + frame / seed_iter_n), fixed, random (drawn from "
+        "the seed, the same every render), ladder (+2, -1), alternate (+1, -1), schedule "
+        "(seed_schedule).",
+    )
+    seed_iter_n = Int(1, help="seed_behavior `iter`: the seed goes up by one every N frames.")
+    seed_schedule = Unicode(
+        "",
+        help="seed_behavior `schedule`: each frame's seed as a key-frame string of whole "
+        "numbers, e.g. `0: (7), 24: (99)`.",
     )

@@ -28,6 +28,9 @@ SECTIONS = (
         "Diffusion settings",
         (
             "seed",
+            "seed_behavior",
+            "seed_iter_n",
+            "seed_schedule",
             "num_inference_steps",
             "guidance_scale",
             "scheduler",
