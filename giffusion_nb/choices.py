@@ -16,6 +16,11 @@ AUDIO_COMPONENTS = ("percussive", "harmonic", "both")
 MEL_REDUCERS = ("max", "mean", "median")
 PADDING_MODES = ("border", "reflection", "zeros")
 VIDEO_JOINS = ("overlap", "condition")
+COLOR_COHERENCE = ("none", "first", "previous", "image")
+COLOR_SPACES = ("lab", "hsv", "rgb")
+CADENCE_WARPS = ("motion", "flow")
+FLOW_METHODS = ("dis", "farneback")
+SEED_BEHAVIORS = ("iter", "fixed", "random", "ladder", "alternate", "schedule")
 # The schedulers offered by name (any other diffusers scheduler class name works too).
 SCHEDULERS = {
     "DDIM": "DDIMScheduler",

@@ -8,8 +8,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from traitlets import Bool, Dict, Float, HasTraits, Int, List, TraitType, Unicode, Union
+from traitlets import Bool, Dict, Float, Int, List, TraitType, Unicode, Union
 
+from giffusion_nb.animation_settings import AnimationSettings
 from giffusion_nb.choices import (
     AUDIO_COMPONENTS,
     INTERPOLATION_TYPES,
@@ -56,8 +57,9 @@ MANAGED_ARGUMENTS = frozenset(
 )
 
 
-class Settings(HasTraits):
-    """Every setting of a render. Traits, so a panel can link widgets to them.
+class Settings(AnimationSettings):
+    """Every setting of a render. Traits, so a panel can link widgets to them (the animator's
+    toolkit's come from ``AnimationSettings``).
 
     >>> settings = Settings(prompts="0: a red circle\\n12: a blue square", fps=12)
     """
@@ -342,8 +344,14 @@ def parse_settings_json(text: str, name: str = "settings.json") -> dict[str, Any
 
 
 def setting_names() -> list[str]:
-    """The settings' names, in the order they are declared (and shown in ``settings.json``)."""
-    return [name for name, value in vars(Settings).items() if isinstance(value, TraitType)]
+    """The settings' names, in the order they are declared (and shown in ``settings.json``):
+    ``Settings``' own, then the animator's toolkit's."""
+    return [
+        name
+        for declared in (Settings, AnimationSettings)
+        for name, value in vars(declared).items()
+        if isinstance(value, TraitType)
+    ]
 
 
 FrozenSettings = dataclasses.make_dataclass(

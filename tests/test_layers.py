@@ -16,6 +16,7 @@ LAYERS = {
     "frame_rate": 1,
     "limits": 1,
     "coercion": 2,
+    "animation_settings": 2,
     "keyframes": 2,
     "media": 3,
     "settings": 3,

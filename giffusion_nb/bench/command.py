@@ -29,7 +29,10 @@ def add_bench_parser(commands: Any) -> None:
     bench.add_argument("--size", type=int, help="frame width and height (64; --gif: 256)")
     bench.add_argument("--steps", type=int, help="denoising steps (default 2)")
     bench.add_argument("--batch-size", default="1", help="one, or several like 1,4 to compare")
-    bench.add_argument("--frames", default="200", help="frames; several (200,2000) = memory")
+    bench.add_argument(
+        "--frames",
+        help="frames (default 200; --coherence: 120; --cadence: 48); several (200,2000) = memory",
+    )
     bench.add_argument("--format", default="gif", choices=OUTPUT_FORMATS, help="output format")
     bench.add_argument("--runs", type=int, default=3, help="timed runs (the median is shown)")
     bench.add_argument("--json", action="store_true", help="print one JSON object last")
@@ -57,6 +60,24 @@ def add_bench_parser(commands: Any) -> None:
         help="a video model's frames a call (no overlap): with --frames 17,65 and a window of "
         "17, the peak memory of 1 and 4 windows",
     )
+    bench.add_argument(
+        "--coherence",
+        action="store_true",
+        help="drift of the mean LAB colour from frame 0 over a zooming render of --frames "
+        "(default 120) on --model (default builtin:shapes-sd), without and with colour "
+        "coherence against frame 0, at --steps (default 20)",
+    )
+    bench.add_argument(
+        "--space", default="lab", help="--coherence: the colour space (lab, hsv or rgb)"
+    )
+    bench.add_argument(
+        "--cadence",
+        help="wall time of a zooming, turning render of --frames (default 48) on --model "
+        "(default builtin:shapes-sd) at these diffusion cadences, e.g. 1,4 (medians of --runs)",
+    )
+    bench.add_argument(
+        "--cadence-warp", default="motion", help="--cadence: motion or flow in-betweens"
+    )
     bench.add_argument("--memory-only", action="store_true", help=argparse.SUPPRESS)
 
 
@@ -74,7 +95,7 @@ def run_bench(args: argparse.Namespace) -> int:
         video_memory_by_frames,
     )
 
-    frame_counts = option_numbers("--frames", args.frames)
+    frame_counts = option_numbers("--frames", args.frames or "200")
     batch_sizes = option_numbers("--batch-size", args.batch_size)
     from giffusion_nb.pipelines.devices import resolve_device
 
@@ -94,6 +115,33 @@ def run_bench(args: argparse.Namespace) -> int:
         model = args.model or "builtin:shapes-sd"
         steps, size = args.steps or 20, args.size or 64
         run_pacing_bench(model, steps, size, case.device, args.json, args.strip)
+        return 0
+    if args.coherence:
+        from giffusion_nb.bench.coherence import run_coherence_bench
+
+        model = args.model or "builtin:shapes-sd"
+        frames = frame_counts[0] if args.frames else 120
+        steps, size = args.steps or 20, args.size or 64
+        run_coherence_bench(model, frames, steps, size, args.space, case.device, args.json)
+        return 0
+    if args.cadence:
+        from giffusion_nb.bench.cadence import run_cadence_bench
+
+        model = args.model or "builtin:shapes-sd"
+        frames = frame_counts[0] if args.frames else 48
+        cadences = option_numbers("--cadence", args.cadence)
+        steps, size = args.steps or 20, args.size or 64
+        run_cadence_bench(
+            model,
+            frames,
+            cadences,
+            steps,
+            size,
+            max(1, args.runs),
+            case.device,
+            args.cadence_warp,
+            args.json,
+        )
         return 0
     if args.gif:
         from giffusion_nb.bench.gif import run_gif_bench

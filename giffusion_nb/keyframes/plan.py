@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -47,6 +48,7 @@ class FramePlan:
     t: np.ndarray  # (frames,) float: 0 = that key frame, 1 = the next one
     seed: int
     use_fixed_latent: bool
+    key_seeds: tuple[int, ...] | None = None  # each key frame's seed (None: seed + frame)
 
     @property
     def num_frames(self) -> int:
@@ -59,9 +61,11 @@ class FramePlan:
 
     def key_frame_seed(self, index: int) -> int:
         """The noise seed of key frame ``index``: the seed itself with a fixed latent, else
-        seed + the key frame's number."""
+        its seed by the seed behaviour, or without one seed + the key frame's number."""
         if self.use_fixed_latent:
             return self.seed
+        if self.key_seeds is not None:
+            return self.key_seeds[index]
         return (self.seed + self.key_frames[index].frame) % (MAX_SEED + 1)
 
     def steps_for(self, frames: Iterable[int] | None = None) -> list[FrameStep]:
@@ -76,9 +80,7 @@ class FramePlan:
         t = np.asarray(t, dtype=np.float64)
         if t.shape != self.t.shape or not np.all((t >= 0) & (t <= 1)):
             raise ValueError(f"expected {self.num_frames} t values in [0, 1]")
-        return FramePlan(
-            self.key_frames, self.segments, _read_only(t), self.seed, self.use_fixed_latent
-        )
+        return dataclasses.replace(self, t=_read_only(t))
 
 
 def _checked_frames(frames: Iterable[int], count: int) -> list[int]:
@@ -104,9 +106,11 @@ def plan_frames(
     use_fixed_latent: bool = False,
     audio: AudioSchedule | None = None,
     features: FrameFeatures | None = None,
+    key_seeds: Sequence[int] | None = None,
 ) -> FramePlan:
     """The frame plan of validated key frames: ``last key frame + 1`` frames (``features``:
-    the audio features an interpolation curve may read)."""
+    the audio features an interpolation curve may read; ``key_seeds``: each key frame's seed,
+    by default seed + its frame)."""
     segments, t = frame_schedule(
         [key_frame.frame for key_frame in key_frames],
         num_frames(key_frames),
@@ -115,4 +119,7 @@ def plan_frames(
         audio=audio,
         features=features,
     )
-    return FramePlan(tuple(key_frames), _read_only(segments), _read_only(t), seed, use_fixed_latent)
+    seeds = None if key_seeds is None else tuple(key_seeds)
+    return FramePlan(
+        tuple(key_frames), _read_only(segments), _read_only(t), seed, use_fixed_latent, seeds
+    )

@@ -21,6 +21,7 @@ from giffusion_nb.output.frame_files import (
     load_frame_pixels,
     save_png_atomic,
 )
+from giffusion_nb.output.in_betweens import InBetweens, output_fps
 from giffusion_nb.output.palette import Quantized, quantize_frame
 
 _DISK_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
@@ -66,6 +67,8 @@ class FrameWriter:
         audio_path: Path | None = None,
         max_pending: int = 16,
         helpers: int = 0,
+        in_betweens: int = 0,
+        flow: str = "dis",
     ) -> None:
         self._run_dir = Path(run_dir)
         self._num_frames = num_frames
@@ -77,6 +80,7 @@ class FrameWriter:
         self._saving: dict[int, concurrent.futures.Future] = {}  # PNGs in a helper
         self._next = 0  # the frame the encoder needs next
         self._encoder: OutputEncoder | None = None
+        self._in_betweens = InBetweens(in_betweens, flow)
         self.output: Path | None = None
         self.error: BaseException | None = None
         self.frames_written = 0
@@ -198,10 +202,15 @@ class FrameWriter:
             self._next += 1
 
     def _append(self, pixels: np.ndarray, quantized: Quantized | None) -> None:
+        """Encode a frame, after its in-betweens from the frame before (if asked for)."""
         if self._encoder is None:
-            self._encoder = open_output(
-                self._output_path, self._format, self._fps, self._audio_path
-            )
+            fps = output_fps(self._fps, self._in_betweens.count)
+            self._encoder = open_output(self._output_path, self._format, fps, self._audio_path)
+        for between in self._in_betweens.before(pixels):
+            self._append_one(between, None)
+        self._append_one(pixels, quantized)
+
+    def _append_one(self, pixels: np.ndarray, quantized: Quantized | None) -> None:
         if isinstance(self._encoder, GifEncoder):
             self._encoder.append_quantized(pixels, quantized or quantize_frame(pixels))
         else:

@@ -18,6 +18,7 @@ from giffusion_nb.output.frame_files import (
     save_png_atomic,
 )
 from giffusion_nb.output.frame_writer import FrameWriter
+from giffusion_nb.output.in_betweens import output_fps
 from giffusion_nb.output.interrupts import interrupts_deferred
 from giffusion_nb.output.safe_paths import check_real_folder
 from giffusion_nb.output.writer_process import WRITER_NICENESS, WriterProcess
@@ -55,8 +56,10 @@ class BackgroundWriter:
     ``max_pending`` frames are still to be saved. ``background=False`` does the work in
     ``submit()`` itself, with a Ctrl-C held back until the frame is written.
 
-    Frames may arrive out of order or with gaps; ``close()`` encodes the frames 0..k that
-    exist without a gap, so a stopped render still gives a playable output. An error of the
+    ``in_betweens`` optical-flow frames (``flow``: dis or farneback) go between each two
+    frames of the output, at ``in_betweens + 1`` times the fps; the PNGs are the frames as
+    rendered. Frames may arrive out of order or with gaps; ``close()`` encodes the frames 0..k
+    that exist without a gap, so a stopped render still gives a playable output. An error of the
     writer is re-raised by the next ``submit()`` or ``close()``; frames are still saved as
     PNGs after it, but nothing more is encoded.
     """
@@ -72,6 +75,8 @@ class BackgroundWriter:
         max_pending: int = 16,
         background: bool = True,
         workers: int | None = None,
+        in_betweens: int = 0,
+        flow: str = "dis",
     ) -> None:
         if num_frames < 1 or max_pending < 1:
             raise ValueError(
@@ -81,9 +86,13 @@ class BackgroundWriter:
             "run_dir": Path(run_dir),
             "num_frames": num_frames,
             "output_path": None if output_path is None else Path(output_path),
-            "output_format": check_output_settings(output_format, fps, audio_path).name,
+            "output_format": check_output_settings(
+                output_format, output_fps(fps, in_betweens), audio_path
+            ).name,
             "fps": fps,
             "audio_path": audio_path,
+            "in_betweens": in_betweens,
+            "flow": flow,
         }
         self._num_frames = num_frames
         check_real_folder(frame_path(run_dir, 0).parent, "output_dir")  # no link outside

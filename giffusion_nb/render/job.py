@@ -23,6 +23,7 @@ from giffusion_nb.pipelines.families.base import FROM_IMAGE, CallPrompts, FrameS
 from giffusion_nb.pipelines.families.windows import Window
 from giffusion_nb.pipelines.load import call_parameters
 from giffusion_nb.pipelines.lora import LoraAdapters
+from giffusion_nb.render.coherence import ColourCoherence, alone_in_call
 from giffusion_nb.render.conditioning import KeyFrameNoise, KeyFrameTensors, travel
 from giffusion_nb.render.frame_inputs import FrameImages
 from giffusion_nb.render.prompt_checks import check_prompts
@@ -50,6 +51,7 @@ class RenderJob:
     # Frames rendered earlier (a run folder's), for windows that start from one (None: none)
     earlier: Callable[[int], Image.Image | None] | None = None
     _last_window: dict[int, Image.Image] = field(default_factory=dict, repr=False)
+    coherence: ColourCoherence | None = None  # colour coherence (None: off)
     _window_images: dict[int, Image.Image] = field(default_factory=dict, repr=False)
 
     @property
@@ -263,10 +265,15 @@ def _check_arguments(pipe: Any, arguments: dict[str, Any], family: Family) -> No
 
 def same_call_prefix(steps: list[FrameStep], spec: RenderSpec) -> list[FrameStep]:
     """The leading steps that share the first step's strength and LoRA scales: one strength
-    and one scale of each adapter a pipeline call, so frames are the same at any batch size."""
+    and one scale of each adapter a pipeline call, so frames are the same at any batch size
+    (frame 0 as the colour reference gets a call of its own)."""
 
     def key(step: FrameStep) -> tuple:
-        return (spec.strengths[step.frame], spec.lora_scales_at(step.frame))
+        return (
+            spec.strengths[step.frame],
+            spec.lora_scales_at(step.frame),
+            alone_in_call(spec.settings, step.frame),
+        )
 
     first = key(steps[0])
     end = 1

@@ -23,6 +23,7 @@ from giffusion_nb.pipelines.families.base import (
 from giffusion_nb.pipelines.load import fit_vae_to_frames
 from giffusion_nb.pipelines.lora import drop_adapters, load_adapters
 from giffusion_nb.pipelines.schedulers import build_scheduler
+from giffusion_nb.render.coherence import coherence_of
 from giffusion_nb.render.conditioning import KeyFrameNoise, KeyFrameTensors
 from giffusion_nb.render.frame_inputs import FrameImages
 from giffusion_nb.render.job import RenderJob, check_pipeline_accepts
@@ -106,6 +107,7 @@ def prepare_job(
         windows=windows,
         image_frames=anchors,
         painted=painted,
+        coherence=coherence_of(s),
     )
     if s.use_prompt_embeds:
         problem = family.travel_problem(pipe)

@@ -16,6 +16,7 @@ from giffusion_nb.keyframes.schedules import FrameStep
 from giffusion_nb.media.motion import warp
 from giffusion_nb.pipelines.families.windows import Window
 from giffusion_nb.pipelines.schedulers import use_scheduler
+from giffusion_nb.render.cadence import cadenced_frames
 from giffusion_nb.render.job import RenderJob, same_call_prefix
 
 _logger = logging.getLogger(__name__)
@@ -52,6 +53,8 @@ def render_frames(
             if stop.is_set():
                 return
             for step, image in zip(steps, images, strict=True):
+                if job.coherence is not None:
+                    image = job.coherence.match(step.frame, image, None, job)
                 yield RenderedFrame(step.frame, image)
 
 
@@ -127,19 +130,31 @@ def _frames_in_order(
         raise ValueError("2D motion renders consecutive frames")
     if wanted and wanted[0] > 0 and previous is None:
         raise ValueError("2D motion renders from frame 0, or from the frame before")
-    padding = job.spec.settings.padding_mode
-    for frame in wanted:
-        if previous is not None:
-            init = warp(previous, job.motion.step(frame), padding)
-        else:
-            init = job.init_of(frame)
+
+    def diffuse(frame: int, init: Image.Image | None, before: Image.Image | None):
+        """One frame from ``init`` (None: its own init), colour-matched; None once stopped."""
+        init = job.init_of(frame) if init is None else init
         if stop.is_set():
-            return
+            return None
         try:
             (image,) = job.denoise([job.plan.steps[frame]], None if init is None else [init])
         except torch.cuda.OutOfMemoryError as exc:
             _smaller_batch(1, exc, on_message)  # one frame that does not fit: an error
         if stop.is_set():
+            return None
+        if job.coherence is not None:
+            image = job.coherence.match(frame, image, before, job)
+        return image
+
+    if wanted and job.spec.settings.diffusion_cadence > 1:
+        for frame, image in cadenced_frames(job, wanted, previous, diffuse):
+            yield RenderedFrame(frame, image)
+        return
+    padding = job.spec.settings.padding_mode
+    for frame in wanted:
+        init = None if previous is None else warp(previous, job.motion.step(frame), padding)
+        image = diffuse(frame, init, previous)
+        if image is None:
             return
         previous = image
         yield RenderedFrame(frame, image)

@@ -30,6 +30,7 @@ from giffusion_nb.output.runs import (
 )
 from giffusion_nb.output.tracking import CometTracker, finish_tracking, start_tracking
 from giffusion_nb.output.writers import BackgroundWriter, existing_frames, frame_path
+from giffusion_nb.render.cadence import continues_from
 from giffusion_nb.render.renderer import RenderedFrame
 from giffusion_nb.render.spec import FRAME_SETTINGS, RenderSpec
 from giffusion_nb.settings import Settings
@@ -115,6 +116,8 @@ class Run:
             s.fps,
             audio_path=audio,
             background=self._background,
+            in_betweens=s.interpolate_frames,
+            flow=s.optical_flow,
         )
         if s.comet:
             self._tracker = start_tracking(s, run_dir, self._pipeline_name)
@@ -157,12 +160,13 @@ class Run:
         return self.spec
 
     def previous_frame(self, todo: list[int]) -> Any:
-        """The frame before the first one to render, for 2D motion to warp (or None)."""
+        """The frame before the first one to render (with a cadence: the last diffused one),
+        for 2D motion to warp (or None)."""
         from giffusion_nb.media.image import load_image
 
         if self.spec.motion is None or not todo or todo[0] == 0:
             return None
-        return load_image(frame_path(self.run_dir, todo[0] - 1))
+        return load_image(frame_path(self.run_dir, continues_from(self.spec, todo[0])))
 
     def saved_frame(self, index: int) -> Any:
         """Frame ``index`` as saved in the run folder (``None``: not there, or damaged)."""

@@ -12,8 +12,9 @@ from giffusion_nb.keyframes.curves import curve_values
 from giffusion_nb.keyframes.lora_text import LoraLine, lora_scales, parse_lora
 from giffusion_nb.keyframes.pacing import Pacing
 from giffusion_nb.keyframes.plan import FramePlan, plan_frames
-from giffusion_nb.keyframes.prompts import parse_prompts
+from giffusion_nb.keyframes.prompts import KeyFrame, parse_prompts
 from giffusion_nb.keyframes.schedules import AudioSchedule
+from giffusion_nb.keyframes.seeds import frame_seeds
 from giffusion_nb.media.audio_features import settings_features
 from giffusion_nb.media.audio_file import audio_notes
 from giffusion_nb.media.motion import MotionSchedule, motion_schedule
@@ -59,6 +60,15 @@ FRAME_SETTINGS = (
     "translate_x",
     "translate_y",
     "padding_mode",
+    "color_coherence",
+    "color_coherence_space",
+    "color_coherence_image",
+    "diffusion_cadence",
+    "cadence_warp",
+    "optical_flow",
+    "seed_behavior",
+    "seed_iter_n",
+    "seed_schedule",
 )
 
 
@@ -107,14 +117,16 @@ class RenderSpec:
         validate(settings)
         frozen = settings.frozen()
         features = settings_features(frozen)  # audio features in key-frame strings (lazy)
+        key_frames = parse_prompts(frozen.prompts)
         plan = plan_frames(
-            parse_prompts(frozen.prompts),
+            key_frames,
             interpolation_type=frozen.interpolation_type,
             interpolation_args=frozen.interpolation_args,
             seed=frozen.seed,
             use_fixed_latent=frozen.use_fixed_latent,
             audio=audio,
             features=features,
+            key_seeds=key_frame_seeds(frozen, key_frames, features),
         )
         motion = motion_schedule(
             plan.num_frames,
@@ -134,6 +146,20 @@ class RenderSpec:
             lora_scales=lora_scales(lora, plan.num_frames, features=features) if lora else None,
             notes=audio_notes(frozen.audio_input),
         )
+
+
+def key_frame_seeds(
+    settings: FrozenSettings, key_frames: list[KeyFrame], features: FrameFeatures | None
+) -> list[int]:
+    """Each key frame's seed by the seed behaviour (``iter`` every frame: seed + frame)."""
+    return frame_seeds(
+        settings.seed_behavior,
+        settings.seed,
+        [key_frame.frame for key_frame in key_frames],
+        every=settings.seed_iter_n,
+        schedule=settings.seed_schedule,
+        features=features,
+    )
 
 
 def frame_strengths(

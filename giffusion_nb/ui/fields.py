@@ -174,6 +174,16 @@ def make_fields(settings: Settings) -> dict[str, SettingField]:
     ):
         add(name, widgets.Text(placeholder=example))
     add("padding_mode", widgets.Dropdown(options=setting_choices("padding_mode")))
+    for name in ("color_coherence", "color_coherence_space"):
+        add(name, widgets.Dropdown(options=setting_choices(name)))
+    add("color_coherence_image", widgets.Text(placeholder="with `image`: a file path"))
+    add("diffusion_cadence", widgets.IntText())
+    for name in ("cadence_warp", "optical_flow"):
+        add(name, widgets.Dropdown(options=setting_choices(name)))
+    add("interpolate_frames", widgets.IntText())
+    add("seed_behavior", widgets.Dropdown(options=setting_choices("seed_behavior")))
+    add("seed_iter_n", widgets.IntText())
+    add("seed_schedule", widgets.Text(placeholder="with `schedule`: 0: (7), 24: (99)"))
     add("workers", widgets.IntText())
     add("comet", widgets.Checkbox(indent=False))
     add("comet_frame_stride", widgets.IntText())

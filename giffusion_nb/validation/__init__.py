@@ -7,29 +7,20 @@ that field); ``invalid_fields`` runs every check and returns every error at once
 
 from __future__ import annotations
 
-import errno
-import functools
 import itertools
-import os
-import stat
 from collections.abc import Callable
-from fractions import Fraction
-from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from giffusion_nb.choices import scheduler_class_name
 from giffusion_nb.errors import SettingsError
 from giffusion_nb.keyframes.audio_keys import parse_key_source
-from giffusion_nb.keyframes.audio_terms import FrameFeatures
 from giffusion_nb.keyframes.curves import check_range, curve_values, parse_curve
 from giffusion_nb.keyframes.lora_text import lora_scales, parse_lora, scale_frames
 from giffusion_nb.keyframes.plan import MAX_SEED
-from giffusion_nb.keyframes.prompts import num_frames, parse_prompts
+from giffusion_nb.keyframes.prompts import parse_prompts
 from giffusion_nb.keyframes.schedules import check_interpolation_type, parse_frequencies
 from giffusion_nb.keyframes.weights import parse_weights
-from giffusion_nb.limits import check_json_value, check_text, file_kind, shown
-from giffusion_nb.media.audio_features import settings_features
-from giffusion_nb.media.input_checks import check_media_input
+from giffusion_nb.limits import check_json_value, check_text
 from giffusion_nb.media.key_frame_pictures import check_key_frame_images
 from giffusion_nb.media.motion import motion_schedule
 from giffusion_nb.output.encoders import check_fps
@@ -39,9 +30,19 @@ from giffusion_nb.settings import (
     Settings,
     setting_names,
 )
-
-Check = Callable[[Settings], None]
-MOTION_FIELDS = ("zoom", "angle", "translate_x", "translate_y")
+from giffusion_nb.validation.animation import ANIMATION_CHECKS
+from giffusion_nb.validation.common import (
+    MOTION_FIELDS,
+    Check,
+    _check_range,
+    _features,
+    _frames_for,
+    _frames_or_none,
+    _input_file,
+    _own_errors,
+    _range,
+    _text,
+)
 
 
 def check_setting(settings: Settings, name: str) -> None:
@@ -72,61 +73,6 @@ def validate(settings: Settings) -> None:
 # --- checks of one field each ---------------------------------------------------------------
 
 
-def _text(name: str, *, allow_empty: bool, limit: int = 10_000) -> Check:
-    def check(settings: Settings) -> None:
-        value = getattr(settings, name)
-        if not allow_empty and not value.strip():
-            raise SettingsError(name, "must not be empty")
-        if len(value) > limit:
-            raise SettingsError(name, f"is too long ({len(value)} characters, at most {limit})")
-        check_text(name, value)
-
-    return check
-
-
-def _range(name: str, low: float, high: float) -> Check:
-    def check(settings: Settings) -> None:
-        value = getattr(settings, name)
-        if value is not None:  # None: an optional setting left to the model
-            _check_range(name, value, low, high)
-
-    return check
-
-
-def _check_range(name: str, value: float, low: float, high: float) -> None:
-    if not low <= value <= high:
-        raise SettingsError(name, f"expected a value between {low} and {high}, got {shown(value)}")
-
-
-def _input_file(name: str, kind: str) -> Check:
-    """A named input exists and its header reads as ``kind`` (image, video, audio), whether or
-    not the render uses it (audio in a GIF with a linear schedule is checked too)."""
-
-    def check(settings: Settings) -> None:
-        value = getattr(settings, name)
-        if value and not Path(value).expanduser().is_file():
-            raise SettingsError(name, f"{_what_is(Path(value).expanduser(), value)}")
-        if value:
-            check_media_input(kind, value, name)
-
-    return check
-
-
-def _what_is(path: Path, value: str) -> str:
-    """Why ``path`` is no file to read: missing, or what it is instead (never opened: a FIFO
-    would block)."""
-    try:
-        mode = os.stat(path).st_mode
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            return f"{value!r} is a symbolic link that loops; expected a file"
-        return f"no such file: {value!r}"
-    except ValueError:  # a NUL character
-        return f"no such file: {value!r}"
-    kind = "a character device" if stat.S_ISCHR(mode) else file_kind(mode) or "not a file"
-    return f"{value!r} is {kind}, not a file"
-
-
 def _check_video_input(settings: Settings) -> None:
     if settings.video_input and settings.image_input:
         raise SettingsError(
@@ -145,50 +91,6 @@ def _size(name: str) -> Check:
             raise SettingsError(name, f"has to be divisible by 8 but is {value}")
 
     return check
-
-
-def _frames_or_none(settings: Settings) -> int | None:
-    """The animation's frame count, or None while the prompts are invalid (they say why)."""
-    try:
-        return num_frames(parse_prompts(settings.prompts))
-    except SettingsError:
-        return None
-
-
-def _frames_for(settings: Settings, text: str, field: str) -> int:
-    """The frames a key-frame string is checked over: the animation's, or while the prompts
-    are invalid (they say why), the string's own key frames."""
-    frames = _frames_or_none(settings)
-    if frames is None:
-        frames = parse_curve(text, field=field).keyframes[-1][0] + 1
-    return frames
-
-
-def _own_errors(name: str, check: Check) -> Check:
-    """``check`` of a key-frame string that may read audio features: an error about another
-    setting (the audio input, fps) is that setting's to report, so it is not raised here."""
-
-    def checked(settings: Settings) -> None:
-        try:
-            check(settings)
-        except SettingsError as exc:
-            if exc.field == name:
-                raise
-
-    return checked
-
-
-def _features(settings: Settings) -> FrameFeatures | None:
-    """The audio features key-frame strings read (analysed once per file, on first use);
-    while the fps is wrong, features whose reading raises its error (not this field's)."""
-    try:
-        return settings_features(settings)
-    except SettingsError as exc:
-        return FrameFeatures(functools.partial(_raise, exc), Fraction(1))
-
-
-def _raise(error: SettingsError, *_args: Any) -> NoReturn:
-    raise error
 
 
 def _motion(name: str) -> Check:
@@ -340,4 +242,5 @@ CHECKS: dict[str, Check] = {
     "translate_y": _motion("translate_y"),
     "comet_frame_stride": _range("comet_frame_stride", 1, 100_000),
     "workers": _range("workers", 1, 1024),
+    **ANIMATION_CHECKS,
 }

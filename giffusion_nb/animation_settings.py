@@ -1,0 +1,73 @@
+"""The settings of the animator's toolkit (colour coherence, cadence, frame interpolation,
+seed behaviour), declared apart so ``settings.py`` stays one job; ``Settings`` inherits them."""
+
+from __future__ import annotations
+
+from traitlets import HasTraits, Int, Unicode
+
+from giffusion_nb.choices import (
+    CADENCE_WARPS,
+    COLOR_COHERENCE,
+    COLOR_SPACES,
+    FLOW_METHODS,
+    SEED_BEHAVIORS,
+    Choice,
+)
+
+
+class AnimationSettings(HasTraits):
+    """The toolkit's settings (see the README's *The animator's toolkit*)."""
+
+    color_coherence = Choice(
+        COLOR_COHERENCE,
+        "none",
+        help="Keep colours from drifting: match each frame's colour histogram to frame 0 "
+        "(first), to the frame before (previous, 2D motion only) or to color_coherence_image "
+        "(image); none leaves frames as rendered.",
+    )
+    color_coherence_space = Choice(
+        COLOR_SPACES,
+        "lab",
+        help="The colour space colour coherence matches histograms in: lab, hsv or rgb.",
+    )
+    color_coherence_image = Unicode(
+        "", help="The image whose colours frames are matched to, with color_coherence `image`."
+    )
+    diffusion_cadence = Int(
+        1,
+        help="2D motion: diffuse every Nth frame (and the last); the frames between are their "
+        "two diffused neighbours warped to them and blended by distance (N times fewer "
+        "pipeline calls). 1 diffuses every frame.",
+    )
+    cadence_warp = Choice(
+        CADENCE_WARPS,
+        "motion",
+        help="How a cadence warps the diffused frames to the frames between: along the 2D "
+        "motion (motion), or by the optical flow between the two diffused frames (flow).",
+    )
+    optical_flow = Choice(
+        FLOW_METHODS,
+        "dis",
+        help="OpenCV's optical flow for cadence_warp `flow` and interpolate_frames: dis (DIS, "
+        "fast) or farneback.",
+    )
+    interpolate_frames = Int(
+        0,
+        help="Optical-flow in-betweens put between each two rendered frames of the GIF/MP4, at "
+        "that many times more frames/s, so every rendered frame keeps its time (a GIF plays at "
+        "most 50 frames/s); the frames folder keeps the rendered frames.",
+    )
+    seed_behavior = Choice(
+        SEED_BEHAVIORS,
+        "iter",
+        help="How the seed steps from frame to frame, as in Deforum; each key frame's noise "
+        "takes its frame's seed: iter (seed + frame / seed_iter_n), fixed, random (drawn from "
+        "the seed, the same every render), ladder (+2, -1), alternate (+1, -1), schedule "
+        "(seed_schedule).",
+    )
+    seed_iter_n = Int(1, help="seed_behavior `iter`: the seed goes up by one every N frames.")
+    seed_schedule = Unicode(
+        "",
+        help="seed_behavior `schedule`: each frame's seed as a key-frame string of whole "
+        "numbers, e.g. `0: (7), 24: (99)`.",
+    )
