@@ -60,3 +60,20 @@ def make_session(tiny_pipe, tmp_path):
         )
 
     return make
+
+
+@pytest.fixture
+def panel(tiny_pipe, tmp_path):
+    """The dashboard's panel on the tiny pipeline, rendering 6 frames at 64 px."""
+    from giffusion_nb.ui.app import build_app
+
+    panel = build_app(
+        "builtin:tiny-sd",
+        output_dir=tmp_path / "outputs",
+        num_inference_steps=2,
+        height=64,
+        width=64,
+        prompts="0: a red circle\n5: a blue square",
+    )
+    panel.session.device = tiny_pipe.device
+    return panel
