@@ -381,5 +381,16 @@ def _main(argv: list[str] | None) -> int:
         return EXIT_FAILURE
 
 
+def run() -> None:
+    """The ``giffusion-nb`` command: ``main``, then exit with its code. A command stopped by
+    Ctrl-C or SIGTERM ignores further presses while the interpreter shuts down (its output is
+    written by then; a press would only print a traceback from an exit handler)."""
+    code = main()
+    if code in (EXIT_INTERRUPTED, EXIT_TERMINATED):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -25,7 +25,7 @@ def test_dependencies_have_lower_bounds_and_no_torchvision():
         assert name in names, name
         assert ">=" in names[name], names[name]
     assert not {"torchvision", "torchaudio"} & set(names)
-    assert project["scripts"]["giffusion-nb"] == "giffusion_nb.cli:main"
+    assert project["scripts"]["giffusion-nb"] == "giffusion_nb.cli:run"
     assert {"test", "dev"} <= set(project["optional-dependencies"])
 
 
