@@ -134,8 +134,15 @@ class OutputEncoder(ABC):
 
 
 def _squared_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Per-pixel squared RGB distance of two (H, W, 3) uint8 arrays."""
-    return np.square(a.astype(np.int32) - b.astype(np.int32)).sum(axis=2)
+    """Per-pixel squared RGB distance of two (H, W, 3) uint8 arrays (channel by channel: numpy
+    reduces over a last axis of 3 several times slower)."""
+    d = (a.astype(np.int16) - b).astype(np.int32)
+    return d[..., 0] * d[..., 0] + d[..., 1] * d[..., 1] + d[..., 2] * d[..., 2]
+
+
+def _same_colour(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per-pixel equality of two (H, W, 3) uint8 arrays."""
+    return (a[..., 0] == b[..., 0]) & (a[..., 1] == b[..., 1]) & (a[..., 2] == b[..., 2])
 
 
 def _compact(
@@ -242,7 +249,7 @@ class GifEncoder(OutputEncoder):
         # keep what is on screen where it is the same colour or, outside dithered areas
         # (whose pixels only count together), where it is at least as close to the source
         screen = self._screen
-        same = (shown == screen).all(axis=2)
+        same = _same_colour(shown, screen)
         closer = _squared_distance(pixels, screen) <= _squared_distance(pixels, shown)
         keep = same | (closer & ~frame.dithered)
         rows, columns = np.flatnonzero(~keep.all(axis=1)), np.flatnonzero(~keep.all(axis=0))
