@@ -40,14 +40,15 @@ def coerce_trait(name: str, trait: TraitType, value: Any) -> Any:
         return as_float(name, value) if fraction is None else fraction
     if isinstance(trait, Float):
         return as_float(name, value)
-    if isinstance(trait, Union):  # strength: a number or a key-frame string
+    if isinstance(trait, Union):  # strength, guidance, steps: a number or a key-frame string
+        number = as_int if isinstance(trait.trait_types[0], Int) else as_float
         if isinstance(value, str):
             try:
-                return as_float(name, value)
+                return number(name, value)
             except SettingsError:
                 check_text(name, value)
                 return value  # a key-frame string, checked by validation
-        return as_float(name, value)
+        return number(name, value)
     if isinstance(trait, Unicode):
         if not isinstance(value, str):
             raise SettingsError(name, f"expected text, got {shown(value)}")

@@ -116,8 +116,18 @@ class Settings(AnimationSettings):
         "", help="What no frame should show (key frames without their own `--neg`)."
     )
     seed = Int(42, help="Seed of the key frames' noise; each key frame gets seed + its frame.")
-    num_inference_steps = Int(50, help="Denoising steps per frame: more is slower and finer.")
-    guidance_scale = Float(7.5, help="How strongly frames follow the prompt (1 turns it off).")
+    num_inference_steps = Union(
+        [Int(), Unicode()],
+        default_value=50,
+        help="Denoising steps per frame: more is slower and finer; or a key-frame string like "
+        "`0: (20), 30: (40)`.",
+    )
+    guidance_scale = Union(
+        [Float(), Unicode()],
+        default_value=7.5,
+        help="How strongly frames follow the prompt (1 turns it off); or a key-frame string "
+        "like `0: (7.5), 30: (3)`.",
+    )
     strength = Union(
         [Float(), Unicode()],
         default_value=0.5,

@@ -106,3 +106,19 @@ def test_cadence_settings_errors_name_the_field():
         check_setting(settings, "diffusion_cadence")
     with pytest.raises(SettingsError, match="expected one of motion, flow"):
         Settings(cadence_warp="optical")
+
+
+def test_cadence_with_colour_coherence_resumes_to_the_same_frames(make_session):
+    settings = {"prompts": PROMPTS, "diffusion_cadence": 3, "color_coherence": "first", **MOVE}
+    output = make_session(**settings).render()
+    path = output.parent / "frames"
+    reference = [pixels(Image.open(path / f"{index:04d}.png")) for index in range(10)]
+    plain = [
+        f.image for f in make_session(prompts=PROMPTS, diffusion_cadence=3, **MOVE).render_frames()
+    ]
+    assert not np.array_equal(reference[3], pixels(plain[3]))  # frame 3 was matched
+    for index in range(5, 10):
+        (path / f"{index:04d}.png").unlink()
+    make_session().render(resume=output.parent)  # frame 0, the reference, rendered again
+    for index in range(10):
+        assert np.array_equal(pixels(Image.open(path / f"{index:04d}.png")), reference[index])

@@ -30,7 +30,11 @@ def test_widgets_and_settings_are_bound_both_ways(panel):
     fields["seed"].widget.value = 123
     assert settings.seed == 123
     settings.guidance_scale = 4.5
-    assert fields["guidance_scale"].widget.value == 4.5
+    assert fields["guidance_scale"].widget.value == "4.5"
+    fields["guidance_scale"].widget.value = "0: (7), 5: (3)"  # a schedule, typed
+    assert settings.guidance_scale == "0: (7), 5: (3)"
+    fields["num_inference_steps"].widget.value = "12"
+    assert settings.num_inference_steps == 12
     fields["height"].widget.value = ""
     assert settings.height is None
     fields["height"].widget.value = "96"

@@ -73,7 +73,7 @@ def test_coercion_of_cli_and_widget_values():
         ("seed", "abc", "expected an integer, got 'abc'"),
         ("seed", True, "expected an integer"),
         ("num_inference_steps", 2.5, "expected an integer"),
-        ("guidance_scale", "high", "expected a number"),
+        ("guidance_scale", [7.5], "expected a number"),
         ("guidance_scale", float("nan"), "finite"),
         ("use_prompt_embeds", "yes", "expected true or false"),
         ("prompts", 5, "expected text"),

@@ -114,7 +114,7 @@ class RenderJob:
             mode = self.mode(inits is not None)
             pipe = self.pipes[mode]
             # 2. Steps, guidance, size, generators, callback, the family's and the user's
-            arguments = self.common_arguments(pipe, 1 if video else len(steps))
+            arguments = self.common_arguments(pipe, 1 if video else len(steps), steps[0].frame)
             # 3. Images: init images and their strength, ControlNet conditioning
             strength = float(self.spec.strengths[steps[0].frame]) if mode in FROM_IMAGE else None
             layout = _video_controls if video else _controls
@@ -214,15 +214,15 @@ class RenderJob:
         negative = key_frame.negative
         return plain_text(self.spec.settings.negative_prompt if negative is None else negative)
 
-    def common_arguments(self, pipe: Any, count: int) -> dict[str, Any]:
-        """Steps, guidance, size, output type, a generator for each of the ``count`` images
-        (or videos) of the call, the step callback, the family's defaults and the user's
-        ``pipeline_kwargs``."""
+    def common_arguments(self, pipe: Any, count: int, frame: int = 0) -> dict[str, Any]:
+        """Steps and guidance (``frame``'s: one value a call), size, output type, a generator
+        for each of the ``count`` images (or videos) of the call, the step callback, the
+        family's defaults and the user's ``pipeline_kwargs``."""
         s = self.spec.settings
         parameters = call_parameters(pipe)
         arguments: dict[str, Any] = {
-            "num_inference_steps": s.num_inference_steps,
-            **self.family.guidance_arguments(pipe, s.guidance_scale),
+            "num_inference_steps": self.spec.steps_at(frame),
+            **self.family.guidance_arguments(pipe, self.spec.guidance_at(frame)),
             "output_type": "pil",
             # One generator per frame, all from the seed: the same scheduler noise at any
             # batch size.
@@ -264,14 +264,16 @@ def _check_arguments(pipe: Any, arguments: dict[str, Any], family: Family) -> No
 
 
 def same_call_prefix(steps: list[FrameStep], spec: RenderSpec) -> list[FrameStep]:
-    """The leading steps that share the first step's strength and LoRA scales: one strength
-    and one scale of each adapter a pipeline call, so frames are the same at any batch size
+    """The leading steps that share the first step's strength, LoRA scales, guidance and step
+    count: one of each a pipeline call, so frames are the same at any batch size
     (frame 0 as the colour reference gets a call of its own)."""
 
     def key(step: FrameStep) -> tuple:
         return (
             spec.strengths[step.frame],
             spec.lora_scales_at(step.frame),
+            spec.guidance_at(step.frame),
+            spec.steps_at(step.frame),
             alone_in_call(spec.settings, step.frame),
         )
 
@@ -295,7 +297,7 @@ def check_pipeline_accepts(pipe: Any, spec: RenderSpec, family: Family) -> None:
         )
     check_call_arguments(type(pipe).__call__, thaw(s.pipeline_kwargs), "pipeline_kwargs")
     if s.negative_prompt.strip():
-        problem = family.negative_prompt_problem(s.guidance_scale, thaw(s.pipeline_kwargs))
+        problem = family.negative_prompt_problem(spec.most_guidance, thaw(s.pipeline_kwargs))
         if problem is not None:
             raise SettingsError("negative_prompt", problem)
     check_prompts(spec, family)

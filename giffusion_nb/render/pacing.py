@@ -26,9 +26,9 @@ PROBE_BATCH = 4  # probe pictures a call: fixed, so the probe never depends on b
 
 def probe_job(job: RenderJob) -> RenderJob:
     """The job with half its denoising steps (at least 2), sharing its pipelines and tensors."""
-    s = job.spec.settings
-    steps = max(2, (s.num_inference_steps + 1) // 2)
-    spec = dataclasses.replace(job.spec, settings=dataclasses.replace(s, num_inference_steps=steps))
+    counts = np.maximum(2, (job.spec.step_counts + 1) // 2)
+    counts.setflags(write=False)
+    spec = dataclasses.replace(job.spec, step_counts=counts)
     return dataclasses.replace(job, spec=spec, callback=None)
 
 

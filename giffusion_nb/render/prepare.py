@@ -94,7 +94,7 @@ def prepare_job(
     painted = paint_key_frames(spec, device, height, width)
     # 3. Key-frame noise and prompts, made as calls need them
     noise = KeyFrameNoise(spec.plan.key_frame_seed, device, pipe.dtype)
-    guidance = family.uses_guidance(s.guidance_scale, thaw(s.pipeline_kwargs))
+    guidance = family.uses_guidance(spec.most_guidance, thaw(s.pipeline_kwargs))
     job = RenderJob(
         spec=spec,
         family=family,
@@ -120,7 +120,7 @@ def prepare_job(
     # 4. The settings' scheduler
     if s.scheduler != "default" or s.scheduler_kwargs:
         job.scheduler = build_scheduler(
-            pipe.scheduler, s.scheduler, thaw(s.scheduler_kwargs), s.num_inference_steps
+            pipe.scheduler, s.scheduler, thaw(s.scheduler_kwargs), int(spec.step_counts.max())
         )
     # 5. LoRA adapters: loaded once (kept for the next render of the same `lora`), on only
     # during a call

@@ -17,7 +17,7 @@ def check_prompts(spec: RenderSpec, family: Family) -> None:
     """Each key frame's negative prompt has an effect and every weight can be encoded, or a
     ``SettingsError`` names the line (``negative_prompt`` for the setting's own weights)."""
     s = spec.settings
-    guidance = family.uses_guidance(s.guidance_scale, thaw(s.pipeline_kwargs))
+    guidance = family.uses_guidance(spec.most_guidance, thaw(s.pipeline_kwargs))
     for key_frame in spec.plan.key_frames:
         if key_frame.negative is not None:
             _check_negative(key_frame, family, guidance)

@@ -9,6 +9,7 @@ import numpy as np
 
 from giffusion_nb.keyframes.audio_terms import FrameFeatures
 from giffusion_nb.keyframes.curves import curve_values
+from giffusion_nb.keyframes.frame_numbers import frame_numbers
 from giffusion_nb.keyframes.lora_text import LoraLine, lora_scales, parse_lora
 from giffusion_nb.keyframes.pacing import Pacing
 from giffusion_nb.keyframes.plan import FramePlan, plan_frames
@@ -90,6 +91,21 @@ class RenderSpec:
     lora: tuple[LoraLine, ...] = ()
     lora_scales: np.ndarray | None = None  # (frames, adapters); None: no adapters
     notes: tuple[str, ...] = ()  # what the render should say (a truncated audio input)
+    guidance_scales: np.ndarray | None = None  # each frame's guidance scale (a schedule)
+    step_counts: np.ndarray | None = None  # each frame's denoising steps (a schedule)
+
+    def guidance_at(self, frame: int) -> float:
+        """Frame ``frame``'s guidance scale."""
+        return float(self.guidance_scales[frame])
+
+    def steps_at(self, frame: int) -> int:
+        """Frame ``frame``'s denoising steps."""
+        return int(self.step_counts[frame])
+
+    @property
+    def most_guidance(self) -> float:
+        """The largest guidance scale of any frame (negative prompts count where it guides)."""
+        return float(self.guidance_scales.max())
 
     def lora_scales_at(self, frame: int) -> tuple[float, ...]:
         """Frame ``frame``'s scale of each LoRA adapter (empty without adapters)."""
@@ -145,6 +161,18 @@ class RenderSpec:
             lora=lora,
             lora_scales=lora_scales(lora, plan.num_frames, features=features) if lora else None,
             notes=audio_notes(frozen.audio_input),
+            guidance_scales=frame_numbers(
+                frozen.guidance_scale, plan.num_frames, "guidance_scale", 0, 100, features=features
+            ),
+            step_counts=frame_numbers(
+                frozen.num_inference_steps,
+                plan.num_frames,
+                "num_inference_steps",
+                1,
+                1000,
+                whole=True,
+                features=features,
+            ),
         )
 
 

@@ -33,6 +33,14 @@ def check_video(spec: RenderSpec, family: Family, *, from_images: bool) -> None:
             "use pacing schedule",
         )
     _check_constant_lora_scales(spec, family)
+    for name, values in (
+        ("guidance_scale", spec.guidance_scales),
+        ("num_inference_steps", spec.step_counts),
+    ):
+        if len(set(values.tolist())) > 1:
+            raise SettingsError(
+                name, f"{family.name} denoises a window of frames in one call; use a number"
+            )
     if not from_images or not (s.image_input or s.video_input):
         return
     if len(set(spec.strengths)) > 1:
@@ -40,10 +48,10 @@ def check_video(spec: RenderSpec, family: Family, *, from_images: bool) -> None:
             "strength",
             f"{family.name} denoises a window of frames from one strength; use a number",
         )
-    if int(s.num_inference_steps * spec.strengths[0]) < 1:
+    if int(spec.steps_at(0) * spec.strengths[0]) < 1:
         raise SettingsError(
             "strength",
-            f"{spec.strengths[0]:g} of {s.num_inference_steps} steps leaves no step to denoise "
+            f"{spec.strengths[0]:g} of {spec.steps_at(0)} steps leaves no step to denoise "
             "the input video with; raise strength or num_inference_steps",
         )
 

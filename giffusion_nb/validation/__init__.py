@@ -216,8 +216,6 @@ CHECKS: dict[str, Check] = {
     "lora": _check_lora,
     "negative_prompt": _check_negative_prompt,
     "seed": _range("seed", 0, MAX_SEED),
-    "num_inference_steps": _range("num_inference_steps", 1, 1000),
-    "guidance_scale": _range("guidance_scale", 0.0, 100.0),
     "strength": _own_errors("strength", _check_strength),
     "scheduler": _check_scheduler,
     "scheduler_kwargs": _check_scheduler_kwargs,
