@@ -39,8 +39,8 @@ def paint_key_frames(
             "prompt": plain_text(key_frame.prompt),
             "height": height,
             "width": width,
-            "num_inference_steps": s.num_inference_steps,
-            "guidance_scale": s.guidance_scale,
+            "num_inference_steps": spec.steps_at(key_frame.frame),
+            "guidance_scale": spec.guidance_at(key_frame.frame),
             "generator": torch.Generator("cpu").manual_seed(spec.plan.key_frame_seed(index)),
         }
         if plain_text(negative):
