@@ -334,3 +334,22 @@ def test_a_local_and_a_ray_render_write_the_same_run_files(ray_cluster, make_ses
             assert np.abs(pixels(a) - pixels(b)).max() <= 1, f"frame {index} differs"
     with Image.open(here) as a, Image.open(there) as b:
         assert a.n_frames == b.n_frames == 6
+
+
+def test_colour_coherence_on_ray_workers_gives_the_frames_of_one_process(ray_cluster, make_session):
+    """The worker without frame 0 renders the colour reference itself, alone, as one process
+    does."""
+    values = {**TINY, "prompts": "0: a red circle\n5: a blue square", "batch_size": 2}
+    values["color_coherence"] = "first"
+    here = make_session(**values).render(run_name="here")
+    there = render_with_ray(make_session(**values), workers=2, run_name="there")
+    plain = make_session(**{**values, "color_coherence": "none"}).render(run_name="plain")
+    for index in range(6):
+        with (
+            Image.open(frame_path(here.parent, index)) as a,
+            Image.open(frame_path(there.parent, index)) as b,
+            Image.open(frame_path(plain.parent, index)) as c,
+        ):
+            assert np.abs(pixels(a) - pixels(b)).max() <= 1, f"frame {index} differs"
+            if index:
+                assert np.abs(pixels(a) - pixels(c)).mean() > 1.0  # matched to frame 0
