@@ -18,7 +18,6 @@ from giffusion_nb.choices import (
     OUTPUT_FORMATS,
     PACINGS,
     PADDING_MODES,
-    VIDEO_JOINS,
     Choice,
 )
 from giffusion_nb.coercion import coerce_trait
@@ -30,6 +29,7 @@ from giffusion_nb.limits import (
     loads_json,
     read_text_limited,
 )
+from giffusion_nb.video_settings import VideoSettings
 
 SCHEMA_VERSION = 1
 # Arguments the session computes itself; `pipeline_kwargs` may not override them.
@@ -57,9 +57,9 @@ MANAGED_ARGUMENTS = frozenset(
 )
 
 
-class Settings(AnimationSettings):
-    """Every setting of a render. Traits, so a panel can link widgets to them (the animator's
-    toolkit's come from ``AnimationSettings``).
+class Settings(AnimationSettings, VideoSettings):
+    """Every setting of a render. Traits, so a panel can link widgets to them (the video
+    models' come from ``VideoSettings``, the animator's toolkit's from ``AnimationSettings``).
 
     >>> settings = Settings(prompts="0: a red circle\\n12: a blue square", fps=12)
     """
@@ -86,17 +86,6 @@ class Settings(AnimationSettings):
         Unicode(),
         help="ControlNet checkpoints (Hub ids or folders), comma-separated; the pipeline "
         "switches to its ControlNet variant.",
-    )
-    motion_adapter_id = Unicode(
-        "",
-        help="A MotionAdapter checkpoint (Hub id or folder) that turns an image model into a "
-        "video model; its pipeline_class must take a motion adapter.",
-    )
-    key_frame_model = Unicode(
-        "",
-        help="An image model (Hub id, folder or builtin:…) that paints each key frame without "
-        "its own `--image`, from its prompt and seed, for a video model that takes pictures "
-        "(first and last frame, or conditions) to fill the frames between; empty: none.",
     )
     lora = Unicode(
         "",
@@ -148,26 +137,6 @@ class Settings(AnimationSettings):
         help='Extra arguments for the pipeline call as JSON, e.g. {"guidance_rescale": 0.7}.'
     )
     batch_size = Int(1, help="Frames rendered together; frames are the same at any batch size.")
-    video_window = Int(
-        None,
-        allow_none=True,
-        help="Video models render a window a call, whatever batch_size: the frames it denoises "
-        "together (empty: the model's own: 16 for a motion module, else the call's default "
-        "num_frames; a VAE that packs t frames a latent takes t·k+1 frames a call); 0: all in "
-        "one call.",
-    )
-    video_overlap = Int(
-        4, help="Video models: frames neighbouring windows share, to join smoothly."
-    )
-    video_join = Choice(
-        VIDEO_JOINS,
-        "overlap",
-        help="How a video model's windows join: overlap: each denoises the frames it shares "
-        "with its neighbours as context (windows independent: resumable one by one, parallel "
-        "on Ray); condition: each window starts from the last frame of the one before, given "
-        "to the model as a condition (one window after another; a pipeline that takes "
-        "`conditions`).",
-    )
     height = Int(None, allow_none=True, help="Frame height in pixels (empty: the model's size).")
     width = Int(None, allow_none=True, help="Frame width in pixels (empty: the model's size).")
     num_latent_channels = Int(
@@ -355,10 +324,10 @@ def parse_settings_json(text: str, name: str = "settings.json") -> dict[str, Any
 
 def setting_names() -> list[str]:
     """The settings' names, in the order they are declared (and shown in ``settings.json``):
-    ``Settings``' own, then the animator's toolkit's."""
+    ``Settings``' own, the video models', then the animator's toolkit's."""
     return [
         name
-        for declared in (Settings, AnimationSettings)
+        for declared in (Settings, VideoSettings, AnimationSettings)
         for name, value in vars(declared).items()
         if isinstance(value, TraitType)
     ]

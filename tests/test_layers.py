@@ -17,6 +17,7 @@ LAYERS = {
     "limits": 1,
     "coercion": 2,
     "animation_settings": 2,
+    "video_settings": 2,
     "keyframes": 2,
     "media": 3,
     "settings": 3,
