@@ -21,6 +21,7 @@ from giffusion_nb.pipelines.families.generic import Generic
 from giffusion_nb.pipelines.load import load_pipeline
 
 PROMPTS = "0: a red circle\n3: a blue square"
+CLI_PROMPTS = "0: a red circle\n8: a blue square"
 FAMILIES = {
     "builtin:tiny-sana": "SanaPipeline",
     "builtin:tiny-lumina2": "Lumina2Pipeline",
@@ -59,23 +60,65 @@ def _mean_distance(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.abs(a - b).mean())
 
 
+def _cli_render(model_id: str, folder: Path, capsys, *values: str) -> Path:
+    """``giffusion-nb render`` of the travel on ``model_id``'s tiny pipeline; its output."""
+    settings = [
+        f"model_id={model_id}",
+        f"pipeline_class={FAMILIES[model_id]}",
+        f"prompts={CLI_PROMPTS}",
+        "num_inference_steps=2",
+        "height=64",
+        "width=64",
+        "guidance_scale=3.0",
+        *values,
+    ]
+    arguments = ["render", "--quiet", "--output-dir", str(folder)]
+    for value in settings:
+        arguments += ["--set", value]
+    code, out, err = _cli(capsys, *arguments)
+    assert code == 0, err
+    return Path(out.strip().splitlines()[-1])
+
+
+def _cli(capsys, *arguments: str) -> tuple[int, str, str]:
+    code = main(list(arguments))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _saved(output: Path) -> list[np.ndarray]:
+    return [pixels(Image.open(path)) for path in sorted((output.parent / "frames").glob("*"))]
+
+
 @pytest.mark.parametrize("model_id", list(FAMILIES))
-def test_each_pipeline_travels_batches_alike_and_reads_its_negative_prompt(model_id, tmp_path):
+def test_each_pipeline_travels_batches_alike_resumes_and_reads_its_negative_prompt(
+    model_id, tmp_path, capsys
+):
+    """Through the command line, from the pipeline's folder (``from_pretrained``)."""
     assert isinstance(family_of(_pipeline(model_id)), Generic)
-    one = _frames(model_id, tmp_path)
-    assert len(one) == 4 and one[0].shape == (64, 64, 3)
-    assert _mean_distance(one[0], one[3]) > 1  # of 255: the last key frame looks different
-    for middle in one[1:3]:  # in-betweens are neither end
-        assert min(_mean_distance(middle, one[0]), _mean_distance(middle, one[3])) > 0.2
-    # The whole travel in one call: the same frames as one frame a call.
-    for a, b in zip(one, _frames(model_id, tmp_path, batch_size=4), strict=True):
-        assert np.abs(a - b).max() <= 1
+    output = _cli_render(model_id, tmp_path / "one", capsys)
+    one = _saved(output)
+    assert len(one) == 9 and one[0].shape == (64, 64, 3)
+    assert _mean_distance(one[0], one[8]) > 1  # of 255: the last key frame looks different
+    assert min(_mean_distance(one[4], one[0]), _mean_distance(one[4], one[8])) > 0.2
+    # Two frames a call: the same frames as one frame a call.
+    two = _saved(_cli_render(model_id, tmp_path / "two", capsys, "batch_size=2"))
+    assert all(np.abs(a - b).max() <= 1 for a, b in zip(one, two, strict=True))
     # One noise for every frame: the embeddings alone still travel.
-    fixed = _frames(model_id, tmp_path, use_fixed_latent=True)
-    assert _mean_distance(fixed[0], fixed[3]) > 0.2
+    fixed = _saved(_cli_render(model_id, tmp_path / "fixed", capsys, "use_fixed_latent=true"))
+    assert _mean_distance(fixed[0], fixed[8]) > 0.2
     assert np.array_equal(fixed[0], one[0])  # key frame 0's noise is the seed's either way
-    negative = _frames(model_id, tmp_path, negative_prompt="blurry green")
+    negative = _saved(
+        _cli_render(model_id, tmp_path / "negative", capsys, "negative_prompt=blurry green")
+    )
     assert max(np.abs(a - b).max() for a, b in zip(one, negative, strict=True)) > 2
+    # A stopped render resumed: the frames of the uninterrupted one.
+    for path in sorted((output.parent / "frames").glob("*"))[5:]:
+        path.unlink()
+    output.unlink()
+    code, _out, err = _cli(capsys, "render", "--quiet", "--resume", str(output.parent))
+    assert code == 0, err
+    assert all(np.array_equal(a, b) for a, b in zip(one, _saved(output), strict=True))
 
 
 def test_the_same_seed_gives_the_same_frames_and_another_seed_others(tmp_path):
@@ -148,41 +191,3 @@ def test_a_pipeline_without_prompt_embeddings_travels_by_noise_and_says_so(tmp_p
     assert session.message.count("noise alone") == 1
     frames = [pixels(Image.open(path)) for path in sorted((output.parent / "frames").glob("*"))]
     assert _mean_distance(frames[0], frames[1]) > 0.2  # the noise travels
-
-
-# --- through the command line -----------------------------------------------------------------
-
-
-def _cli(capsys, *arguments: str) -> tuple[int, str, str]:
-    code = main(["render", "--quiet", *arguments])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def test_the_cli_renders_and_resumes_a_generic_pipeline_to_the_same_frames(tmp_path, capsys):
-    settings = [
-        "model_id=builtin:tiny-auraflow",
-        "pipeline_class=AuraFlowPipeline",
-        f"prompts={PROMPTS}",
-        "num_inference_steps=2",
-        "height=64",
-        "width=64",
-    ]
-    arguments = ["--output-dir", str(tmp_path)]
-    for value in settings:
-        arguments += ["--set", value]
-    code, out, err = _cli(capsys, *arguments)
-    assert code == 0, err
-    output = Path(out.strip().splitlines()[-1])
-    run_dir = output.parent
-    frames = sorted((run_dir / "frames").glob("*.png"))
-    reference = [pixels(Image.open(path)) for path in frames]
-    for path in frames[1:3]:
-        path.unlink()
-    output.unlink()
-    code, out, err = _cli(capsys, "--resume", str(run_dir))
-    assert code == 0, err
-    resumed = [pixels(Image.open(path)) for path in frames]
-    assert all(np.array_equal(a, b) for a, b in zip(reference, resumed, strict=True))
-    with Image.open(output) as gif:
-        assert gif.n_frames == 4 and gif.size == (64, 64)
