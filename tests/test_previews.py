@@ -89,7 +89,14 @@ def test_widget_is_the_canvas_without_pyplot():
         assert isinstance(canvas, Canvas) and canvas is preview.figure.canvas
         assert canvas.header_visible is False and canvas.toolbar is not None
         preview.figure.savefig(io.BytesIO(), format="png")  # the artists draw
-    assert previews.widget.titles == ("Interpolation", "Motion", "Strength", "LoRA", "Audio")
+    assert previews.widget.titles == (
+        "Interpolation",
+        "Motion",
+        "Strength",
+        "LoRA",
+        "Audio",
+        "Camera",
+    )
 
 
 def test_observed_prompts_redraw_in_place():

@@ -13,6 +13,7 @@ import numpy as np
 
 from giffusion_nb.errors import SettingsError
 from giffusion_nb.media.audio import OnsetEnvelope
+from giffusion_nb.ui.camera_preview import CameraPreview
 from giffusion_nb.ui.curve_previews import MotionPreview, SchedulePreview, StrengthPreview
 from giffusion_nb.ui.lora_preview import LoraPreview
 from giffusion_nb.ui.plot import KEY_FRAME_STYLE, AudioOnsets, Plot, frames_text, set_vlines, vlines
@@ -122,6 +123,7 @@ class Previews:
         self.strength = StrengthPreview(session, onsets)
         self.lora = LoraPreview(session, onsets)
         self.audio = AudioPreview(session, onsets)
+        self.camera = CameraPreview(session)  # played on demand, not on every change
         self._previews = {
             "schedule": self.schedule,
             "motion": self.motion,
@@ -130,8 +132,8 @@ class Previews:
             "audio": self.audio,
         }
         self.widget = widgets.Tab(
-            children=[preview.widget for preview in self._previews.values()],
-            titles=["Interpolation", "Motion", "Strength", "LoRA", "Audio"],
+            children=[preview.widget for preview in self._previews.values()] + [self.camera.widget],
+            titles=["Interpolation", "Motion", "Strength", "LoRA", "Audio", "Camera"],
         )
         self.widget.add_class("gnb-previews")
         self._pending: set[str] = set()
