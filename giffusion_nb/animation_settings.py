@@ -35,15 +35,17 @@ class AnimationSettings(HasTraits):
     )
     diffusion_cadence = Int(
         1,
-        help="2D motion: diffuse every Nth frame (and the last); the frames between are their "
-        "two diffused neighbours warped to them and blended by distance (N times fewer "
-        "pipeline calls). 1 diffuses every frame.",
+        help="Diffuse every Nth frame (and the last); the frames between are their two "
+        "diffused neighbours warped to them and blended by distance (N times fewer pipeline "
+        "calls): along the 2D motion, or by optical flow (without motion). 1 diffuses every "
+        "frame.",
     )
     cadence_warp = Choice(
         CADENCE_WARPS,
         "motion",
         help="How a cadence warps the diffused frames to the frames between: along the 2D "
-        "motion (motion), or by the optical flow between the two diffused frames (flow).",
+        "motion (motion), or by the optical flow between the two diffused frames (flow; the "
+        "only way without 2D motion).",
     )
     optical_flow = Choice(
         FLOW_METHODS,

@@ -98,7 +98,7 @@ def test_cadence_settings_errors_name_the_field():
     settings = Settings(prompts=PROMPTS, diffusion_cadence=3)
     with pytest.raises(SettingsError, match="no frame moves") as info:
         check_setting(settings, "diffusion_cadence")
-    assert info.value.field == "diffusion_cadence"
+    assert info.value.field == "cadence_warp"
     settings.update(zoom="0: (1.02)")
     check_setting(settings, "diffusion_cadence")
     settings.update(diffusion_cadence=0)

@@ -353,3 +353,20 @@ def test_colour_coherence_on_ray_workers_gives_the_frames_of_one_process(ray_clu
             assert np.abs(pixels(a) - pixels(b)).max() <= 1, f"frame {index} differs"
             if index:
                 assert np.abs(pixels(a) - pixels(c)).mean() > 1.0  # matched to frame 0
+
+
+def test_a_cadence_without_motion_diffuses_on_the_workers_and_flows_here(ray_cluster, make_session):
+    """The workers render only the diffused frames; the in-betweens come out as in one
+    process."""
+    values = {**TINY, "prompts": "0: a red circle\n6: a blue square", "batch_size": 2}
+    values.update(diffusion_cadence=3, cadence_warp="flow")
+    here = make_session(**values).render(run_name="here")
+    session = make_session(**values)
+    there = render_with_ray(session, workers=2, run_name="there")
+    assert "7 of 7 frames on 2 workers" in session.message
+    for index in range(7):
+        with (
+            Image.open(frame_path(here.parent, index)) as a,
+            Image.open(frame_path(there.parent, index)) as b,
+        ):
+            assert np.abs(pixels(a) - pixels(b)).max() <= 2, f"frame {index} differs"

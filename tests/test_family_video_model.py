@@ -252,6 +252,16 @@ def test_a_frame_count_the_model_cannot_take_names_the_key_frame_and_nearest_one
     with pytest.raises(SettingsError, match=r"use 9 or 13") as info:
         _frames("builtin:tiny-wan", "WanPipeline", tmp_path, prompts="0: a\n20: b", video_window=10)
     assert info.value.field == "video_window"
+    with pytest.raises(SettingsError, match="renders a window of frames in one call") as info:
+        _frames(
+            "builtin:tiny-wan",
+            "WanPipeline",
+            tmp_path,
+            prompts="0: a\n8: b",
+            diffusion_cadence=2,
+            cadence_warp="flow",
+        )
+    assert info.value.field == "diffusion_cadence"
 
 
 def test_a_segment_that_does_not_fit_names_its_key_frame(pictures, tmp_path):

@@ -17,6 +17,7 @@ from typing import Protocol
 from PIL import Image
 
 from giffusion_nb.keyframes.pacing import Pacing
+from giffusion_nb.render.flow_cadence import cadenced_calls
 from giffusion_nb.render.job import RenderJob
 from giffusion_nb.render.pacing import probe_pacing
 from giffusion_nb.render.renderer import RenderedFrame, render_frames
@@ -110,6 +111,7 @@ def render_run(
     run.say_where(calls.describe(len(todo)), len(todo))
     with run.frames():
         paced = run.pace(lambda: calls.probe(run.spec))
-        for frame in calls.frames(paced, todo, run.previous_frame(todo), run.saved_frame):
+        previous = run.previous_frame(todo)
+        for frame in cadenced_calls(calls, paced, todo, previous, run.saved_frame):
             run.receive(frame)
     return run.finish(calls.notes), run.spec

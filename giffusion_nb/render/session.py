@@ -29,6 +29,7 @@ from giffusion_nb.output.to_input import as_video, extract_frame
 from giffusion_nb.pipelines.devices import resolve_device
 from giffusion_nb.pipelines.families import family_of
 from giffusion_nb.pipelines.load import load_pipeline
+from giffusion_nb.render.flow_cadence import cadenced_calls
 from giffusion_nb.render.lifecycle import LocalCalls, render_run
 from giffusion_nb.render.prepare import Siblings, prepare_job
 from giffusion_nb.render.ray import ONE_WORKER, RayCalls, RayOptions
@@ -220,7 +221,7 @@ class RenderSession(HasTraits):
             if spec.needs_pacing:
                 spec = spec.with_pacing(calls.probe(spec))
                 self.pacing = spec.pacing
-            yield from calls.frames(spec, frames)
+            yield from cadenced_calls(calls, spec, None if frames is None else list(frames))
 
     def render(
         self,

@@ -22,6 +22,12 @@ def check_video(spec: RenderSpec, family: Family, *, from_images: bool) -> None:
             f"{family.name} renders a window of frames in one call, while 2D motion makes each "
             "frame from the one before; clear zoom, angle, translate_x and translate_y",
         )
+    if s.diffusion_cadence > 1:
+        raise SettingsError(
+            "diffusion_cadence",
+            f"{family.name} renders a window of frames in one call, so each frame is diffused; "
+            "use 1 (interpolate_frames puts in-betweens into the output)",
+        )
     if spec.num_frames < 2:
         raise SettingsError(
             "prompts", f"{family.name} renders videos: add a key frame after frame 0"

@@ -47,12 +47,14 @@ def _check_color_coherence_image(settings: Settings) -> None:
 
 def _check_diffusion_cadence(settings: Settings) -> None:
     _check_range("diffusion_cadence", settings.diffusion_cadence, 1, 100)
-    if settings.diffusion_cadence > 1 and not _moves(settings):
+    if settings.diffusion_cadence == 1 or _moves(settings):
+        return
+    if settings.cadence_warp != "flow":
         raise SettingsError(
-            "diffusion_cadence",
-            f"a cadence of {settings.diffusion_cadence} warps diffused frames along the 2D "
-            "motion, and no frame moves: set zoom, angle, translate_x or translate_y, or "
-            "choose 1",
+            "cadence_warp",
+            f"a cadence of {settings.diffusion_cadence} without 2D motion makes the frames "
+            "between by optical flow: choose flow (motion warps along zoom, angle, translate_x "
+            "and translate_y, and no frame moves)",
         )
 
 
