@@ -1,5 +1,6 @@
 """The settings of the animator's toolkit (colour coherence, cadence, frame interpolation,
-seed behaviour), declared apart so ``settings.py`` stays one job; ``Settings`` inherits them."""
+seed behaviour, the init treatment), declared apart so ``settings.py`` stays one job;
+``Settings`` inherits them."""
 
 from __future__ import annotations
 
@@ -72,4 +73,39 @@ class AnimationSettings(HasTraits):
         "",
         help="seed_behavior `schedule`: each frame's seed as a key-frame string of whole "
         "numbers, e.g. `0: (7), 24: (99)`.",
+    )
+    noise_schedule = Unicode(
+        "",
+        help="2D motion: Gaussian noise added to each frame's init (the warped previous frame) "
+        "after contrast and anti-blur, its standard deviation in the [-1, 1] sample scale "
+        "(0.02 = 2.55 levels) as a key-frame string, drawn from the frame's seed; empty: none "
+        "(Deforum's noise_schedule).",
+    )
+    contrast_schedule = Unicode(
+        "",
+        help="2D motion: each frame's init (the warped previous frame) multiplied by this "
+        "factor, first, as a key-frame string (> 0; 1 = unchanged); empty: 1 (Deforum's "
+        "contrast_schedule).",
+    )
+    anti_blur_amount = Unicode(
+        "",
+        help="2D motion: anti-blur, an unsharp mask on each frame's init after contrast: the "
+        "init plus this amount times its difference from its Gaussian blur, as a key-frame "
+        "string (0 = off); empty: off (Deforum's amount_schedule).",
+    )
+    anti_blur_sigma = Unicode(
+        "",
+        help="Anti-blur: the Gaussian's sigma in pixels (> 0) as a key-frame string; empty: 1 "
+        "(Deforum's sigma_schedule).",
+    )
+    anti_blur_kernel = Unicode(
+        "",
+        help="Anti-blur: the Gaussian's kernel size in pixels, odd whole numbers, as a key-frame "
+        "string; empty: 2·ceil(3·sigma)+1, 7 for sigma 1 (Deforum's kernel_schedule).",
+    )
+    anti_blur_threshold = Unicode(
+        "",
+        help="Anti-blur: pixels that differ from the blur by less than this many levels (0-255) "
+        "stay unsharpened, as a key-frame string; empty: 0, every pixel (Deforum's "
+        "threshold_schedule).",
     )

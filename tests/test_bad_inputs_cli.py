@@ -47,6 +47,7 @@ TABLE = [
     # --set values of the same kinds (an argument's byte that is not UTF-8 is a surrogate)
     (["render", "--set", "negative_prompt=dark \udcff"], "negative_prompt", "lone UTF-16"),
     (["render", "--set", "guidance_scale=NaN"], "guidance_scale", "expected a finite number"),
+    (["render", "--set", "zoom=1.01", "--set", "noise_schedule=2"], "noise_schedule", "up to 1"),
     (["render", "--set", 'pipeline_kwargs={"eta": NaN}'], "pipeline_kwargs", "'eta' is nan"),
     (["render", "--set", 'scheduler_kwargs={"a": 1, "a": 2}'], "scheduler_kwargs", "twice"),
     (["render", "--set", "lora=/dev/zero", *SMALL], "lora", "is a character device"),

@@ -32,6 +32,12 @@ BAD_VALUES = [
     ("lora", {"lora": "owner/name @ 0: (amp)"}),
     ("interpolation_args", {"interpolation_type": "curve", "interpolation_args": "0: (beat)"}),
     ("audio_key_frames", {"audio_key_frames": "every bar and a half"}),
+    ("contrast_schedule", {"contrast_schedule": "0.9"}),  # no 2D motion reads it
+    ("noise_schedule", {"noise_schedule": "0: (0.1*onset)", "zoom": "1.01"}),
+    (
+        "anti_blur_kernel",
+        {"anti_blur_kernel": "0: (3), 6: (5)", "anti_blur_amount": "0.2", "zoom": "1.01"},
+    ),
 ]
 
 

@@ -132,7 +132,11 @@ def _frames_in_order(
         raise ValueError("2D motion renders from frame 0, or from the frame before")
 
     def diffuse(frame: int, init: Image.Image | None, before: Image.Image | None):
-        """One frame from ``init`` (None: its own init), colour-matched; None once stopped."""
+        """One frame from ``init`` (a warped frame, given the frame's init treatment; None: its
+        own init), colour-matched; None once stopped."""
+        treatment = job.spec.init_treatment
+        if init is not None and treatment is not None:
+            init = treatment.apply(frame, init)
         init = job.init_of(frame) if init is None else init
         if stop.is_set():
             return None

@@ -16,9 +16,11 @@ from giffusion_nb.keyframes.plan import FramePlan, plan_frames
 from giffusion_nb.keyframes.prompts import KeyFrame, parse_prompts
 from giffusion_nb.keyframes.schedules import AudioSchedule
 from giffusion_nb.keyframes.seeds import frame_seeds
+from giffusion_nb.keyframes.treatment_schedule import TREATMENT_FIELDS
 from giffusion_nb.media.audio_features import settings_features
 from giffusion_nb.media.audio_file import audio_notes
 from giffusion_nb.media.motion import MotionSchedule, motion_schedule
+from giffusion_nb.render.init_treatment import InitTreatment, init_treatment
 from giffusion_nb.settings import FrozenSettings, Settings
 from giffusion_nb.validation import validate
 
@@ -70,6 +72,7 @@ FRAME_SETTINGS = (
     "seed_behavior",
     "seed_iter_n",
     "seed_schedule",
+    *TREATMENT_FIELDS,
 )
 
 
@@ -93,6 +96,7 @@ class RenderSpec:
     notes: tuple[str, ...] = ()  # what the render should say (a truncated audio input)
     guidance_scales: np.ndarray | None = None  # each frame's guidance scale (a schedule)
     step_counts: np.ndarray | None = None  # each frame's denoising steps (a schedule)
+    init_treatment: InitTreatment | None = None  # 2D motion's init treatment (None: off)
 
     def guidance_at(self, frame: int) -> float:
         """Frame ``frame``'s guidance scale."""
@@ -173,6 +177,7 @@ class RenderSpec:
                 whole=True,
                 features=features,
             ),
+            init_treatment=init_treatment(frozen, plan.num_frames, features),
         )
 
 

@@ -50,4 +50,9 @@ CURVE_LIMITS = {
     "angle": CurveLimits("angle", 0.1, still=0.0, unit="°"),
     "translate_x": CurveLimits("translate_x", 0.1, still=0.0, unit=" px"),
     "translate_y": CurveLimits("translate_y", 0.1, still=0.0, unit=" px"),
+    "noise_schedule": CurveLimits("noise", 0.005, low=0.0, high=1.0, still=0.0),
+    "contrast_schedule": CurveLimits("contrast", 0.01, high=10.0, above=0.0, still=1.0),
+    "anti_blur_amount": CurveLimits("anti-blur", 0.05, low=0.0, high=10.0, still=0.0),
+    "anti_blur_sigma": CurveLimits("sigma", 0.1, high=40.0, above=0.0, still=1.0, unit=" px"),
+    "anti_blur_threshold": CurveLimits("threshold", 1.0, low=0.0, high=255.0, still=0.0),
 }

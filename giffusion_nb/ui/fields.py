@@ -26,6 +26,14 @@ MODEL_CHOICES = ("builtin:shapes-sd", "builtin:tiny-sd", *model_examples())
 # The checkpoint's own class, the Auto pipelines, then every class of every family.
 PIPELINE_CHOICES = ("DiffusionPipeline", *AUTO_PIPELINES, *known_pipelines())
 AUDIO_KEY_CHOICES = ("onsets", "beats", "2 beats", "4 beats", "bars", "2 bars", "4 bars")
+TREATMENT_EXAMPLES = {
+    "noise_schedule": "0: (0.02), 60: (0.04)",
+    "contrast_schedule": "0: (1.0), 30: (0.98)",
+    "anti_blur_amount": "0: (0.2)",
+    "anti_blur_sigma": "0: (1.0) · empty: 1",
+    "anti_blur_kernel": "0: (5) · empty: from sigma",
+    "anti_blur_threshold": "0: (4) · empty: 0",
+}
 CONTROLNET_CHOICES = ("lllyasviel/sd-controlnet-canny", "lllyasviel/sd-controlnet-depth")
 
 
@@ -184,6 +192,8 @@ def make_fields(settings: Settings) -> dict[str, SettingField]:
     add("seed_behavior", widgets.Dropdown(options=setting_choices("seed_behavior")))
     add("seed_iter_n", widgets.IntText())
     add("seed_schedule", widgets.Text(placeholder="with `schedule`: 0: (7), 24: (99)"))
+    for name, example in TREATMENT_EXAMPLES.items():
+        add(name, widgets.Text(placeholder=example))
     add("workers", widgets.IntText())
     add("comet", widgets.Checkbox(indent=False))
     add("comet_frame_stride", widgets.IntText())

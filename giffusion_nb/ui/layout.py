@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipywidgets as widgets
 
+from giffusion_nb.keyframes.treatment_schedule import TREATMENT_FIELDS
 from giffusion_nb.ui.viewer import SCREEN_PX
 
 SECTIONS = (
@@ -62,6 +63,7 @@ SECTIONS = (
             "diffusion_cadence",
             "cadence_warp",
             "optical_flow",
+            *TREATMENT_FIELDS,
             "video_window",
             "video_overlap",
             "video_join",

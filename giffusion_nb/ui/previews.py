@@ -1,5 +1,5 @@
-"""Live ipympl plots of a session's interpolation schedule, 2D motion, strength, LoRA scales
-and audio onsets, in one Tab kept in sync with the settings."""
+"""Live ipympl plots of a session's interpolation schedule, 2D motion, strength, LoRA scales,
+audio onsets and init treatment, in one Tab kept in sync with the settings."""
 
 from __future__ import annotations
 
@@ -12,12 +12,15 @@ import ipywidgets as widgets
 import numpy as np
 
 from giffusion_nb.errors import SettingsError
+from giffusion_nb.keyframes.treatment_schedule import TREATMENT_FIELDS
 from giffusion_nb.media.audio import OnsetEnvelope
 from giffusion_nb.ui.camera_preview import CameraPreview
 from giffusion_nb.ui.curve_previews import MotionPreview, SchedulePreview, StrengthPreview
 from giffusion_nb.ui.lora_preview import LoraPreview
 from giffusion_nb.ui.plot import KEY_FRAME_STYLE, AudioOnsets, Plot, frames_text, set_vlines, vlines
 from giffusion_nb.ui.plot import prompt_key_frames as read_key_frames
+from giffusion_nb.ui.treatment_preview import TreatmentPreview
+from giffusion_nb.validation import MOTION_FIELDS
 
 if TYPE_CHECKING:
     from giffusion_nb.render.session import RenderSession
@@ -103,6 +106,7 @@ _WATCHED = {
         *_AUDIO,
     ),
     "lora": ("prompts", "lora", *_AUDIO),
+    "treatment": ("prompts", *TREATMENT_FIELDS, *MOTION_FIELDS, *_AUDIO),
     "audio": ("prompts", *_AUDIO),
 }
 
@@ -123,6 +127,7 @@ class Previews:
         self.strength = StrengthPreview(session, onsets)
         self.lora = LoraPreview(session, onsets)
         self.audio = AudioPreview(session, onsets)
+        self.treatment = TreatmentPreview(session, onsets)
         self.camera = CameraPreview(session)  # played on demand, not on every change
         self._previews = {
             "schedule": self.schedule,
@@ -130,10 +135,11 @@ class Previews:
             "strength": self.strength,
             "lora": self.lora,
             "audio": self.audio,
+            "treatment": self.treatment,
         }
         self.widget = widgets.Tab(
             children=[preview.widget for preview in self._previews.values()] + [self.camera.widget],
-            titles=["Interpolation", "Motion", "Strength", "LoRA", "Audio", "Camera"],
+            titles=["Interpolation", "Motion", "Strength", "LoRA", "Audio", "Treatment", "Camera"],
         )
         self.widget.add_class("gnb-previews")
         self._pending: set[str] = set()
@@ -159,7 +165,7 @@ class Previews:
         """Stop following the session (the widgets stay as they are)."""
         self._cancel()
         self._observe(False)
-        for preview in (self.schedule, self.motion, self.strength):
+        for preview in (self.schedule, self.motion, self.strength, self.treatment):
             preview.history.close()
         self.session.unobserve(self._settings_replaced, names="settings")
         self.session.unobserve(self._paced, names="pacing")

@@ -1,5 +1,5 @@
 """The checks of the animator's toolkit's settings (colour coherence, cadence, frame
-interpolation, seed behaviour), each keyed by the field it reports."""
+interpolation, seed behaviour, the init treatment), each keyed by the field it reports."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from giffusion_nb.validation.common import (
     _moves,
     _own_errors,
 )
+from giffusion_nb.validation.init_treatment import TREATMENT_CHECKS
 
 
 def _check_color_coherence(settings: Settings) -> None:
@@ -130,4 +131,5 @@ ANIMATION_CHECKS: dict[str, Check] = {
     "seed_behavior": _check_seed_behavior,
     "seed_iter_n": _check_seed_iter_n,
     "seed_schedule": _own_errors("seed_schedule", _check_seed_schedule),
+    **TREATMENT_CHECKS,
 }
