@@ -50,4 +50,8 @@ CURVE_LIMITS = {
     "angle": CurveLimits("angle", 0.1, still=0.0, unit="°"),
     "translate_x": CurveLimits("translate_x", 0.1, still=0.0, unit=" px"),
     "translate_y": CurveLimits("translate_y", 0.1, still=0.0, unit=" px"),
+    "perspective_flip_theta": CurveLimits("theta", 0.1, still=0.0, unit="°"),
+    "perspective_flip_phi": CurveLimits("phi", 0.1, low=-89.9, high=89.9, still=0.0, unit="°"),
+    "perspective_flip_gamma": CurveLimits("gamma", 0.1, low=-89.9, high=89.9, still=0.0, unit="°"),
+    "perspective_flip_fv": CurveLimits("fv", 1.0, above=0.0, high=179.0, still=53.0, unit="°"),
 }
