@@ -1,6 +1,6 @@
-"""The settings of the animator's toolkit (colour coherence, cadence, frame interpolation,
-seed behaviour, the init treatment), declared apart so ``settings.py`` stays one job;
-``Settings`` inherits them."""
+"""The settings of the animator's toolkit (perspective flip, colour coherence, cadence, frame
+interpolation, seed behaviour, the init treatment), declared apart so ``settings.py`` stays one
+job; ``Settings`` inherits them."""
 
 from __future__ import annotations
 
@@ -19,6 +19,26 @@ from giffusion_nb.choices import (
 class AnimationSettings(HasTraits):
     """The toolkit's settings (see the README's *The animator's toolkit*)."""
 
+    perspective_flip_theta = Unicode(
+        "",
+        help="2D motion, Deforum's perspective flip (on when theta, phi or gamma is set): "
+        "degrees per frame the picture turns in its plane, clockwise (as Deforum), e.g. `0: (1)`.",
+    )
+    perspective_flip_phi = Unicode(
+        "",
+        help="Perspective flip: degrees per frame the picture tilts about its horizontal axis "
+        "(positive: the bottom edge comes nearer), between -90 and 90, e.g. `0: (2)`.",
+    )
+    perspective_flip_gamma = Unicode(
+        "",
+        help="Perspective flip: degrees per frame the picture turns about its vertical axis "
+        "(positive: the right edge goes away), between -90 and 90, e.g. `0: (-2)`.",
+    )
+    perspective_flip_fv = Unicode(
+        "",
+        help="Perspective flip: the camera's field of view in degrees, above 0 and below 180 "
+        "(empty: 53, Deforum's); wider exaggerates the perspective.",
+    )
     color_coherence = Choice(
         COLOR_COHERENCE,
         "none",

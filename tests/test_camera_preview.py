@@ -66,3 +66,20 @@ def test_the_camera_tab_shows_a_settings_error_instead(tmp_path):
     preview = CameraPreview(session)
     preview.play.click()
     assert "zoom" in preview.message.value and preview.frames == 0
+
+
+def test_the_camera_tab_plays_the_perspective_flip(tmp_path):
+    session = RenderSession(
+        output_dir=tmp_path, prompts="0: a\n8: b", perspective_flip_gamma="0: (4)"
+    )
+    preview = CameraPreview(session)
+    preview.play.click()
+    with Image.open(io.BytesIO(preview.image.value)) as gif:
+        gif.seek(8)
+        shown = pixels(gif)
+    assert preview.frames == 9 and "no frame moves" not in preview.message.value
+    schedule = motion_schedule(9, perspective_flip_gamma="0: (4)")
+    *_, flipped = camera_path(pattern_card(512, 512), schedule, frame_width=512)
+    card = pixels(pattern_card(256, 256))
+    assert np.abs(shown - pixels(flipped)).mean() < 2  # the GIF's palette aside
+    assert np.abs(shown - card).mean() > 10

@@ -299,6 +299,7 @@ def test_the_limits_table_agrees_with_validation():
     s = session.settings
     for name, limits in CURVE_LIMITS.items():
         s.update(zoom="0: (1.01)", anti_blur_amount="0.2")  # read by the init treatment's
+        s.perspective_flip_theta = "0: (1)"  # the field of view needs a flip angle to act on
         lowest = limits.snap(-1e9)
         assert _valid(s, name, f"0: ({lowest}), 30: ({limits.snap(1e9)})"), name
         below = lowest - limits.step

@@ -335,6 +335,7 @@ def test_a_controlnet_takes_the_window_as_conditioning_frames(session, tmp_path)
     [
         ({"zoom": "0: (1.05)"}, "zoom", "2D motion"),
         ({"translate_x": "0: (2)"}, "translate_x", "2D motion"),
+        ({"perspective_flip_gamma": "0: (3)"}, "perspective_flip_gamma", "perspective flip"),
         ({"prompts": "0: a red fox"}, "prompts", "key frame after frame 0"),
         ({"pipeline_kwargs": {"num_frames": 8}}, "pipeline_kwargs", "num_frames"),
         ({"pacing": "even"}, "pacing", "use pacing schedule"),

@@ -9,9 +9,9 @@ import pytest
 import torch
 from PIL import Image
 
+from giffusion_nb.choices import PADDING_MODES
 from giffusion_nb.errors import SettingsError
 from giffusion_nb.media.motion import (
-    PADDING_MODES,
     MotionSchedule,
     MotionStep,
     check_padding_mode,

@@ -183,6 +183,19 @@ def test_motion_curves():
         assert ax.get_xlim() == (-0.5, 10.5)
 
 
+def test_motion_draws_the_perspective_flip_and_its_errors():
+    session = make_session(prompts="0: a corgi\n10: a lion", perspective_flip_phi="0: (0), 10: (5)")
+    preview = MotionPreview(session)
+    preview.update()
+    phi, fv = preview.lines["perspective_flip_phi"], preview.lines["perspective_flip_fv"]
+    np.testing.assert_allclose(phi.get_ydata(), np.linspace(0, 5, 11))
+    np.testing.assert_allclose(fv.get_ydata(), np.full(11, 53.0))  # empty: Deforum's 53
+    assert "2D motion over 11 frames" in preview.message.value
+    session.settings.perspective_flip_gamma = "0: (95)"
+    preview.update()
+    assert "`perspective_flip_gamma`" in preview.message.value
+
+
 def test_motion_follows_observed_settings_and_reports_bad_zoom():
     session = make_session(prompts="0: a corgi\n10: a lion")
     previews = Previews(session)

@@ -18,6 +18,9 @@ BAD_VALUES = [
     ("angle", {"angle": "0: (1/(t-3))"}),
     ("translate_x", {"translate_x": "0 (3)"}),
     ("translate_y", {"translate_y": "0: (sqrt(-t))"}),
+    ("perspective_flip_phi", {"perspective_flip_phi": "0: (0), 6: (95)"}),
+    ("perspective_flip_fv", {"perspective_flip_gamma": "0: (3)", "perspective_flip_fv": "0: (0)"}),
+    ("perspective_flip_fv", {"perspective_flip_fv": "53"}),  # no angle of the flip
     ("interpolation_args", {"interpolation_type": "sine", "interpolation_args": "1.0, x"}),
     ("interpolation_args", {"interpolation_type": "curve", "interpolation_args": "0: (abc"}),
     ("interpolation_args", {"interpolation_type": "curve", "interpolation_args": "0: (0), 6: (2)"}),

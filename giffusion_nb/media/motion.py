@@ -1,4 +1,5 @@
-"""Deforum-style 2D animation: per-frame zoom, rotation and translation as one affine warp."""
+"""Deforum-style 2D animation: per-frame zoom, rotation and translation as one affine warp, and
+the perspective flip as one homography."""
 
 from __future__ import annotations
 
@@ -10,42 +11,24 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from giffusion_nb.choices import PADDING_MODES
 from giffusion_nb.errors import SettingsError
 from giffusion_nb.keyframes.audio_terms import FrameFeatures
 from giffusion_nb.keyframes.curves import curve_values
+from giffusion_nb.media.motion_path import check_padding_mode, warp_tensor_by_matrix
+from giffusion_nb.media.motion_step import MotionStep, step_matrix
+from giffusion_nb.media.perspective import DEFAULT_FV, check_fv, check_tilt
 
-
-@dataclass(frozen=True)
-class MotionStep:
-    """One frame's motion.
-
-    ``zoom`` multiplies the scale (> 1 moves forward), ``angle`` is in degrees
-    (positive = counter-clockwise on screen), ``translate_x`` / ``translate_y`` are
-    pixels (positive = content moves right / down) of the frame before it is turned and
-    scaled, as in Deforum: with angle 90 a translation to the right moves the picture up.
-    """
-
-    zoom: float = 1.0
-    angle: float = 0.0
-    translate_x: float = 0.0
-    translate_y: float = 0.0
-
-    def is_still(self) -> bool:
-        """True when the step leaves the image unchanged."""
-        return (
-            self.zoom == 1.0
-            and self.angle == 0.0
-            and self.translate_x == 0.0
-            and self.translate_y == 0.0
-        )
-
-
-def check_padding_mode(mode: str) -> None:
-    """Raise SettingsError unless ``mode`` is one of PADDING_MODES."""
-    if mode not in PADDING_MODES:
-        expected = ", ".join(repr(name) for name in PADDING_MODES)
-        raise SettingsError("padding_mode", f"expected one of {expected}, found {mode!r}")
+# The settings a motion schedule reads, in the order ``motion_schedule`` takes them.
+MOTION_SETTINGS = (
+    "zoom",
+    "angle",
+    "translate_x",
+    "translate_y",
+    "perspective_flip_theta",
+    "perspective_flip_phi",
+    "perspective_flip_gamma",
+    "perspective_flip_fv",
+)
 
 
 def warp(image: Image.Image, step: MotionStep, padding_mode: str = "border") -> Image.Image:
@@ -63,7 +46,8 @@ def warp(image: Image.Image, step: MotionStep, padding_mode: str = "border") -> 
 def warp_tensor(
     images: torch.Tensor, step: MotionStep, padding_mode: str = "border"
 ) -> torch.Tensor:
-    """A batch of images ``(B, C, H, W)`` (floats in any range) moved by ``step``."""
+    """A batch of images ``(B, C, H, W)`` (floats in any range) moved by ``step``: one affine
+    ``grid_sample``, or with the perspective flip on, the step's homography."""
     check_padding_mode(padding_mode)
     if images.ndim != 4 or not images.is_floating_point():
         shape = tuple(images.shape)
@@ -73,6 +57,8 @@ def warp_tensor(
     if step.is_still():
         return images.clone()
     batch, _channels, height, width = images.shape
+    if step.has_perspective():
+        return warp_tensor_by_matrix(images, step_matrix(step, width, height), padding_mode)
     theta = torch.tensor(_inverse_affine(step, width, height), dtype=images.dtype)
     theta = theta.to(images.device).expand(batch, 2, 3)
     grid = F.affine_grid(theta, list(images.shape), align_corners=False)
@@ -103,12 +89,17 @@ def _inverse_affine(step: MotionStep, width: int, height: int) -> list[list[floa
 
 @dataclass(frozen=True, eq=False)
 class MotionSchedule:
-    """Per-frame motion values (read-only arrays, one value per frame)."""
+    """Per-frame motion values (read-only arrays, one value per frame); ``theta``, ``phi``,
+    ``gamma`` and ``fv`` are the perspective flip's (see ``MotionStep``)."""
 
     zoom: np.ndarray
     angle: np.ndarray
     translate_x: np.ndarray
     translate_y: np.ndarray
+    theta: np.ndarray
+    phi: np.ndarray
+    gamma: np.ndarray
+    fv: np.ndarray
 
     def step(self, frame: int) -> MotionStep:
         """The motion applied to make frame ``frame``."""
@@ -119,6 +110,10 @@ class MotionSchedule:
             angle=float(self.angle[frame]),
             translate_x=float(self.translate_x[frame]),
             translate_y=float(self.translate_y[frame]),
+            theta=float(self.theta[frame]),
+            phi=float(self.phi[frame]),
+            gamma=float(self.gamma[frame]),
+            fv=float(self.fv[frame]),
         )
 
     def is_active(self) -> bool:
@@ -128,6 +123,17 @@ class MotionSchedule:
             or np.any(self.angle != 0.0)
             or np.any(self.translate_x != 0.0)
             or np.any(self.translate_y != 0.0)
+            or self.has_perspective()
+        )
+
+    def values(self, name: str) -> np.ndarray:
+        """The per-frame values of the setting ``name`` (one of ``MOTION_SETTINGS``)."""
+        return getattr(self, name.removeprefix("perspective_flip_"))
+
+    def has_perspective(self) -> bool:
+        """True when the perspective flip turns some frame."""
+        return bool(
+            np.any(self.theta != 0.0) or np.any(self.phi != 0.0) or np.any(self.gamma != 0.0)
         )
 
 
@@ -138,10 +144,15 @@ def motion_schedule(
     translate_x: str = "",
     translate_y: str = "",
     *,
+    perspective_flip_theta: str = "",
+    perspective_flip_phi: str = "",
+    perspective_flip_gamma: str = "",
+    perspective_flip_fv: str = "",
     features: FrameFeatures | None = None,
 ) -> MotionSchedule:
-    """Parse key-frame strings into per-frame motion; an empty string means no motion. Audio
-    features in them come from ``features``."""
+    """Parse key-frame strings (the settings of the same names) into per-frame motion; an empty
+    string means no motion (the field of view: ``DEFAULT_FV``). Audio features in them come
+    from ``features``. Out-of-range values are SettingsErrors naming the field and frame."""
     zooms = _values(zoom, num_frames, "zoom", 1.0, features)
     bad = np.flatnonzero(~(zooms > 0))
     if bad.size:
@@ -149,12 +160,35 @@ def motion_schedule(
         raise SettingsError(
             "zoom", f"frame {frame} has zoom {float(zooms[frame])!r}, expected a value > 0"
         )
+    flip = {
+        name: _values(text, num_frames, field, 0.0, features)
+        for name, field, text in (
+            ("theta", "perspective_flip_theta", perspective_flip_theta),
+            ("phi", "perspective_flip_phi", perspective_flip_phi),
+            ("gamma", "perspective_flip_gamma", perspective_flip_gamma),
+        )
+    }
+    check_tilt(flip["phi"], "perspective_flip_phi")
+    check_tilt(flip["gamma"], "perspective_flip_gamma")
+    fv = _values(perspective_flip_fv, num_frames, "perspective_flip_fv", DEFAULT_FV, features)
+    check_fv(fv, "perspective_flip_fv")
     return MotionSchedule(
         zoom=zooms,
         angle=_values(angle, num_frames, "angle", 0.0, features),
         translate_x=_values(translate_x, num_frames, "translate_x", 0.0, features),
         translate_y=_values(translate_y, num_frames, "translate_y", 0.0, features),
+        fv=fv,
+        **flip,
     )
+
+
+def settings_motion(
+    settings: object, num_frames: int, features: FrameFeatures | None = None
+) -> MotionSchedule:
+    """The motion schedule of ``settings`` (anything with the ``MOTION_SETTINGS`` attributes)
+    over ``num_frames`` frames."""
+    strings = {name: getattr(settings, name) for name in MOTION_SETTINGS}
+    return motion_schedule(num_frames, **strings, features=features)
 
 
 def _values(

@@ -19,7 +19,7 @@ from giffusion_nb.keyframes.seeds import frame_seeds
 from giffusion_nb.keyframes.treatment_schedule import TREATMENT_FIELDS
 from giffusion_nb.media.audio_features import settings_features
 from giffusion_nb.media.audio_file import audio_notes
-from giffusion_nb.media.motion import MotionSchedule, motion_schedule
+from giffusion_nb.media.motion import MotionSchedule, settings_motion
 from giffusion_nb.render.init_treatment import InitTreatment, init_treatment
 from giffusion_nb.settings import FrozenSettings, Settings
 from giffusion_nb.validation import validate
@@ -62,6 +62,10 @@ FRAME_SETTINGS = (
     "angle",
     "translate_x",
     "translate_y",
+    "perspective_flip_theta",
+    "perspective_flip_phi",
+    "perspective_flip_gamma",
+    "perspective_flip_fv",
     "padding_mode",
     "color_coherence",
     "color_coherence_space",
@@ -148,14 +152,7 @@ class RenderSpec:
             features=features,
             key_seeds=key_frame_seeds(frozen, key_frames, features),
         )
-        motion = motion_schedule(
-            plan.num_frames,
-            frozen.zoom,
-            frozen.angle,
-            frozen.translate_x,
-            frozen.translate_y,
-            features=features,
-        )
+        motion = settings_motion(frozen, plan.num_frames, features)
         lora = parse_lora(frozen.lora)
         return cls(
             settings=frozen,

@@ -20,7 +20,8 @@ def check_video(spec: RenderSpec, family: Family, *, from_images: bool) -> None:
         raise SettingsError(
             field,
             f"{family.name} renders a window of frames in one call, while 2D motion makes each "
-            "frame from the one before; clear zoom, angle, translate_x and translate_y",
+            "frame from the one before; clear zoom, angle, translate_x, translate_y and the "
+            "perspective flip",
         )
     if s.diffusion_cadence > 1:
         raise SettingsError(

@@ -1,5 +1,5 @@
-"""The Camera tab: the camera path (zoom, angle, translation) played on the init image or a
-test card in seconds, without the model, before a long render."""
+"""The Camera tab: the camera path (zoom, angle, translation, perspective flip) played on the
+init image or a test card in seconds, without the model, before a long render."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import ipywidgets as widgets
 from giffusion_nb.errors import SettingsError
 from giffusion_nb.media.camera_path import camera_path, pattern_card
 from giffusion_nb.media.image import load_image
-from giffusion_nb.media.motion import motion_schedule
+from giffusion_nb.media.motion import settings_motion
 from giffusion_nb.ui.feature_strip import preview_features
 from giffusion_nb.ui.plot import NOTE_COLOR
 from giffusion_nb.ui.plot import prompt_key_frames as read_key_frames
@@ -46,9 +46,7 @@ class CameraPreview:
         started = time.perf_counter()
         try:
             count = read_key_frames(s)[-1] + 1
-            schedule = motion_schedule(
-                count, s.zoom, s.angle, s.translate_x, s.translate_y, features=preview_features(s)
-            )
+            schedule = settings_motion(s, count, preview_features(s))
             start = load_image(s.image_input) if s.image_input else None
         except SettingsError as err:
             self._say(str(err), error=True)
@@ -65,7 +63,11 @@ class CameraPreview:
         )
         self.image.value, self.frames = buffer.getvalue(), len(frames)
         seconds = time.perf_counter() - started
-        moving = "" if schedule.is_active() else " (no frame moves: set zoom, angle or translate)"
+        moving = (
+            ""
+            if schedule.is_active()
+            else " (no frame moves: set zoom, angle, translate or a flip angle)"
+        )
         picture = "the init image" if start else "a test card"
         self._say(
             f"{len(frames)} frames of the camera path on {picture} in {seconds:.1f} s{moving}"

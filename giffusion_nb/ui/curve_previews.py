@@ -39,6 +39,10 @@ _MOTION_AXES = {
     "angle": "angle (°)",
     "translate_x": "x (px)",
     "translate_y": "y (px)",
+    "perspective_flip_theta": "θ roll (°)",
+    "perspective_flip_phi": "φ tilt (°)",
+    "perspective_flip_gamma": "γ pan (°)",
+    "perspective_flip_fv": "field of view (°)",
 }
 
 
@@ -195,17 +199,18 @@ class _FramesPlot(CurvePlot):
 
 
 class MotionPreview(_FramesPlot):
-    """Zoom, angle and translation per frame, one axes each, every key frame a handle."""
+    """Zoom, angle, translation and the perspective flip per frame, one axes each, every key
+    frame a handle."""
 
     def __init__(self, session: RenderSession, onsets: AudioOnsets | None = None) -> None:
-        super().__init__("Motion", session, onsets or AudioOnsets(), MOTION_FIELDS, (6.0, 3.6))
-        grid = self.figure.subplots(2, 2, sharex=True)
+        super().__init__("Motion", session, onsets or AudioOnsets(), MOTION_FIELDS, (6.0, 6.4))
+        grid = self.figure.subplots(4, 2, sharex=True)
         self.axes = dict(zip(MOTION_FIELDS, grid.flat, strict=True))
         self.lines: dict[str, Line2D] = {}
         self.markers: dict[str, Markers] = {}
         self.strips = {name: FeatureStrip(ax) for name, ax in self.axes.items()}
         for color, (name, ax) in enumerate(self.axes.items()):
-            ax.set(ylabel=_MOTION_AXES[name], xlabel="frame" if color >= 2 else "")
+            ax.set(ylabel=_MOTION_AXES[name], xlabel="frame" if color >= 6 else "")
             self.markers[name] = Markers(ax)
             self.lines[name] = ax.plot([], [], color=f"C{color}")[0]
             self._editor(ax, name, self.lines[name], f"C{color}")
@@ -223,7 +228,7 @@ class MotionPreview(_FramesPlot):
         for name, line in self.lines.items():
             text = getattr(s, name)
             try:
-                values = getattr(motion_schedule(count, **{name: text}, features=features), name)
+                values = motion_schedule(count, **{name: text}, features=features).values(name)
             except SettingsError as err:
                 errors.append(err)
             else:
@@ -238,7 +243,7 @@ class MotionPreview(_FramesPlot):
         elif any(getattr(s, name).strip() for name in self.lines):
             self._note(f"2D motion over {count} frames")
         else:
-            self._note("no 2D motion: zoom, angle, translate_x and translate_y are empty")
+            self._note("no 2D motion: zoom, angle, translation and the perspective flip are empty")
         self._hint("An empty curve holds still; press its line to start one.")
         self._redraw(self.axes.values(), count)
 

@@ -179,6 +179,10 @@ def make_fields(settings: Settings) -> dict[str, SettingField]:
         ("angle", "0: (0), 30: (1.5)"),
         ("translate_x", "0: (2)"),
         ("translate_y", "0: (-1)"),
+        ("perspective_flip_theta", "0: (0), 30: (1)"),
+        ("perspective_flip_phi", "0: (2)"),
+        ("perspective_flip_gamma", "0: (-2)"),
+        ("perspective_flip_fv", "53"),
     ):
         add(name, widgets.Text(placeholder=example))
     add("padding_mode", widgets.Dropdown(options=setting_choices("padding_mode")))

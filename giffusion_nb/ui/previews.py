@@ -14,6 +14,7 @@ import numpy as np
 from giffusion_nb.errors import SettingsError
 from giffusion_nb.keyframes.treatment_schedule import TREATMENT_FIELDS
 from giffusion_nb.media.audio import OnsetEnvelope
+from giffusion_nb.media.motion import MOTION_SETTINGS
 from giffusion_nb.ui.camera_preview import CameraPreview
 from giffusion_nb.ui.curve_previews import MotionPreview, SchedulePreview, StrengthPreview
 from giffusion_nb.ui.lora_preview import LoraPreview
@@ -93,16 +94,13 @@ _WATCHED = {
         "mel_reduce",
         *_AUDIO,
     ),
-    "motion": ("prompts", "zoom", "angle", "translate_x", "translate_y", *_AUDIO),
+    "motion": ("prompts", *MOTION_SETTINGS, *_AUDIO),
     "strength": (
         "prompts",
         "strength",
         "image_input",
         "video_input",
-        "zoom",
-        "angle",
-        "translate_x",
-        "translate_y",
+        *MOTION_SETTINGS,
         *_AUDIO,
     ),
     "lora": ("prompts", "lora", *_AUDIO),

@@ -105,6 +105,20 @@ def _motion(name: str) -> Check:
     return _own_errors(name, check)
 
 
+def _check_perspective_fv(settings: Settings) -> None:
+    """The field of view parses and stays in (0, 180); it needs an angle of the flip to act on."""
+    _motion("perspective_flip_fv")(settings)
+    angles = ("perspective_flip_theta", "perspective_flip_phi", "perspective_flip_gamma")
+    if settings.perspective_flip_fv.strip() and not any(
+        getattr(settings, name).strip() for name in angles
+    ):
+        raise SettingsError(
+            "perspective_flip_fv",
+            "is the field of view of the perspective flip, and no angle of it is set: set "
+            "perspective_flip_theta, perspective_flip_phi or perspective_flip_gamma, or clear it",
+        )
+
+
 def _check_negative_prompt(settings: Settings) -> None:
     _text("negative_prompt", allow_empty=True)(settings)
     parse_weights(settings.negative_prompt, field="negative_prompt", what="the negative prompt")
@@ -238,6 +252,10 @@ CHECKS: dict[str, Check] = {
     "angle": _motion("angle"),
     "translate_x": _motion("translate_x"),
     "translate_y": _motion("translate_y"),
+    "perspective_flip_theta": _motion("perspective_flip_theta"),
+    "perspective_flip_phi": _motion("perspective_flip_phi"),
+    "perspective_flip_gamma": _motion("perspective_flip_gamma"),
+    "perspective_flip_fv": _check_perspective_fv,
     "comet_frame_stride": _range("comet_frame_stride", 1, 100_000),
     "workers": _range("workers", 1, 1024),
     **ANIMATION_CHECKS,

@@ -19,11 +19,11 @@ from giffusion_nb.keyframes.prompts import num_frames, parse_prompts
 from giffusion_nb.limits import check_text, file_kind, shown
 from giffusion_nb.media.audio_features import settings_features
 from giffusion_nb.media.input_checks import check_media_input
-from giffusion_nb.media.motion import motion_schedule
+from giffusion_nb.media.motion import MOTION_SETTINGS, settings_motion
 from giffusion_nb.settings import Settings
 
 Check = Callable[[Settings], None]
-MOTION_FIELDS = ("zoom", "angle", "translate_x", "translate_y")
+MOTION_FIELDS = MOTION_SETTINGS
 
 
 def _text(name: str, *, allow_empty: bool, limit: int = 10_000) -> Check:
@@ -132,7 +132,6 @@ def _moves(settings: Settings) -> bool:
         return False
     try:
         frames = _frames_or_none(settings) or 1
-        strings = {name: getattr(settings, name) for name in MOTION_FIELDS}
-        return motion_schedule(frames, **strings, features=_features(settings)).is_active()
+        return settings_motion(settings, frames, _features(settings)).is_active()
     except SettingsError:
         return True
