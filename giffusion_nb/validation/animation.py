@@ -55,7 +55,7 @@ def _check_diffusion_cadence(settings: Settings) -> None:
             "cadence_warp",
             f"a cadence of {settings.diffusion_cadence} without 2D motion makes the frames "
             "between by optical flow: choose flow (motion warps along zoom, angle, translate_x "
-            "and translate_y, and no frame moves)",
+            "and translate_y or a perspective flip, and no frame moves)",
         )
 
 
