@@ -19,7 +19,7 @@ from giffusion_nb.keyframes.seeds import frame_seeds
 from giffusion_nb.keyframes.treatment_schedule import TREATMENT_FIELDS
 from giffusion_nb.media.audio_features import settings_features
 from giffusion_nb.media.audio_file import audio_notes
-from giffusion_nb.media.motion import MotionSchedule, settings_motion
+from giffusion_nb.media.motion import MOTION_SETTINGS, MotionSchedule, settings_motion
 from giffusion_nb.render.init_treatment import InitTreatment, init_treatment
 from giffusion_nb.settings import FrozenSettings, Settings
 from giffusion_nb.validation import validate
@@ -58,14 +58,7 @@ FRAME_SETTINGS = (
     "audio_component",
     "mel_reduce",
     "fps",
-    "zoom",
-    "angle",
-    "translate_x",
-    "translate_y",
-    "perspective_flip_theta",
-    "perspective_flip_phi",
-    "perspective_flip_gamma",
-    "perspective_flip_fv",
+    *MOTION_SETTINGS,
     "padding_mode",
     "color_coherence",
     "color_coherence_space",

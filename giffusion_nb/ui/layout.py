@@ -6,6 +6,7 @@ from __future__ import annotations
 import ipywidgets as widgets
 
 from giffusion_nb.keyframes.treatment_schedule import TREATMENT_FIELDS
+from giffusion_nb.media.motion import MOTION_SETTINGS
 from giffusion_nb.ui.viewer import SCREEN_PX
 
 SECTIONS = (
@@ -52,14 +53,7 @@ SECTIONS = (
             "interpolation_type",
             "interpolation_args",
             "pacing",
-            "zoom",
-            "angle",
-            "translate_x",
-            "translate_y",
-            "perspective_flip_theta",
-            "perspective_flip_phi",
-            "perspective_flip_gamma",
-            "perspective_flip_fv",
+            *MOTION_SETTINGS,
             "padding_mode",
             "color_coherence",
             "color_coherence_space",
