@@ -84,7 +84,7 @@ def test_widget_is_the_canvas_without_pyplot():
     previews = Previews(make_session())
     assert Gcf.get_num_fig_managers() == before
     shown = (previews.schedule, previews.motion, previews.strength, previews.lora, previews.audio)
-    for preview in (*shown, previews.treatment):
+    for preview in (*shown, previews.treatment, previews.sampling):
         canvas = preview.widget.children[0]
         assert isinstance(canvas, Canvas) and canvas is preview.figure.canvas
         assert canvas.header_visible is False and canvas.toolbar is not None
@@ -96,6 +96,7 @@ def test_widget_is_the_canvas_without_pyplot():
         "LoRA",
         "Audio",
         "Treatment",
+        "Sampling",
         "Camera",
     )
 

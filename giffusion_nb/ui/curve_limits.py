@@ -46,6 +46,8 @@ class CurveLimits:
 CURVE_LIMITS = {
     "interpolation_args": CurveLimits("t", 0.01, low=0.0, high=1.0),
     "strength": CurveLimits("strength", 0.01, low=0.0, high=1.0),
+    "guidance_scale": CurveLimits("guidance", 0.1, low=0.0, high=100.0),
+    "num_inference_steps": CurveLimits("steps", 1.0, low=1.0, high=1000.0),
     "zoom": CurveLimits("zoom", 0.01, above=0.0, still=1.0),
     "angle": CurveLimits("angle", 0.1, still=0.0, unit="°"),
     "translate_x": CurveLimits("translate_x", 0.1, still=0.0, unit=" px"),

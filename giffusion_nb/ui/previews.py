@@ -1,5 +1,6 @@
 """Live ipympl plots of a session's interpolation schedule, 2D motion, strength, LoRA scales,
-audio onsets and init treatment, in one Tab kept in sync with the settings."""
+audio onsets, init treatment and sampling (guidance, steps, seeds), in one Tab kept in sync
+with the settings."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from giffusion_nb.ui.curve_previews import MotionPreview, SchedulePreview, Stren
 from giffusion_nb.ui.lora_preview import LoraPreview
 from giffusion_nb.ui.plot import KEY_FRAME_STYLE, AudioOnsets, Plot, frames_text, set_vlines, vlines
 from giffusion_nb.ui.plot import prompt_key_frames as read_key_frames
+from giffusion_nb.ui.sampling_preview import SAMPLING_SETTINGS, SamplingPreview
 from giffusion_nb.ui.treatment_preview import TreatmentPreview
 from giffusion_nb.validation import MOTION_FIELDS
 
@@ -105,6 +107,7 @@ _WATCHED = {
     ),
     "lora": ("prompts", "lora", *_AUDIO),
     "treatment": ("prompts", *TREATMENT_FIELDS, *MOTION_FIELDS, *_AUDIO),
+    "sampling": ("prompts", *SAMPLING_SETTINGS, *_AUDIO),
     "audio": ("prompts", *_AUDIO),
 }
 
@@ -126,6 +129,7 @@ class Previews:
         self.lora = LoraPreview(session, onsets)
         self.audio = AudioPreview(session, onsets)
         self.treatment = TreatmentPreview(session, onsets)
+        self.sampling = SamplingPreview(session, onsets)
         self.camera = CameraPreview(session)  # played on demand, not on every change
         self._previews = {
             "schedule": self.schedule,
@@ -134,10 +138,20 @@ class Previews:
             "lora": self.lora,
             "audio": self.audio,
             "treatment": self.treatment,
+            "sampling": self.sampling,
         }
         self.widget = widgets.Tab(
             children=[preview.widget for preview in self._previews.values()] + [self.camera.widget],
-            titles=["Interpolation", "Motion", "Strength", "LoRA", "Audio", "Treatment", "Camera"],
+            titles=[
+                "Interpolation",
+                "Motion",
+                "Strength",
+                "LoRA",
+                "Audio",
+                "Treatment",
+                "Sampling",
+                "Camera",
+            ],
         )
         self.widget.add_class("gnb-previews")
         self._pending: set[str] = set()
@@ -163,7 +177,7 @@ class Previews:
         """Stop following the session (the widgets stay as they are)."""
         self._cancel()
         self._observe(False)
-        for preview in (self.schedule, self.motion, self.strength, self.treatment):
+        for preview in (self.schedule, self.motion, self.strength, self.treatment, self.sampling):
             preview.history.close()
         self.session.unobserve(self._settings_replaced, names="settings")
         self.session.unobserve(self._paced, names="pacing")
