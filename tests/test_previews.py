@@ -14,7 +14,8 @@ from PIL import Image
 
 from giffusion_nb import RenderSession, Settings
 from giffusion_nb.keyframes.schedules import sine_schedule
-from giffusion_nb.ui.curve_previews import MotionPreview, SchedulePreview
+from giffusion_nb.ui.curve_previews import SchedulePreview
+from giffusion_nb.ui.motion_preview import MotionPreview
 from giffusion_nb.ui.previews import AudioPreview, Previews
 
 SAMPLE_RATE = 22050

@@ -1,4 +1,5 @@
-"""The previews whose curves are edited by hand: interpolation t, 2D motion and strength."""
+"""The previews whose curves are edited by hand: interpolation t and strength, and the frames
+plot the other curve previews build on."""
 
 from __future__ import annotations
 
@@ -17,7 +18,6 @@ from giffusion_nb.keyframes.audio_terms import FrameFeatures
 from giffusion_nb.keyframes.curves import check_range, curve_values
 from giffusion_nb.keyframes.plan import FramePlan, plan_frames
 from giffusion_nb.keyframes.prompts import parse_prompts
-from giffusion_nb.media.motion import motion_schedule
 from giffusion_nb.ui.curve_editor import CurveEditor, Span
 from giffusion_nb.ui.curve_history import CurveHistory
 from giffusion_nb.ui.feature_strip import FeatureStrip, curve_terms, preview_features
@@ -34,16 +34,6 @@ GESTURES = (
     "Drag a handle: up/down sets its value, left/right its frame · press the line to add a "
     "key frame · right-click or shift-click a handle to remove it"
 )
-_MOTION_AXES = {
-    "zoom": "zoom",
-    "angle": "angle (°)",
-    "translate_x": "x (px)",
-    "translate_y": "y (px)",
-    "perspective_flip_theta": "θ roll (°)",
-    "perspective_flip_phi": "φ tilt (°)",
-    "perspective_flip_gamma": "γ pan (°)",
-    "perspective_flip_fv": "field of view (°)",
-}
 
 
 class CurvePlot(Plot):
@@ -196,56 +186,6 @@ class _FramesPlot(CurvePlot):
             return err
         self.num_frames = self.key_frame_frames[-1] + 1
         return None
-
-
-class MotionPreview(_FramesPlot):
-    """Zoom, angle, translation and the perspective flip per frame, one axes each, every key
-    frame a handle."""
-
-    def __init__(self, session: RenderSession, onsets: AudioOnsets | None = None) -> None:
-        super().__init__("Motion", session, onsets or AudioOnsets(), MOTION_FIELDS, (6.0, 6.4))
-        grid = self.figure.subplots(4, 2, sharex=True)
-        self.axes = dict(zip(MOTION_FIELDS, grid.flat, strict=True))
-        self.lines: dict[str, Line2D] = {}
-        self.markers: dict[str, Markers] = {}
-        self.strips = {name: FeatureStrip(ax) for name, ax in self.axes.items()}
-        for color, (name, ax) in enumerate(self.axes.items()):
-            ax.set(ylabel=_MOTION_AXES[name], xlabel="frame" if color >= 6 else "")
-            self.markers[name] = Markers(ax)
-            self.lines[name] = ax.plot([], [], color=f"C{color}")[0]
-            self._editor(ax, name, self.lines[name], f"C{color}")
-        self.key_frame_frames = []
-
-    def update(self) -> None:
-        """Plot each motion string over the prompts' frames; errors under the plot."""
-        prompts_error = self._frames()
-        if self.num_frames is None:
-            self._note(str(prompts_error), error=True)
-            return
-        s, count = self.session.settings, self.num_frames
-        frames, onsets, errors = np.arange(count), self.onsets.onset_frames(s), []
-        features = preview_features(s)
-        for name, line in self.lines.items():
-            text = getattr(s, name)
-            try:
-                values = motion_schedule(count, **{name: text}, features=features).values(name)
-            except SettingsError as err:
-                errors.append(err)
-            else:
-                line.set_data(frames, values)
-            self.editors[name].features = features
-            self.editors[name].show(text, [Span(0, count - 1)])
-            self.strips[name].show(curve_terms([text]), features, count)
-            self.markers[name].set(self.key_frame_frames, onsets)
-        first = prompts_error or (errors[0] if errors else None)
-        if first is not None:
-            self._note(str(first), error=True)
-        elif any(getattr(s, name).strip() for name in self.lines):
-            self._note(f"2D motion over {count} frames")
-        else:
-            self._note("no 2D motion: zoom, angle, translation and the perspective flip are empty")
-        self._hint("An empty curve holds still; press its line to start one.")
-        self._redraw(self.axes.values(), count)
 
 
 class StrengthPreview(_FramesPlot):

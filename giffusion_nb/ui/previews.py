@@ -17,8 +17,9 @@ from giffusion_nb.keyframes.treatment_schedule import TREATMENT_FIELDS
 from giffusion_nb.media.audio import OnsetEnvelope
 from giffusion_nb.media.motion import MOTION_SETTINGS
 from giffusion_nb.ui.camera_preview import CameraPreview
-from giffusion_nb.ui.curve_previews import MotionPreview, SchedulePreview, StrengthPreview
+from giffusion_nb.ui.curve_previews import SchedulePreview, StrengthPreview
 from giffusion_nb.ui.lora_preview import LoraPreview
+from giffusion_nb.ui.motion_preview import MotionPreview
 from giffusion_nb.ui.plot import KEY_FRAME_STYLE, AudioOnsets, Plot, frames_text, set_vlines, vlines
 from giffusion_nb.ui.plot import prompt_key_frames as read_key_frames
 from giffusion_nb.ui.sampling_preview import SAMPLING_SETTINGS, SamplingPreview

@@ -6,18 +6,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
-from giffusion_nb.errors import SettingsError
 from giffusion_nb.keyframes.audio_terms import FrameFeatures
 from giffusion_nb.keyframes.frame_numbers import frame_numbers
 from giffusion_nb.keyframes.seeds import frame_seeds
-from giffusion_nb.ui.curve_editor import Span
+from giffusion_nb.ui.curve_grid import CurveGrid
 from giffusion_nb.ui.curve_limits import CURVE_LIMITS
-from giffusion_nb.ui.curve_previews import _FramesPlot
-from giffusion_nb.ui.feature_strip import FeatureStrip, curve_terms, preview_features
-from giffusion_nb.ui.plot import AudioOnsets, Markers, frames_text
+from giffusion_nb.ui.plot import AudioOnsets, frames_text
 from giffusion_nb.validation import check_setting
 
 if TYPE_CHECKING:
@@ -31,62 +27,46 @@ SAMPLING_SETTINGS = (*EDITABLE, *SEED_FIELDS, "use_fixed_latent")
 _AXES = {"guidance_scale": "guidance", "num_inference_steps": "steps", "seeds": "seed"}
 
 
-class SamplingPreview(_FramesPlot):
+class SamplingPreview(CurveGrid):
     """Guidance scale, denoising steps and seed of every frame over the prompts' frames; a
     plain number is one handle at frame 0 that moves it up and down (as strength's)."""
 
     def __init__(self, session: RenderSession, onsets: AudioOnsets | None = None) -> None:
-        super().__init__("Sampling", session, onsets or AudioOnsets(), EDITABLE, (6.0, 4.6))
-        grid = self.figure.subplots(3, 1, sharex=True)
-        self.axes = dict(zip(_AXES, grid.flat, strict=True))
-        self.lines: dict[str, Line2D] = {}
-        self.markers: dict[str, Markers] = {}
-        self.strips = {name: FeatureStrip(ax) for name, ax in self.axes.items()}
-        for color, (name, ax) in zip(("C0", "C8", "C9"), self.axes.items(), strict=True):
-            ax.set(ylabel=_AXES[name], xlabel="frame" if name == "seeds" else "")
-            self.markers[name] = Markers(ax)
-            style = {} if name == "guidance_scale" else {"drawstyle": "steps-mid"}
-            self.lines[name] = ax.plot([], [], color=color, **style)[0]
-            if name in EDITABLE:
-                self._editor(ax, name, self.lines[name], color)
-            if name != "guidance_scale":
-                ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-        self.key_frame_frames = []
+        super().__init__(
+            "Sampling",
+            session,
+            onsets,
+            _AXES,
+            columns=1,
+            size=(6.0, 4.6),
+            editable=EDITABLE,
+            stepped={"num_inference_steps", "seeds"},
+            colors=("C0", "C8", "C9"),
+        )
+        for name in ("num_inference_steps", "seeds"):
+            self.axes[name].yaxis.set_major_locator(MaxNLocator(integer=True))
 
     def update(self) -> None:
         """Plot each frame's guidance, steps and seed; the first error under the plot."""
-        prompts_error = self._frames()
-        if self.num_frames is None:
-            self._note(str(prompts_error), error=True)
-            return
-        s, count = self.session.settings, self.num_frames
-        frames, onsets, errors = np.arange(count), self.onsets.onset_frames(s), []
-        features = preview_features(s)
-        values: dict[str, np.ndarray] = {}
-        for name in self.lines:
-            try:
-                values[name] = _per_frame(s, name, count, features)
-            except SettingsError as err:
-                errors.append(err)
-            else:
-                self.lines[name].set_data(frames, values[name])
-            if name in self.editors:
-                self.editors[name].features = features
-                self.editors[name].show(getattr(s, name), [Span(0, count - 1)])
-            texts = [s.seed_schedule] if name == "seeds" else [getattr(s, name)]
-            self.strips[name].show(curve_terms(texts), features, count)
-            self.markers[name].set(self.key_frame_frames, onsets)
-        self.axes["seeds"].set_ylabel(f"seed ({s.seed_behavior})")
-        first = prompts_error or (errors[0] if errors else None)
-        if first is not None:
-            self._note(str(first), error=True)
-        else:
-            self._note(_summary(s, values, self.key_frame_frames))
-        plain = [name for name in EDITABLE if not isinstance(getattr(s, name), str)]
-        self._hint(
-            f"A plain number ({', '.join(plain)}): its handle moves up and down." if plain else ""
-        )
-        self._redraw(self.axes.values(), count)
+        self.axes["seeds"].set_ylabel(f"seed ({self.session.settings.seed_behavior})")
+        super().update()
+
+    def _curve(
+        self, name: str, settings: Settings, count: int, features: FrameFeatures | None
+    ) -> np.ndarray:
+        return _per_frame(settings, name, count, features)
+
+    def _texts(self, name: str, settings: Settings) -> list[str]:
+        return [settings.seed_schedule] if name == "seeds" else [str(getattr(settings, name))]
+
+    def _summary(self, settings: Settings, count: int, values: dict[str, np.ndarray]) -> str:
+        return _summary(settings, values, self.key_frame_frames)
+
+    def _hint_text(self, settings: Settings) -> str:
+        plain = [name for name in EDITABLE if not isinstance(getattr(settings, name), str)]
+        if not plain:
+            return ""
+        return f"A plain number ({', '.join(plain)}): its handle moves up and down."
 
 
 def _per_frame(

@@ -6,14 +6,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from matplotlib.lines import Line2D
 
-from giffusion_nb.errors import SettingsError
+from giffusion_nb.keyframes.audio_terms import FrameFeatures
 from giffusion_nb.keyframes.treatment_schedule import TREATMENT_FIELDS, treatment_schedule
-from giffusion_nb.ui.curve_editor import Span
-from giffusion_nb.ui.curve_previews import _FramesPlot
-from giffusion_nb.ui.feature_strip import FeatureStrip, curve_terms, preview_features
-from giffusion_nb.ui.plot import AudioOnsets, Markers
+from giffusion_nb.ui.curve_grid import CurveGrid
+from giffusion_nb.ui.plot import AudioOnsets
 from giffusion_nb.validation import MOTION_FIELDS
 
 if TYPE_CHECKING:
@@ -32,59 +29,37 @@ AXES = {
 EDITABLE = tuple(name for name in TREATMENT_FIELDS if name != "anti_blur_kernel")
 
 
-class TreatmentPreview(_FramesPlot):
+class TreatmentPreview(CurveGrid):
     """Each treatment setting over the prompts' frames (an empty one at the value it means: the
     kernel from sigma), with a note saying when no 2D motion reads them."""
 
     def __init__(self, session: RenderSession, onsets: AudioOnsets | None = None) -> None:
-        super().__init__("Treatment", session, onsets or AudioOnsets(), EDITABLE, (6.0, 4.6))
-        grid = self.figure.subplots(3, 2, sharex=True)
-        self.axes = dict(zip(TREATMENT_FIELDS, grid.flat, strict=True))
-        self.lines: dict[str, Line2D] = {}
-        self.markers: dict[str, Markers] = {}
-        self.strips = {name: FeatureStrip(ax) for name, ax in self.axes.items()}
-        for color, (name, ax) in enumerate(self.axes.items()):
-            ax.set(ylabel=AXES[name][0], xlabel="frame" if color >= 4 else "")
-            self.markers[name] = Markers(ax)
-            style = {"drawstyle": "steps-mid"} if name == "anti_blur_kernel" else {}
-            self.lines[name] = ax.plot([], [], color=f"C{color}", **style)[0]
-            if name in EDITABLE:
-                self._editor(ax, name, self.lines[name], f"C{color}")
-        self.key_frame_frames = []
+        labels = {name: label for name, (label, _array) in AXES.items()}
+        super().__init__(
+            "Treatment",
+            session,
+            onsets,
+            labels,
+            columns=2,
+            size=(6.0, 4.6),
+            editable=EDITABLE,
+            stepped={"anti_blur_kernel"},
+        )
 
-    def update(self) -> None:
-        """Plot each setting over the prompts' frames; errors under the plot."""
-        prompts_error = self._frames()
-        if self.num_frames is None:
-            self._note(str(prompts_error), error=True)
-            return
-        s, count = self.session.settings, self.num_frames
-        frames, onsets, errors = np.arange(count), self.onsets.onset_frames(s), []
-        features = preview_features(s)
-        for name, line in self.lines.items():
-            text = getattr(s, name)
-            strings = {name: text}
-            if name == "anti_blur_kernel" and not text.strip():
-                strings["anti_blur_sigma"] = s.anti_blur_sigma  # the kernel follows sigma
-            try:
-                schedule = treatment_schedule(count, **strings, features=features)
-            except SettingsError as err:
-                if err.field == name:
-                    errors.append(err)
-            else:
-                line.set_data(frames, getattr(schedule, AXES[name][1]))
-            if name in self.editors:
-                self.editors[name].features = features
-                self.editors[name].show(text, [Span(0, count - 1)])
-            self.strips[name].show(curve_terms([text]), features, count)
-            self.markers[name].set(self.key_frame_frames, onsets)
-        first = prompts_error or (errors[0] if errors else None)
-        if first is not None:
-            self._note(str(first), error=True)
-        else:
-            self._note(_summary(s, count))
-        self._hint("An empty curve leaves its part out; press its line to start one.")
-        self._redraw(self.axes.values(), count)
+    def _curve(
+        self, name: str, settings: Settings, count: int, features: FrameFeatures | None
+    ) -> np.ndarray:
+        strings = {name: getattr(settings, name)}
+        if name == "anti_blur_kernel" and not strings[name].strip():
+            strings["anti_blur_sigma"] = settings.anti_blur_sigma  # the kernel follows sigma
+        schedule = treatment_schedule(count, **strings, features=features)
+        return getattr(schedule, AXES[name][1])
+
+    def _summary(self, settings: Settings, count: int, values: dict[str, np.ndarray]) -> str:
+        return _summary(settings, count)
+
+    def _hint_text(self, settings: Settings) -> str:
+        return "An empty curve leaves its part out; press its line to start one."
 
 
 def _summary(settings: Settings, count: int) -> str:
