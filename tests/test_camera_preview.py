@@ -83,3 +83,22 @@ def test_the_camera_tab_plays_the_perspective_flip(tmp_path):
     card = pixels(pattern_card(256, 256))
     assert np.abs(shown - pixels(flipped)).mean() < 2  # the GIF's palette aside
     assert np.abs(shown - card).mean() > 10
+
+
+def test_with_a_cadence_the_diffused_frames_are_marked(tmp_path):
+    session = RenderSession(
+        output_dir=tmp_path,
+        prompts="0: a corgi\n8: a lion",
+        zoom="0: (1.02)",
+        diffusion_cadence=4,
+    )
+    preview = CameraPreview(session)
+    preview.play.click()
+    assert "cadence 4: 3 of 9 frames diffused" in preview.message.value
+    with Image.open(io.BytesIO(preview.image.value)) as gif:
+        corners = []
+        for index in range(gif.n_frames):
+            gif.seek(index)
+            corner = pixels(gif.convert("RGB"))[12:20, 236:244]  # the mark of a 256 px frame
+            corners.append(bool(((corner[..., 0] > 200) & (corner[..., 1] < 90)).all()))
+    assert corners == [k in (0, 4, 8) for k in range(9)]

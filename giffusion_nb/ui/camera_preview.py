@@ -1,5 +1,6 @@
 """The Camera tab: the camera path (zoom, angle, translation, perspective flip) played on the
-init image or a test card in seconds, without the model, before a long render."""
+init image or a test card in seconds, without the model, before a long render; with a cadence,
+the frames the pipeline diffuses are marked."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ import time
 from typing import TYPE_CHECKING
 
 import ipywidgets as widgets
+from PIL import Image, ImageDraw
 
 from giffusion_nb.errors import SettingsError
 from giffusion_nb.media.camera_path import camera_path, pattern_card
 from giffusion_nb.media.image import load_image
 from giffusion_nb.media.motion import settings_motion
+from giffusion_nb.render.cadence import diffused_frames
 from giffusion_nb.ui.feature_strip import preview_features
 from giffusion_nb.ui.plot import NOTE_COLOR
 from giffusion_nb.ui.plot import prompt_key_frames as read_key_frames
@@ -22,6 +25,7 @@ if TYPE_CHECKING:
     from giffusion_nb.render.session import RenderSession
 
 FRAME_WIDTH = 512  # the frames' width when neither width nor an init image says it
+DIFFUSED_MARK = (255, 40, 40)  # the square in the top right corner of a diffused frame
 
 
 class CameraPreview:
@@ -56,6 +60,16 @@ class CameraPreview:
         frames = list(
             camera_path(start or pattern_card(width, height), schedule, width, s.padding_mode)
         )
+        cadence = ""
+        if s.diffusion_cadence > 1:
+            diffused = diffused_frames(len(frames), s.diffusion_cadence)
+            frames = [
+                mark_diffused(frame) if k in diffused else frame for k, frame in enumerate(frames)
+            ]
+            cadence = (
+                f"; cadence {s.diffusion_cadence}: {len(diffused)} of {len(frames)} frames "
+                "diffused (marked with a red square), the others warped from them"
+            )
         buffer = io.BytesIO()
         duration = max(20, round(1000 / float(s.fps)))
         frames[0].save(
@@ -71,8 +85,19 @@ class CameraPreview:
         picture = "the init image" if start else "a test card"
         self._say(
             f"{len(frames)} frames of the camera path on {picture} in {seconds:.1f} s{moving}"
+            f"{cadence}"
         )
 
     def _say(self, text: str, *, error: bool = False) -> None:
         colour = "#b00020" if error else NOTE_COLOR
         self.message.value = f'<span style="color: {colour}">{html.escape(text)}</span>'
+
+
+def mark_diffused(frame: Image.Image) -> Image.Image:
+    """``frame`` with a small red square in its top right corner (a copy)."""
+    marked = frame.copy()
+    side = max(4, frame.width // 24)
+    ImageDraw.Draw(marked).rectangle(
+        [frame.width - 2 * side, side, frame.width - side - 1, 2 * side - 1], fill=DIFFUSED_MARK
+    )
+    return marked
