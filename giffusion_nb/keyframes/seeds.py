@@ -4,6 +4,7 @@ the ``seed`` setting, the behaviour and (for ``schedule``) a key-frame string of
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -14,6 +15,21 @@ from giffusion_nb.keyframes.curves import curve_values
 from giffusion_nb.keyframes.plan import MAX_SEED
 
 RANDOM_SEEDS = 2**32  # Deforum's random seeds are 0 .. 2^32 - 1
+
+
+def settings_seeds(
+    settings: Any, frames: Sequence[int], features: FrameFeatures | None = None
+) -> list[int]:
+    """``frame_seeds`` of ``frames`` by a settings object's ``seed``, ``seed_behavior``,
+    ``seed_iter_n`` and ``seed_schedule``."""
+    return frame_seeds(
+        settings.seed_behavior,
+        settings.seed,
+        frames,
+        every=settings.seed_iter_n,
+        schedule=settings.seed_schedule,
+        features=features,
+    )
 
 
 def frame_seeds(

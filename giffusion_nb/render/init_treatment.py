@@ -12,7 +12,7 @@ import torch
 from PIL import Image
 
 from giffusion_nb.keyframes.audio_terms import FrameFeatures
-from giffusion_nb.keyframes.seeds import frame_seeds
+from giffusion_nb.keyframes.seeds import settings_seeds
 from giffusion_nb.keyframes.treatment_schedule import (
     TREATMENT_FIELDS,
     TreatmentSchedule,
@@ -59,14 +59,5 @@ def init_treatment(
         return None
     seeds: tuple[int, ...] = ()
     if schedule.has_noise:
-        seeds = tuple(
-            frame_seeds(
-                settings.seed_behavior,
-                settings.seed,
-                range(num_frames),
-                every=settings.seed_iter_n,
-                schedule=settings.seed_schedule,
-                features=features,
-            )
-        )
+        seeds = tuple(settings_seeds(settings, range(num_frames), features))
     return InitTreatment(schedule, seeds)

@@ -13,9 +13,9 @@ from giffusion_nb.keyframes.frame_numbers import frame_numbers
 from giffusion_nb.keyframes.lora_text import LoraLine, lora_scales, parse_lora
 from giffusion_nb.keyframes.pacing import Pacing
 from giffusion_nb.keyframes.plan import FramePlan, plan_frames
-from giffusion_nb.keyframes.prompts import KeyFrame, parse_prompts
+from giffusion_nb.keyframes.prompts import parse_prompts
 from giffusion_nb.keyframes.schedules import AudioSchedule
-from giffusion_nb.keyframes.seeds import frame_seeds
+from giffusion_nb.keyframes.seeds import settings_seeds
 from giffusion_nb.keyframes.treatment_schedule import TREATMENT_FIELDS
 from giffusion_nb.media.audio_features import settings_features
 from giffusion_nb.media.audio_file import audio_notes
@@ -143,7 +143,7 @@ class RenderSpec:
             use_fixed_latent=frozen.use_fixed_latent,
             audio=audio,
             features=features,
-            key_seeds=key_frame_seeds(frozen, key_frames, features),
+            key_seeds=settings_seeds(frozen, [key.frame for key in key_frames], features),
         )
         motion = settings_motion(frozen, plan.num_frames, features)
         lora = parse_lora(frozen.lora)
@@ -169,20 +169,6 @@ class RenderSpec:
             ),
             init_treatment=init_treatment(frozen, plan.num_frames, features),
         )
-
-
-def key_frame_seeds(
-    settings: FrozenSettings, key_frames: list[KeyFrame], features: FrameFeatures | None
-) -> list[int]:
-    """Each key frame's seed by the seed behaviour (``iter`` every frame: seed + frame)."""
-    return frame_seeds(
-        settings.seed_behavior,
-        settings.seed,
-        [key_frame.frame for key_frame in key_frames],
-        every=settings.seed_iter_n,
-        schedule=settings.seed_schedule,
-        features=features,
-    )
 
 
 def frame_strengths(

@@ -10,7 +10,7 @@ from matplotlib.ticker import MaxNLocator
 
 from giffusion_nb.keyframes.audio_terms import FrameFeatures
 from giffusion_nb.keyframes.frame_numbers import frame_numbers
-from giffusion_nb.keyframes.seeds import frame_seeds
+from giffusion_nb.keyframes.seeds import settings_seeds
 from giffusion_nb.ui.curve_grid import CurveGrid
 from giffusion_nb.ui.curve_limits import CURVE_LIMITS
 from giffusion_nb.ui.plot import AudioOnsets, frames_text
@@ -82,15 +82,7 @@ def _per_frame(
         )
     for field in (*SEED_FIELDS, "use_fixed_latent"):
         check_setting(settings, field)
-    seeds = frame_seeds(
-        settings.seed_behavior,
-        settings.seed,
-        range(count),
-        every=settings.seed_iter_n,
-        schedule=settings.seed_schedule,
-        features=features,
-    )
-    return np.asarray(seeds, dtype=np.int64)
+    return np.asarray(settings_seeds(settings, range(count), features), dtype=np.int64)
 
 
 def _summary(settings: Settings, values: dict[str, np.ndarray], key_frames: list[int]) -> str:
