@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 import statistics
-import tempfile
 import time
 from typing import Any
 
+from giffusion_nb.bench.model_session import loaded_session
 from giffusion_nb.render.cadence import diffused_frames
 
 PROMPTS = (
@@ -29,21 +29,8 @@ def cadence_figures(
 ) -> dict[str, Any]:
     """Render ``frames`` frames of zoom and rotation at each cadence ``runs`` times (the
     pipeline loaded once, outside the timing); each cadence's diffusion calls and median time."""
-    from giffusion_nb.render.session import RenderSession
-
-    session = RenderSession(
-        output_dir=tempfile.mkdtemp(prefix="giffusion-bench-"),
-        device=device,
-        model_id=model_id,
-        prompts=PROMPTS.format(last=frames - 1),
-        num_inference_steps=steps,
-        guidance_scale=5.0,
-        height=size,
-        width=size,
-        cadence_warp=warp,
-        **MOTION,
-    )
-    session.load_pipeline()
+    prompts = PROMPTS.format(last=frames - 1)
+    session = loaded_session(model_id, device, prompts, steps, size, cadence_warp=warp, **MOTION)
     figures: dict[str, Any] = {}
     for cadence in cadences:
         session.settings.diffusion_cadence = cadence

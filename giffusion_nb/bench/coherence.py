@@ -4,12 +4,12 @@ without colour coherence and with each frame matched to frame 0."""
 from __future__ import annotations
 
 import json
-import tempfile
 import time
 from typing import Any
 
 import numpy as np
 
+from giffusion_nb.bench.model_session import loaded_session
 from giffusion_nb.media.colour import mean_lab
 
 PROMPT = "a large red circle on a gray background"
@@ -27,26 +27,20 @@ def coherence_figures(
     """Render ``frames`` frames zooming by ``ZOOM`` a frame (strength 0.5) without and with
     colour coherence against frame 0; for each, the distance of every frame's mean L*a*b*
     colour from frame 0's (its mean over the frames and at the last frame) and the time."""
-    from giffusion_nb.render.session import RenderSession
-
     prompts = f"0: {PROMPT}\n{frames - 1}: {PROMPT}"
     figures: dict[str, Any] = {}
     for coherence in ("none", "first"):
-        session = RenderSession(
-            output_dir=tempfile.mkdtemp(prefix="giffusion-bench-"),
-            device=device,
-            model_id=model_id,
-            prompts=prompts,
-            num_inference_steps=steps,
-            guidance_scale=5.0,
-            height=size,
-            width=size,
+        session = loaded_session(
+            model_id,
+            device,
+            prompts,
+            steps,
+            size,
             strength=0.5,
             zoom=ZOOM,
             color_coherence=coherence,
             color_coherence_space=space,
         )
-        session.load_pipeline()
         started = time.perf_counter()
         colours = [mean_lab(frame.image) for frame in session.render_frames()]
         seconds = time.perf_counter() - started

@@ -4,7 +4,6 @@ and with even pacing, and what the probe costs."""
 from __future__ import annotations
 
 import json
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from giffusion_nb.bench.model_session import loaded_session
 from giffusion_nb.keyframes.pacing import evenness, step_changes
 
 PACING_PROMPTS = "0: a red circle\n24: a blue square\n48: a yellow star"
@@ -28,23 +28,11 @@ def pacing_figures(
     """Render the travel as scheduled and evenly paced; each one's evenness (the coefficient of
     variation of the frame-to-frame change, the largest change over the mean) and time. Each
     pacing's frames go into ``rows`` when a dict is given."""
-    from giffusion_nb.render.session import RenderSession
-
     figures: dict[str, Any] = {}
     for pacing in ("schedule", "even"):
-        session = RenderSession(
-            output_dir=tempfile.mkdtemp(prefix="giffusion-bench-"),
-            device=device,
-            model_id=model_id,
-            prompts=prompts,
-            num_inference_steps=steps,
-            guidance_scale=5.0,
-            height=size,
-            width=size,
-            batch_size=4,
-            pacing=pacing,
+        session = loaded_session(
+            model_id, device, prompts, steps, size, batch_size=4, pacing=pacing
         )
-        session.load_pipeline()
         started = time.perf_counter()
         frames = [np.asarray(frame.image, dtype=np.float32) for frame in session.render_frames()]
         seconds = time.perf_counter() - started
