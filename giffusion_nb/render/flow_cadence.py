@@ -8,6 +8,7 @@ and a resume reads the diffused frames it needs from the run folder when they ar
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -54,10 +55,11 @@ def cadenced_calls(
 
 
 def bracketing_keys(frame: int, keys: list[int]) -> tuple[int, int]:
-    """The diffused frames at or before and at or after ``frame`` (the same for a key)."""
-    before = max(key for key in keys if key <= frame)
-    after = min(key for key in keys if key >= frame)
-    return before, after
+    """The diffused frames at or before and at or after ``frame`` (the same for a key);
+    ``keys`` is sorted, from 0 to the last frame."""
+    index = bisect.bisect_right(keys, frame) - 1
+    before = keys[index]
+    return before, before if before == frame else keys[index + 1]
 
 
 def flow_cadenced_frames(
@@ -73,10 +75,11 @@ def flow_cadenced_frames(
     in-betweens. Stops early when ``diffuse`` does (a stopped render)."""
     keys = diffused_frames(num_frames, cadence)
     needed = sorted({key for frame in wanted for key in bracketing_keys(frame, keys)})
+    asked = set(wanted)
     pictures: dict[int, Image.Image] = {}
     to_diffuse = []
     for key in needed:
-        picture = None if key in wanted or saved is None else saved(key)
+        picture = None if key in asked or saved is None else saved(key)
         if picture is None:
             to_diffuse.append(key)
         else:
@@ -97,7 +100,7 @@ def _ready_frames(
         before, after = bracketing_keys(pending[0], keys)
         if before not in pictures or after not in pictures:
             break
-        gap = [frame for frame in pending if before <= frame <= after]
+        gap = pending[: bisect.bisect_right(pending, after)]
         yield from _gap_frames(gap, (before, pictures[before]), (after, pictures[after]), flow)
         del pending[: len(gap)]
     first_needed = bracketing_keys(pending[0], keys)[0] if pending else None
