@@ -39,6 +39,19 @@ def pixels(image: Image.Image) -> np.ndarray:
     return np.asarray(image.convert("RGB"), dtype=np.float32)
 
 
+def assert_resumes_alike(make_session, run_dir: Path, count: int, first: int) -> list[np.ndarray]:
+    """Delete the run's frames from ``first`` on, resume it in a new session, and assert each of
+    its ``count`` frames is, bit for bit, as saved before; returns those frames."""
+    path = Path(run_dir) / "frames"
+    reference = [pixels(Image.open(path / f"{index:04d}.png")) for index in range(count)]
+    for index in range(first, count):
+        (path / f"{index:04d}.png").unlink()
+    make_session().render(resume=run_dir)
+    for index, expected in enumerate(reference):
+        assert np.array_equal(pixels(Image.open(path / f"{index:04d}.png")), expected), index
+    return reference
+
+
 def solid(color: tuple[int, int, int], size: tuple[int, int] = (64, 64)) -> Image.Image:
     return Image.new("RGB", size, color)
 

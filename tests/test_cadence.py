@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers import gradient, pixels, spy_calls
+from helpers import assert_resumes_alike, gradient, pixels, spy_calls
 from PIL import Image
 
 from giffusion_nb.errors import SettingsError
@@ -69,16 +69,9 @@ def test_cadence_diffuses_every_nth_frame_and_blends_the_frames_between(make_ses
 
 def test_a_cadenced_render_resumes_to_the_same_frames(make_session):
     settings = {"prompts": PROMPTS, "diffusion_cadence": 4, **MOVE}
-    output = make_session(**settings).render()
-    run_dir = output.parent
-    path = run_dir / "frames"
-    reference = [pixels(Image.open(path / f"{index:04d}.png")) for index in range(10)]
+    run_dir = make_session(**settings).render().parent
     for first in (6, 4):  # from an in-between frame, then from a diffused one
-        for index in range(first, 10):
-            (path / f"{index:04d}.png").unlink()
-        make_session().render(resume=run_dir)
-        for index in range(10):
-            assert np.array_equal(pixels(Image.open(path / f"{index:04d}.png")), reference[index])
+        assert_resumes_alike(make_session, run_dir, 10, first)
 
 
 def test_flow_in_betweens_use_the_same_diffused_frames(make_session, monkeypatch):
@@ -110,15 +103,10 @@ def test_cadence_settings_errors_name_the_field():
 
 def test_cadence_with_colour_coherence_resumes_to_the_same_frames(make_session):
     settings = {"prompts": PROMPTS, "diffusion_cadence": 3, "color_coherence": "first", **MOVE}
-    output = make_session(**settings).render()
-    path = output.parent / "frames"
-    reference = [pixels(Image.open(path / f"{index:04d}.png")) for index in range(10)]
+    run_dir = make_session(**settings).render().parent
+    # from frame 5: frame 0, the colour reference, is rendered again
+    reference = assert_resumes_alike(make_session, run_dir, 10, 5)
     plain = [
         f.image for f in make_session(prompts=PROMPTS, diffusion_cadence=3, **MOVE).render_frames()
     ]
     assert not np.array_equal(reference[3], pixels(plain[3]))  # frame 3 was matched
-    for index in range(5, 10):
-        (path / f"{index:04d}.png").unlink()
-    make_session().render(resume=output.parent)  # frame 0, the reference, rendered again
-    for index in range(10):
-        assert np.array_equal(pixels(Image.open(path / f"{index:04d}.png")), reference[index])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers import gradient, pixels, spy_calls
+from helpers import assert_resumes_alike, gradient, pixels, spy_calls
 from PIL import Image
 
 from giffusion_nb.errors import SettingsError
@@ -84,31 +84,16 @@ def test_previous_with_motion_feeds_the_matched_frame_forward_and_resumes(make_s
         "color_coherence": "previous",
         "color_coherence_space": "hsv",
     }
-    output = make_session(**settings).render()
-    run_dir = output.parent
-    saved = [Image.open(run_dir / "frames" / f"{i:04d}.png").convert("RGB") for i in range(6)]
-    reference = [pixels(image) for image in saved]
+    run_dir = make_session(**settings).render().parent
+    reference = assert_resumes_alike(make_session, run_dir, 6, 3)
     plain = _frames(make_session(prompts=PROMPTS, zoom="0: (1.05)"))
     assert not np.array_equal(reference[3], plain[3])  # coherence changed the frames
-    for index in (3, 4, 5):
-        (run_dir / "frames" / f"{index:04d}.png").unlink()
-    make_session().render(resume=run_dir)
-    for index in range(6):
-        resumed = pixels(Image.open(run_dir / "frames" / f"{index:04d}.png"))
-        assert np.array_equal(resumed, reference[index]), index
 
 
 def test_first_with_motion_resumes_to_the_same_frames(make_session):
     settings = {"prompts": PROMPTS, "translate_x": "0: (3)", "color_coherence": "first"}
-    output = make_session(**settings).render()
-    run_dir = output.parent
-    reference = [pixels(Image.open(run_dir / "frames" / f"{i:04d}.png")) for i in range(6)]
-    for index in (4, 5):
-        (run_dir / "frames" / f"{index:04d}.png").unlink()
-    make_session().render(resume=run_dir)  # frame 0, the reference, is rendered again
-    for index in range(6):
-        resumed = pixels(Image.open(run_dir / "frames" / f"{index:04d}.png"))
-        assert np.array_equal(resumed, reference[index]), index
+    run_dir = make_session(**settings).render().parent
+    assert_resumes_alike(make_session, run_dir, 6, 4)  # frame 0, the reference, rendered again
 
 
 def test_settings_errors_name_the_field(tmp_path):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from helpers import gradient, pixels, spy_calls
+from helpers import assert_resumes_alike, gradient, pixels, spy_calls
 from PIL import Image
 
 from giffusion_nb.errors import SettingsError
@@ -152,14 +152,8 @@ def test_each_init_is_the_warped_frame_before_treated(make_session, monkeypatch)
 
 def test_a_treated_render_resumes_to_the_same_frames(make_session):
     values = {"noise_schedule": "0.03", "anti_blur_amount": "0.5", "contrast_schedule": "0.95"}
-    output = make_session(prompts=PROMPTS, **MOVE, **values).render()
-    path = output.parent / "frames"
-    reference = [pixels(Image.open(path / f"{index:04d}.png")) for index in range(6)]
-    for index in range(3, 6):
-        (path / f"{index:04d}.png").unlink()
-    make_session().render(resume=output.parent)
-    for index in range(6):
-        assert np.array_equal(pixels(Image.open(path / f"{index:04d}.png")), reference[index])
+    run_dir = make_session(prompts=PROMPTS, **MOVE, **values).render().parent
+    assert_resumes_alike(make_session, run_dir, 6, 3)
 
 
 def test_a_cadence_treats_the_diffused_frames_inits(make_session, monkeypatch):

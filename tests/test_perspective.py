@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from helpers import gradient, pixels, spy_calls, write_clicks
+from helpers import assert_resumes_alike, gradient, pixels, spy_calls, write_clicks
 from PIL import Image
 
 from giffusion_nb.cli import build_parser, settings_from_args
@@ -268,14 +268,8 @@ def test_a_flip_key_frame_changes_only_the_frames_from_it_on(make_session):
 
 
 def test_a_flipped_render_resumes_to_the_same_frames(make_session):
-    output = make_session(prompts=PROMPTS, **MOVE, **FLIP).render()
-    path = output.parent / "frames"
-    reference = [pixels(Image.open(path / f"{index:04d}.png")) for index in range(6)]
-    for index in range(3, 6):
-        (path / f"{index:04d}.png").unlink()
-    make_session().render(resume=output.parent)
-    for index in range(6):
-        assert np.array_equal(pixels(Image.open(path / f"{index:04d}.png")), reference[index])
+    run_dir = make_session(prompts=PROMPTS, **MOVE, **FLIP).render().parent
+    assert_resumes_alike(make_session, run_dir, 6, 3)
 
 
 def test_a_cadence_warps_along_the_flip(make_session, monkeypatch):
