@@ -62,11 +62,10 @@ def t5_tokenizer():
     return T5Tokenizer(vocab=vocab, extra_ids=0, model_max_length=T5_MAX_LENGTH)
 
 
-def t5_encoder(tokenizer, *, d_model: int, layers: int = 2, heads: int = 4):
-    """A T5 v1.1-style encoder (gated GELU, no dropout) of width ``d_model``, random weights."""
-    from transformers import T5Config, T5EncoderModel
-
-    config = T5Config(
+def _t5_sizes(tokenizer, d_model: int, layers: int, heads: int) -> dict:
+    """A T5 v1.1-style encoder's configuration (gated GELU, no dropout), shared by T5 and
+    UMT5, of width ``d_model`` for ``tokenizer``."""
+    return dict(
         vocab_size=len(tokenizer),
         d_model=d_model,
         d_kv=d_model // heads,
@@ -81,7 +80,13 @@ def t5_encoder(tokenizer, *, d_model: int, layers: int = 2, heads: int = 4):
         eos_token_id=tokenizer.eos_token_id,
         decoder_start_token_id=tokenizer.pad_token_id,
     )
-    return T5EncoderModel(config)
+
+
+def t5_encoder(tokenizer, *, d_model: int, layers: int = 2, heads: int = 4):
+    """A T5 v1.1-style encoder (gated GELU, no dropout) of width ``d_model``, random weights."""
+    from transformers import T5Config, T5EncoderModel
+
+    return T5EncoderModel(T5Config(**_t5_sizes(tokenizer, d_model, layers, heads)))
 
 
 def byte_level_clip_tokenizer(words: Sequence[str] = ()):
@@ -143,19 +148,4 @@ def umt5_encoder(tokenizer, *, d_model: int, layers: int = 2, heads: int = 4):
     weights: AuraFlow's and Wan's text encoder at toy size."""
     from transformers import UMT5Config, UMT5EncoderModel
 
-    config = UMT5Config(
-        vocab_size=len(tokenizer),
-        d_model=d_model,
-        d_kv=d_model // heads,
-        d_ff=2 * d_model,
-        num_layers=layers,
-        num_heads=heads,
-        relative_attention_num_buckets=8,
-        relative_attention_max_distance=32,
-        dropout_rate=0.0,
-        feed_forward_proj="gated-gelu",
-        pad_token_id=tokenizer.pad_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        decoder_start_token_id=tokenizer.pad_token_id,
-    )
-    return UMT5EncoderModel(config)
+    return UMT5EncoderModel(UMT5Config(**_t5_sizes(tokenizer, d_model, layers, heads)))
