@@ -125,9 +125,20 @@ def test_renders_the_frames_of_one_process(ray_cluster, reference, make_session)
     assert "24 of 24 frames on 2 workers" in session.message
 
 
-def test_animatediff_workers_render_whole_windows(ray_cluster, tmp_path):
+def _renders_as_one_process(values: dict, tmp_path, count: int) -> None:
+    """``values`` rendered here and on 2 Ray workers: the same ``count`` frames."""
     from giffusion_nb.pipelines.load import load_pipeline
 
+    pipe = load_pipeline(values["model_id"], values["pipeline_class"], device="cpu")
+    here = RenderSession(output_dir=tmp_path / "here", device="cpu", pipeline=pipe, **values)
+    reference = [pixels(frame.image) for frame in here.render_frames()]
+    session = RenderSession(output_dir=tmp_path / "ray", device="cpu", **values)
+    output = render_with_ray(session, workers=2)
+    assert_frames_match(output.parent, reference)
+    assert f"{count} of {count} frames on 2 workers" in session.message
+
+
+def test_animatediff_workers_render_whole_windows(ray_cluster, tmp_path):
     values = {
         **TINY,
         "model_id": "builtin:tiny-animatediff",
@@ -136,20 +147,12 @@ def test_animatediff_workers_render_whole_windows(ray_cluster, tmp_path):
         "video_window": 4,
         "video_overlap": 2,
     }
-    pipe = load_pipeline(values["model_id"], values["pipeline_class"], device="cpu")
-    here = RenderSession(output_dir=tmp_path / "here", device="cpu", pipeline=pipe, **values)
-    reference = [pixels(frame.image) for frame in here.render_frames()]
-    session = RenderSession(output_dir=tmp_path / "ray", device="cpu", **values)
-    output = render_with_ray(session, workers=2)
-    assert_frames_match(output.parent, reference)
-    assert "8 of 8 frames on 2 workers" in session.message
+    _renders_as_one_process(values, tmp_path, 8)
 
 
 def test_painted_key_frames_filled_by_a_video_model_on_two_workers(ray_cluster, tmp_path):
     """Key frames painted by the tiny SD, segments filled by the tiny first-last-frame Wan:
     each worker paints the key frames itself, and the frames are those of one process."""
-    from giffusion_nb.pipelines.load import load_pipeline
-
     values = {
         **TINY,
         "model_id": "builtin:tiny-wan-flf",
@@ -157,13 +160,7 @@ def test_painted_key_frames_filled_by_a_video_model_on_two_workers(ray_cluster, 
         "key_frame_model": "builtin:tiny-sd",
         "prompts": "0: a red fox\n4: a blue whale\n8: a green cat",
     }
-    pipe = load_pipeline(values["model_id"], values["pipeline_class"], device="cpu")
-    here = RenderSession(output_dir=tmp_path / "here", device="cpu", pipeline=pipe, **values)
-    reference = [pixels(frame.image) for frame in here.render_frames()]
-    session = RenderSession(output_dir=tmp_path / "ray", device="cpu", **values)
-    output = render_with_ray(session, workers=2)
-    assert_frames_match(output.parent, reference)
-    assert "9 of 9 frames on 2 workers" in session.message
+    _renders_as_one_process(values, tmp_path, 9)
 
 
 def test_conditioned_video_windows_are_not_split_across_workers(ray_cluster, tmp_path):
