@@ -42,6 +42,14 @@ def test_bench_compares_the_session_with_a_bare_loop():
         assert row["bare_tflops"] == pytest.approx(row["bare_fps"] * figures["frame_tflop"])
         assert "bare_peak_share" not in row  # a CPU has no peak figure
     assert "GFLOP a frame" in text
+    # the output path's CPU, measured on the session's frames, and what it leaves on a CPU
+    assert 0 < figures["png_cpu_ms_per_frame"] < figures["output_cpu_ms_per_frame"]
+    assert figures["writer_in_line"] is True
+    for row in figures["by_batch_size"].values():
+        bare_ms = 1000 / row["bare_fps"]
+        assert row["bound_in_line"] == bare_ms / (bare_ms + figures["output_cpu_ms_per_frame"])
+        assert row["bound_in_line"] < row["bound_png_only"] < 1
+    assert "output path, in line" in text and "can reach at most" in text
 
 
 @pytest.mark.parametrize(

@@ -18,8 +18,10 @@ import torch
 
 from giffusion_nb.bench.flops import add_tflops, frame_flops
 from giffusion_nb.bench.memory import peak_rss_mb
+from giffusion_nb.bench.output_share import add_bounds, output_share, share_lines
 from giffusion_nb.errors import SettingsError
 from giffusion_nb.keyframes.prompts import MAX_FRAME
+from giffusion_nb.output.writers import writes_in_line
 from giffusion_nb.pipelines.families import family_of
 from giffusion_nb.pipelines.families.base import TEXT, FrameSize, TravelledNoise
 from giffusion_nb.pipelines.load import default_device, load_pipeline
@@ -163,6 +165,9 @@ def compare(case: BenchCase, batch_sizes: list[int], runs: int) -> dict[str, Any
     one = BenchCase(**{**case.__dict__, "frames": 1})
     flops = frame_flops(lambda: bare_loop(pipe, one, 1))  # its prompt encoding included
     add_tflops(results, flops, pipe.device)
+    results.update(output_share(run_dirs[-1], case.output_format, writes_in_line(pipe.device.type)))
+    if results["writer_in_line"]:
+        add_bounds(results)
     results.update(results["by_batch_size"][str(batch_sizes[0])])
     if len(run_dirs) > 1:
         results["max_pixel_difference_across_batch_sizes"] = _max_difference(run_dirs)
@@ -272,6 +277,7 @@ def report(case: BenchCase, results: dict[str, Any]) -> str:
             f"{row['session_fps']:7.2f} frames/s · ratio {row['ratio']:.3f} · first frame "
             f"{row['first_frame_s']:.2f} s"
         )
+    lines += share_lines(results, case.output_format)
     if "frame_tflop" in results:
         lines.append(_tflops_line(results))
     if "max_pixel_difference_across_batch_sizes" in results:

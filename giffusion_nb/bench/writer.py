@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from PIL import Image
+
 from giffusion_nb.bench.photos import photo_frames
 from giffusion_nb.output.frame_files import frame_path
 from giffusion_nb.output.writers import BackgroundWriter
@@ -30,21 +32,25 @@ def _cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-def writer_cpu(size: int, output_format: str, frames: int) -> dict[str, float]:
-    """CPU per frame of saving ``frames`` photographic frames and writing their output, in
-    this process (the inline writer; ffmpeg's CPU included)."""
-    images = photo_frames(size, frames)
+def inline_cpu_ms(images: list[Image.Image], output_format: str | None) -> float:
+    """CPU per frame of saving ``images`` as PNGs and writing their output (``None``: the
+    PNGs alone), in this process (the inline writer; ffmpeg's CPU included)."""
     with tempfile.TemporaryDirectory(prefix="giffusion-bench-writer-") as folder:
-        output = Path(folder) / f"out.{output_format}"
+        output = None if output_format is None else Path(folder) / f"out.{output_format}"
         started = _cpu_seconds()
         writer = BackgroundWriter(
-            Path(folder), frames, output, output_format, WRITER_FPS, background=False
+            Path(folder), len(images), output, output_format or "gif", WRITER_FPS, background=False
         )
         for index, image in enumerate(images):
             writer.submit(index, image)
         writer.close()
         cpu = _cpu_seconds() - started
-    return {"cpu_ms_per_frame": 1000 * cpu / frames}
+    return 1000 * cpu / len(images)
+
+
+def writer_cpu(size: int, output_format: str, frames: int) -> dict[str, float]:
+    """CPU per frame of saving ``frames`` photographic frames and writing their output."""
+    return {"cpu_ms_per_frame": inline_cpu_ms(photo_frames(size, frames), output_format)}
 
 
 def writer_fps(size: int, workers: int, frames: int) -> dict[str, float]:

@@ -31,12 +31,19 @@ __all__ = [
     "existing_frames",
     "frame_path",
     "save_png_atomic",
+    "writes_in_line",
 ]
 
 _logger = logging.getLogger(__name__)
 # Helper processes at most, however many cores there are: at 512 px four of them keep up
 # with well over 40 frames/s, and each holds a few frames in memory.
 MAX_WORKERS = 8
+
+
+def writes_in_line(device_type: str) -> bool:
+    """Whether a render on ``device_type`` writes its frames in its own thread: on the CPU the
+    model uses every core, and a writer process beside it only slows both down."""
+    return device_type == "cpu"
 
 
 def default_workers() -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import inspect
 import re
 from collections.abc import Sequence
@@ -238,11 +239,19 @@ def fit_vae_to_frames(pipe, height: int, width: int, frames: int = 1) -> None:
         vae.enable_tiling()
 
 
-def call_parameters(pipe) -> set[str]:
+def call_parameters(pipe) -> frozenset[str]:
     """The named arguments of ``pipe.__call__`` (``**kwargs`` catch-alls excluded)."""
-    signature = inspect.signature(pipe.__call__)
-    return {
+    return _call_parameters(type(pipe))
+
+
+@functools.cache
+def _call_parameters(pipeline_class: type) -> frozenset[str]:
+    """``call_parameters`` once per pipeline class (reading a signature costs a fraction of a
+    millisecond, and a render asks for it in every call)."""
+    signature = inspect.signature(pipeline_class.__call__)
+    return frozenset(
         name
         for name, parameter in signature.parameters.items()
         if parameter.kind not in (parameter.VAR_KEYWORD, parameter.VAR_POSITIONAL)
-    }
+        and name != "self"
+    )

@@ -26,6 +26,7 @@ from giffusion_nb.media.audio import AudioSchedule
 from giffusion_nb.media.beats import AudioKeys, audio_keys
 from giffusion_nb.media.video import VideoInfo, video_info
 from giffusion_nb.output.to_input import as_video, extract_frame
+from giffusion_nb.output.writers import writes_in_line
 from giffusion_nb.pipelines.devices import resolve_device
 from giffusion_nb.pipelines.families import family_of
 from giffusion_nb.pipelines.load import load_pipeline
@@ -263,7 +264,7 @@ class RenderSession(HasTraits):
                     calls,
                     self,
                     self._stop,
-                    background=self.device.type != "cpu",  # on the CPU the model uses every core
+                    background=not writes_in_line(self.device.type),
                     pipeline_name=type(self._pipe).__name__,
                     **options,
                 )
