@@ -3,11 +3,42 @@ value at every frame, checked against the setting's limits."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 
 from giffusion_nb.errors import SettingsError
 from giffusion_nb.keyframes.audio_terms import FrameFeatures
 from giffusion_nb.keyframes.curves import curve_values
+
+
+@dataclass(frozen=True)
+class NumberLimits:
+    """Where a number setting's values lie at every frame: ``low..high``, whole numbers with
+    ``whole``."""
+
+    low: float
+    high: float
+    whole: bool = False
+
+
+# The number settings that may also be key-frame strings, and their limits.
+NUMBER_LIMITS = {
+    "guidance_scale": NumberLimits(0, 100),
+    "num_inference_steps": NumberLimits(1, 1000, whole=True),
+}
+
+
+def setting_numbers(
+    settings: Any, name: str, num_frames: int, features: FrameFeatures | None = None
+) -> np.ndarray:
+    """``frame_numbers`` of the setting ``name`` (one of ``NUMBER_LIMITS``) of ``settings``."""
+    limits = NUMBER_LIMITS[name]
+    value = getattr(settings, name)
+    return frame_numbers(
+        value, num_frames, name, limits.low, limits.high, whole=limits.whole, features=features
+    )
 
 
 def frame_numbers(

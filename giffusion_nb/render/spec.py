@@ -9,7 +9,7 @@ import numpy as np
 
 from giffusion_nb.keyframes.audio_terms import FrameFeatures
 from giffusion_nb.keyframes.curves import curve_values
-from giffusion_nb.keyframes.frame_numbers import frame_numbers
+from giffusion_nb.keyframes.frame_numbers import setting_numbers
 from giffusion_nb.keyframes.lora_text import LoraLine, lora_scales, parse_lora
 from giffusion_nb.keyframes.pacing import Pacing
 from giffusion_nb.keyframes.plan import FramePlan, plan_frames
@@ -155,18 +155,8 @@ class RenderSpec:
             lora=lora,
             lora_scales=lora_scales(lora, plan.num_frames, features=features) if lora else None,
             notes=audio_notes(frozen.audio_input),
-            guidance_scales=frame_numbers(
-                frozen.guidance_scale, plan.num_frames, "guidance_scale", 0, 100, features=features
-            ),
-            step_counts=frame_numbers(
-                frozen.num_inference_steps,
-                plan.num_frames,
-                "num_inference_steps",
-                1,
-                1000,
-                whole=True,
-                features=features,
-            ),
+            guidance_scales=setting_numbers(frozen, "guidance_scale", plan.num_frames, features),
+            step_counts=setting_numbers(frozen, "num_inference_steps", plan.num_frames, features),
             init_treatment=init_treatment(frozen, plan.num_frames, features),
         )
 

@@ -9,10 +9,9 @@ import numpy as np
 from matplotlib.ticker import MaxNLocator
 
 from giffusion_nb.keyframes.audio_terms import FrameFeatures
-from giffusion_nb.keyframes.frame_numbers import frame_numbers
+from giffusion_nb.keyframes.frame_numbers import setting_numbers
 from giffusion_nb.keyframes.seeds import settings_seeds
 from giffusion_nb.ui.curve_grid import CurveGrid
-from giffusion_nb.ui.curve_limits import CURVE_LIMITS
 from giffusion_nb.ui.plot import AudioOnsets, frames_text
 from giffusion_nb.validation import check_setting
 
@@ -74,12 +73,7 @@ def _per_frame(
 ) -> np.ndarray:
     """One axes' values at each of ``count`` frames, as the render reads them."""
     if name in EDITABLE:
-        limits = CURVE_LIMITS[name]
-        whole = name == "num_inference_steps"
-        value = getattr(settings, name)
-        return frame_numbers(
-            value, count, name, limits.low, limits.high, whole=whole, features=features
-        )
+        return setting_numbers(settings, name, count, features)
     for field in (*SEED_FIELDS, "use_fixed_latent"):
         check_setting(settings, field)
     return np.asarray(settings_seeds(settings, range(count), features), dtype=np.int64)

@@ -4,7 +4,7 @@ interpolation, seed behaviour, the init treatment), each keyed by the field it r
 from __future__ import annotations
 
 from giffusion_nb.errors import SettingsError
-from giffusion_nb.keyframes.frame_numbers import frame_numbers
+from giffusion_nb.keyframes.frame_numbers import NUMBER_LIMITS, setting_numbers
 from giffusion_nb.keyframes.seeds import scheduled_seeds
 from giffusion_nb.output.encoders import check_fps
 from giffusion_nb.output.in_betweens import output_fps
@@ -109,21 +109,21 @@ def _check_seed_schedule(settings: Settings) -> None:
     scheduled_seeds(text, frames, _features(settings))
 
 
-def _per_frame(name: str, low: float, high: float, *, whole: bool = False) -> Check:
-    """A number setting that may be a key-frame string: in ``low..high`` at every frame."""
+def _per_frame(name: str) -> Check:
+    """A number setting that may be a key-frame string: in its ``NUMBER_LIMITS`` at every
+    frame."""
 
     def check(settings: Settings) -> None:
         value = getattr(settings, name)
         frames = _frames_for(settings, value, name) if isinstance(value, str) else 1
         features = _features(settings) if isinstance(value, str) else None
-        frame_numbers(value, frames, name, low, high, whole=whole, features=features)
+        setting_numbers(settings, name, frames, features)
 
     return _own_errors(name, check)
 
 
 ANIMATION_CHECKS: dict[str, Check] = {
-    "guidance_scale": _per_frame("guidance_scale", 0, 100),
-    "num_inference_steps": _per_frame("num_inference_steps", 1, 1000, whole=True),
+    **{name: _per_frame(name) for name in NUMBER_LIMITS},
     "color_coherence": _check_color_coherence,
     "color_coherence_image": _check_color_coherence_image,
     "diffusion_cadence": _check_diffusion_cadence,
